@@ -1,0 +1,191 @@
+//! The interaction environment: a group of in-process nodes driven command by
+//! command, printing what etcd's `rafttest.InteractionEnv` prints.
+//!
+//! One file per family of commands, as etcd keeps one per handler:
+//! `nodes.rs` (add-nodes), `ready.rs` (process-ready, stabilize,
+//! deliver-msgs), `control.rs` (campaign, propose, ticks, forget-leader,
+//! report-unreachable, timeouts), `inspect.rs` (raft-log, raft-state,
+//! status, log-level).
+
+mod control;
+mod inspect;
+mod nodes;
+mod ready;
+
+use crate::datadriven::{ArgError, Directive};
+use crate::output::Output;
+use raft_core::{Config, LogStorage, Message, RawNode};
+use thiserror::Error;
+
+/// Where nodes keep their logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StorageKind {
+    /// [`raft_core::MemStorage`].
+    #[default]
+    Memory,
+}
+
+impl StorageKind {
+    pub fn parse(name: &str) -> Option<StorageKind> {
+        match name {
+            "mem" | "memory" => Some(StorageKind::Memory),
+            _ => None,
+        }
+    }
+}
+
+/// Choices that do not change the protocol output, only what carries it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnvOptions {
+    pub storage: StorageKind,
+}
+
+/// A node of the environment.
+pub struct Node {
+    pub raw: RawNode<Box<dyn LogStorage>>,
+    pub config: Config,
+}
+
+/// Why a command could not run at all (as opposed to a command whose
+/// result is an error message, which is printed as its output).
+#[derive(Debug, Error)]
+pub enum EnvError {
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+    #[error("line {line}: {reason}")]
+    Invalid { line: usize, reason: String },
+    #[error("line {line}: raft error: {source}")]
+    Raft {
+        line: usize,
+        #[source]
+        source: raft_core::Error,
+    },
+}
+
+/// What a command handler returns: `Ok`, an error printed as the command's
+/// output (as etcd prints a handler's error), or a fatal [`EnvError`].
+pub(crate) enum Failure {
+    Printed(String),
+    Fatal(EnvError),
+}
+
+impl From<EnvError> for Failure {
+    fn from(e: EnvError) -> Failure {
+        Failure::Fatal(e)
+    }
+}
+
+impl From<ArgError> for Failure {
+    fn from(e: ArgError) -> Failure {
+        Failure::Fatal(e.into())
+    }
+}
+
+pub(crate) type CmdResult = Result<(), Failure>;
+
+/// The environment: nodes, the messages in flight between them, and the
+/// output of the command being run.
+pub struct Env {
+    pub(crate) options: EnvOptions,
+    pub(crate) nodes: Vec<Node>,
+    /// Messages sent and not yet delivered or dropped, in sending order.
+    pub(crate) messages: Vec<Message>,
+    pub(crate) out: Output,
+}
+
+impl Env {
+    pub fn new(options: EnvOptions, out: Output) -> Env {
+        Env {
+            options,
+            nodes: Vec::new(),
+            messages: Vec::new(),
+            out,
+        }
+    }
+
+    /// Runs one directive and returns its output, `ok` when it printed
+    /// nothing.
+    pub fn handle(&mut self, d: &Directive) -> Result<String, EnvError> {
+        self.out.take();
+        let result = match d.cmd.as_str() {
+            "_breakpoint" => Ok(()),
+            "add-nodes" => self.add_nodes(d),
+            "campaign" => self.campaign(d),
+            "deliver-msgs" => self.deliver_msgs(d),
+            "forget-leader" => self.forget_leader(d),
+            "log-level" => self.log_level(d),
+            "process-ready" => self.process_ready_cmd(d),
+            "propose" => self.propose(d),
+            "raft-log" => self.raft_log(d),
+            "raft-state" => self.raft_state(),
+            "report-unreachable" => self.report_unreachable(d),
+            "set-randomized-election-timeout" => self.set_randomized_election_timeout(d),
+            "stabilize" => self.stabilize_cmd(d),
+            "status" => self.status(d),
+            "tick-election" => self.tick(d, |c| c.election_tick),
+            "tick-heartbeat" => self.tick(d, |c| c.heartbeat_tick),
+            _ => Err(Failure::Printed("unknown command".to_string())),
+        };
+        match result {
+            Ok(()) => {}
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Printed(msg)) => {
+                if self.out.quiet() {
+                    return Ok(msg);
+                }
+                self.out.write(&msg);
+            }
+        }
+        let text = self.out.take();
+        Ok(if text.is_empty() {
+            "ok".to_string()
+        } else {
+            text
+        })
+    }
+
+    /// The node index (0-based) named by the first argument (1-based).
+    pub(crate) fn first_node(&self, d: &Directive) -> Result<usize, EnvError> {
+        let Some(first) = d.args.first().filter(|a| a.vals.is_empty()) else {
+            return Err(invalid(d, "expected a node id as first argument"));
+        };
+        let id = first
+            .key
+            .parse()
+            .map_err(|_| invalid(d, format!("not a node id: {}", first.key)))?;
+        self.node_index(d, id)
+    }
+
+    pub(crate) fn node_index(&self, d: &Directive, id: u64) -> Result<usize, EnvError> {
+        if id == 0 || id as usize > self.nodes.len() {
+            return Err(invalid(
+                d,
+                format!("no node {id} (there are {})", self.nodes.len()),
+            ));
+        }
+        Ok(id as usize - 1)
+    }
+
+    /// All positional node ids, as 0-based indexes.
+    pub(crate) fn node_indexes(&self, d: &Directive) -> Result<Vec<usize>, EnvError> {
+        d.positional_u64s()?
+            .into_iter()
+            .map(|id| self.node_index(d, id))
+            .collect()
+    }
+}
+
+pub(crate) fn invalid(d: &Directive, reason: impl Into<String>) -> EnvError {
+    EnvError::Invalid {
+        line: d.line,
+        reason: format!("{}: {}", d.cmd, reason.into()),
+    }
+}
+
+/// A raft-core error that etcd's harness would not print but fail on.
+pub(crate) fn raft_failure(d: &Directive, source: raft_core::Error) -> Failure {
+    Failure::Fatal(EnvError::Raft {
+        line: d.line,
+        source,
+    })
+}

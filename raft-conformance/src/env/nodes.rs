@@ -1,0 +1,98 @@
+//! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
+//! [checkquorum=B] [max-committed-size-per-ready=S]`
+
+use super::{invalid, CmdResult, Env, Failure, Node, StorageKind};
+use crate::datadriven::Directive;
+use raft_core::{ConfState, Config, EntryId, LogStorage, MemStorage, RawNode};
+
+/// Options of etcd's harness for features this project does not build yet.
+/// Naming one is refused rather than silently ignored.
+const UNSUPPORTED: &[&str] = &[
+    "learners",
+    "async-storage-writes",
+    "read-only",
+    "step-down-on-removal",
+    "disable-conf-change-validation",
+];
+
+impl Env {
+    pub(crate) fn add_nodes(&mut self, d: &Directive) -> CmdResult {
+        let count = *d
+            .positional_u64s()?
+            .first()
+            .ok_or_else(|| invalid(d, "expected the number of nodes"))?;
+        for arg in &d.args {
+            if UNSUPPORTED.contains(&arg.key.as_str()) {
+                return Err(invalid(d, format!("{} is not supported yet", arg.key)).into());
+            }
+        }
+        // etcd's harness config stub: fast timers, no size limits, no
+        // inflight limit, and pre-vote off unless asked for.
+        let mut config = Config {
+            election_tick: 3,
+            heartbeat_tick: 1,
+            max_size_per_msg: u64::MAX,
+            max_inflight_msgs: i32::MAX as usize,
+            pre_vote: false,
+            ..Config::new(1)
+        };
+        if let Some(n) = d.scan_u64("inflight")? {
+            config.max_inflight_msgs = n as usize;
+        }
+        if let Some(b) = d.scan_bool("prevote")? {
+            config.pre_vote = b;
+        }
+        if let Some(b) = d.scan_bool("checkquorum")? {
+            config.check_quorum = b;
+        }
+        if let Some(n) = d.scan_u64("max-committed-size-per-ready")? {
+            config.max_committed_size_per_ready = n;
+        }
+        let voters = d.scan_u64s("voters")?.unwrap_or_default();
+        let index = d.scan_u64("index")?;
+        let content = d.scan_str("content")?;
+        // Like etcd, any of these means "start from an initial snapshot".
+        let bootstrap = !voters.is_empty() || index.is_some() || content.is_some();
+        let base_index = index.unwrap_or(0);
+        if bootstrap && base_index <= 1 {
+            return Err(Failure::Printed(
+                "index must be specified as > 1 due to bootstrap".to_string(),
+            ));
+        }
+        config.applied = if bootstrap { base_index } else { 0 };
+
+        for _ in 0..count {
+            let id = self.nodes.len() as u64 + 1;
+            let node_config = Config {
+                id,
+                // Deterministic jitter, so that a script replays exactly.
+                random_seed: Some(id),
+                ..config.clone()
+            };
+            let (conf_state, base) = if bootstrap {
+                (
+                    ConfState::with_voters(voters.iter().copied()),
+                    EntryId {
+                        term: 1,
+                        index: base_index,
+                    },
+                )
+            } else {
+                (ConfState::default(), EntryId::default())
+            };
+            let store = self.new_storage(conf_state, base);
+            let raw = RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
+            self.nodes.push(Node {
+                raw,
+                config: node_config,
+            });
+        }
+        Ok(())
+    }
+
+    fn new_storage(&self, conf_state: ConfState, base: EntryId) -> Box<dyn LogStorage> {
+        match self.options.storage {
+            StorageKind::Memory => Box::new(MemStorage::with_base(conf_state, base)),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Moving the group forward: `process-ready`, `deliver-msgs`, `stabilize`.
+
+use super::{invalid, raft_failure, CmdResult, Env, Failure};
+use crate::datadriven::Directive;
+use crate::output::parse_level;
+use raft_core::describe::{default_formatter, describe_message, describe_ready};
+use raft_core::{Message, MessageType};
+
+/// A node whose messages to deliver or drop.
+struct Recipient {
+    id: u64,
+    drop: bool,
+}
+
+impl Env {
+    pub(crate) fn process_ready_cmd(&mut self, d: &Directive) -> CmdResult {
+        let idxs = self.node_indexes(d)?;
+        for &i in &idxs {
+            if idxs.len() > 1 {
+                self.out.write(&format!("> {} handling Ready\n", i + 1));
+                let out = self.out.clone();
+                out.with_indent(|| self.process_ready(d, i))?;
+            } else {
+                self.process_ready(d, i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one Ready of node `i` the way etcd's harness does: print it,
+    /// persist it, queue its messages, advance.
+    pub(crate) fn process_ready(&mut self, d: &Directive, i: usize) -> CmdResult {
+        let node = &mut self.nodes[i];
+        let rd = node.raw.ready().map_err(|e| raft_failure(d, e))?;
+        self.out.write(&describe_ready(&rd, &default_formatter));
+        node.raw
+            .store_mut()
+            .write(rd.log_write())
+            .map_err(|e| raft_failure(d, e.into()))?;
+        self.messages.extend(rd.messages);
+        node.raw.advance().map_err(|e| raft_failure(d, e))
+    }
+
+    pub(crate) fn deliver_msgs(&mut self, d: &Directive) -> CmdResult {
+        let mut recipients: Vec<Recipient> = Vec::new();
+        let mut filter = None;
+        for arg in &d.args {
+            match arg.key.as_str() {
+                _ if arg.vals.is_empty() => {
+                    let id = arg
+                        .key
+                        .parse()
+                        .map_err(|_| invalid(d, format!("not a node id: {}", arg.key)))?;
+                    recipients.push(Recipient { id, drop: false });
+                }
+                "drop" => {
+                    for v in &arg.vals {
+                        let id: u64 = v
+                            .parse()
+                            .map_err(|_| invalid(d, format!("not a node id: {v}")))?;
+                        if recipients.iter().any(|r| r.id == id) {
+                            return Err(invalid(
+                                d,
+                                format!("can't both deliver and drop msgs to {id}"),
+                            )
+                            .into());
+                        }
+                        recipients.push(Recipient { id, drop: true });
+                    }
+                }
+                "type" => {
+                    let name = d.scan_str("type")?.unwrap_or_default();
+                    let t = MessageType::from_name(name)
+                        .ok_or_else(|| invalid(d, format!("unknown message type {name}")))?;
+                    filter = Some(t);
+                }
+                other => return Err(invalid(d, format!("unknown argument {other}")).into()),
+            }
+        }
+        let mut delivered = 0;
+        for r in recipients {
+            delivered += self.deliver(d, r.id, filter, r.drop)?;
+        }
+        if delivered == 0 {
+            self.out.write("no messages\n");
+        }
+        Ok(())
+    }
+
+    /// Delivers (or drops) the queued messages to `to`, optionally only those
+    /// of one type, in the order they were sent. Returns how many.
+    fn deliver(
+        &mut self,
+        d: &Directive,
+        to: u64,
+        filter: Option<MessageType>,
+        drop: bool,
+    ) -> Result<usize, Failure> {
+        let (take, keep): (Vec<Message>, Vec<Message>) = std::mem::take(&mut self.messages)
+            .into_iter()
+            .partition(|m| m.to == to && filter.is_none_or(|t| m.msg_type == t));
+        self.messages = keep;
+        let count = take.len();
+        for m in take {
+            let line = describe_message(&m, &default_formatter);
+            if drop {
+                self.out.write(&format!("dropped: {line}\n"));
+                continue;
+            }
+            self.out.write(&format!("{line}\n"));
+            let i = self.node_index(d, m.to)?;
+            match self.nodes[i].raw.step(m) {
+                Ok(()) => {}
+                Err(raft_core::Error::Storage(e)) => return Err(raft_failure(d, e.into())),
+                Err(e) => self.out.write(&format!("{e}\n")),
+            }
+        }
+        Ok(count)
+    }
+
+    pub(crate) fn stabilize_cmd(&mut self, d: &Directive) -> CmdResult {
+        let idxs = self.node_indexes(d)?;
+        let saved = self.out.level();
+        if let Some(name) = d.scan_str("log-level")? {
+            match parse_level(name) {
+                Some(level) => self.out.set_level(level),
+                None => return Err(Failure::Printed(super::inspect::LEVEL_ERROR.to_string())),
+            }
+        }
+        let result = self.stabilize(d, idxs);
+        self.out.set_level(saved);
+        result
+    }
+
+    /// Repeats "handle every Ready, deliver every message" until nothing
+    /// changes, printing each step.
+    fn stabilize(&mut self, d: &Directive, idxs: Vec<usize>) -> CmdResult {
+        let idxs = if idxs.is_empty() {
+            (0..self.nodes.len()).collect()
+        } else {
+            idxs
+        };
+        let out = self.out.clone();
+        loop {
+            let mut done = true;
+            for &i in &idxs {
+                if self.nodes[i].raw.has_ready() {
+                    done = false;
+                    out.write(&format!("> {} handling Ready\n", i + 1));
+                    out.with_indent(|| self.process_ready(d, i))?;
+                }
+            }
+            for &i in &idxs {
+                let id = self.nodes[i].config.id;
+                if self.messages.iter().any(|m| m.to == id) {
+                    done = false;
+                    out.write(&format!("> {id} receiving messages\n"));
+                    out.with_indent(|| self.deliver(d, id, None, false))?;
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Running whole scripts: `run` (fill in every output, as etcd's `-rewrite`
+//! does) and `check` (compare with the outputs a script already holds).
+
+use crate::datadriven::{self, Script};
+use crate::diff::{diff_outputs, Mismatch};
+use crate::env::{Env, EnvError, EnvOptions};
+use crate::output::{Capture, Output};
+use std::path::Path;
+use thiserror::Error;
+
+/// Why a script could not be run to its end.
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Parse(#[from] datadriven::ParseError),
+    #[error("{file}: {source}")]
+    Command {
+        file: String,
+        #[source]
+        source: EnvError,
+    },
+}
+
+/// A script run to its end: the script and each directive's actual output.
+pub struct Run {
+    pub script: Script,
+    pub outputs: Vec<String>,
+}
+
+impl Run {
+    /// The script with every expected output replaced by the actual one.
+    pub fn rewritten(&self) -> String {
+        self.script.rewrite_with(&self.outputs)
+    }
+
+    /// Directives whose actual output differs from the script's.
+    pub fn mismatches(&self) -> Vec<Mismatch> {
+        diff_outputs(&self.script, &self.outputs)
+    }
+}
+
+/// Runs the script in `text` (named `name` in errors) in a fresh environment.
+pub fn run_text(name: &str, text: &str, options: EnvOptions) -> Result<Run, RunError> {
+    let script = datadriven::parse(name, text)?;
+    let out = Output::default();
+    // raft-core logs through `tracing`; route this thread's events into the
+    // script output for the duration of the run.
+    let _guard = tracing::subscriber::set_default(Capture::new(out.clone()));
+    let mut env = Env::new(options, out);
+    let mut outputs = Vec::new();
+    for d in script.directives() {
+        let output = env.handle(d).map_err(|source| RunError::Command {
+            file: name.to_string(),
+            source,
+        })?;
+        outputs.push(output);
+    }
+    Ok(Run { script, outputs })
+}
+
+/// Reads and runs the script at `path`.
+pub fn run_file(path: &Path, options: EnvOptions) -> Result<Run, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    run_text(&name, &text, options)
+}

@@ -1,0 +1,234 @@
+//! Node configuration and its validation.
+
+use crate::types::{NodeId, NO_NODE};
+use thiserror::Error;
+
+/// Everything a node needs to know before it starts, checked by
+/// [`Config::validate`] (which [`crate::RawNode::new`] calls).
+///
+/// Defaults ([`Config::new`]) follow what etcd's server runs with, except where
+/// noted: 10 election ticks per heartbeat tick, pre-vote on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// This node's id; never 0.
+    pub id: NodeId,
+    /// Ticks a follower waits without hearing from a leader before it
+    /// campaigns. The actual timeout is drawn from `[election_tick,
+    /// 2 * election_tick)` each time it is reset, so that candidates rarely
+    /// collide. Must exceed `heartbeat_tick`.
+    pub election_tick: usize,
+    /// Ticks between a leader's heartbeats.
+    pub heartbeat_tick: usize,
+    /// The index the application has already applied (on restart); committed
+    /// entries up to it are not handed out again.
+    pub applied: u64,
+    /// Upper bound on the encoded bytes of entries in one append message;
+    /// `0` means one entry per message, `u64::MAX` no limit. A message always
+    /// carries at least one entry when there is one to send.
+    pub max_size_per_msg: u64,
+    /// Upper bound on the bytes of committed entries being applied at once
+    /// (across Readies not yet advanced); `0` means "same as
+    /// `max_size_per_msg`", as in etcd.
+    pub max_committed_size_per_ready: u64,
+    /// Upper bound on the payload bytes of a leader's uncommitted tail;
+    /// proposals beyond it are dropped. `0` means no limit.
+    pub max_uncommitted_entries_size: u64,
+    /// How many append messages may be in flight to one follower while
+    /// replicating optimistically.
+    pub max_inflight_msgs: usize,
+    /// Upper bound on payload bytes in flight to one follower; `0` means no
+    /// limit. Must be at least `max_size_per_msg` when set.
+    pub max_inflight_bytes: u64,
+    /// A leader steps down when it has not heard from a quorum within an
+    /// election timeout, and followers ignore votes while they have a live
+    /// leader (the "lease").
+    pub check_quorum: bool,
+    /// Candidates first ask for pre-votes (Raft thesis §9.6), so a node that
+    /// was partitioned away cannot force a term bump when it returns.
+    pub pre_vote: bool,
+    /// Followers drop proposals instead of forwarding them to the leader.
+    pub disable_proposal_forwarding: bool,
+    /// Seed for the election-timeout jitter; `None` draws one from the OS.
+    /// Set it to make a run reproducible (simulation, tests).
+    pub random_seed: Option<u64>,
+}
+
+impl Config {
+    /// A configuration for node `id` with production defaults.
+    pub fn new(id: NodeId) -> Config {
+        Config {
+            id,
+            election_tick: 10,
+            heartbeat_tick: 1,
+            applied: 0,
+            max_size_per_msg: 1024 * 1024,
+            max_committed_size_per_ready: 0,
+            max_uncommitted_entries_size: 0,
+            max_inflight_msgs: 256,
+            max_inflight_bytes: 0,
+            check_quorum: false,
+            pre_vote: true,
+            disable_proposal_forwarding: false,
+            random_seed: None,
+        }
+    }
+
+    /// Checks the configuration, naming the first problem found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id == NO_NODE {
+            return Err(ConfigError::ZeroId);
+        }
+        if self.heartbeat_tick == 0 {
+            return Err(ConfigError::ZeroHeartbeatTick);
+        }
+        if self.election_tick <= self.heartbeat_tick {
+            return Err(ConfigError::ElectionTickTooSmall {
+                election_tick: self.election_tick,
+                heartbeat_tick: self.heartbeat_tick,
+            });
+        }
+        if self.max_inflight_msgs == 0 {
+            return Err(ConfigError::ZeroInflightMsgs);
+        }
+        if self.max_inflight_bytes != 0 && self.max_inflight_bytes < self.max_size_per_msg {
+            return Err(ConfigError::InflightBytesBelowMessageSize {
+                max_inflight_bytes: self.max_inflight_bytes,
+                max_size_per_msg: self.max_size_per_msg,
+            });
+        }
+        Ok(())
+    }
+
+    /// The committed-size budget after applying etcd's "0 means inherit".
+    pub(crate) fn effective_max_committed_size_per_ready(&self) -> u64 {
+        if self.max_committed_size_per_ready == 0 {
+            self.max_size_per_msg
+        } else {
+            self.max_committed_size_per_ready
+        }
+    }
+
+    pub(crate) fn effective_max_uncommitted_size(&self) -> u64 {
+        if self.max_uncommitted_entries_size == 0 {
+            u64::MAX
+        } else {
+            self.max_uncommitted_entries_size
+        }
+    }
+
+    pub(crate) fn effective_max_inflight_bytes(&self) -> u64 {
+        if self.max_inflight_bytes == 0 {
+            u64::MAX
+        } else {
+            self.max_inflight_bytes
+        }
+    }
+}
+
+/// Why a [`Config`] was refused.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("node id must not be 0 (0 means \"no node\")")]
+    ZeroId,
+    #[error("heartbeat tick must be greater than 0")]
+    ZeroHeartbeatTick,
+    #[error(
+        "election tick ({election_tick}) must be greater than heartbeat tick ({heartbeat_tick})"
+    )]
+    ElectionTickTooSmall {
+        election_tick: usize,
+        heartbeat_tick: usize,
+    },
+    #[error("max inflight messages must be greater than 0")]
+    ZeroInflightMsgs,
+    #[error("max inflight bytes ({max_inflight_bytes}) must be at least max size per message ({max_size_per_msg})")]
+    InflightBytesBelowMessageSize {
+        max_inflight_bytes: u64,
+        max_size_per_msg: u64,
+    },
+    /// `applied` must lie within what the storage knows to be committed.
+    #[error(
+        "applied index {applied} is outside the committed range [{min}, {committed}] of the log"
+    )]
+    AppliedOutOfRange {
+        applied: u64,
+        min: u64,
+        committed: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_prevote_is_on() {
+        let c = Config::new(1);
+        assert_eq!(c.validate(), Ok(()));
+        assert!(c.pre_vote);
+    }
+
+    #[test]
+    fn each_invalid_setting_has_its_own_error() {
+        let ok = Config::new(1);
+        let cases = [
+            (
+                Config {
+                    id: 0,
+                    ..ok.clone()
+                },
+                ConfigError::ZeroId,
+            ),
+            (
+                Config {
+                    heartbeat_tick: 0,
+                    ..ok.clone()
+                },
+                ConfigError::ZeroHeartbeatTick,
+            ),
+            (
+                Config {
+                    election_tick: 1,
+                    heartbeat_tick: 1,
+                    ..ok.clone()
+                },
+                ConfigError::ElectionTickTooSmall {
+                    election_tick: 1,
+                    heartbeat_tick: 1,
+                },
+            ),
+            (
+                Config {
+                    max_inflight_msgs: 0,
+                    ..ok.clone()
+                },
+                ConfigError::ZeroInflightMsgs,
+            ),
+            (
+                Config {
+                    max_inflight_bytes: 10,
+                    max_size_per_msg: 11,
+                    ..ok.clone()
+                },
+                ConfigError::InflightBytesBelowMessageSize {
+                    max_inflight_bytes: 10,
+                    max_size_per_msg: 11,
+                },
+            ),
+        ];
+        for (config, want) in cases {
+            assert_eq!(config.validate(), Err(want));
+        }
+    }
+
+    #[test]
+    fn zero_limits_take_etcd_meanings() {
+        let c = Config {
+            max_size_per_msg: 4096,
+            ..Config::new(1)
+        };
+        assert_eq!(c.effective_max_committed_size_per_ready(), 4096);
+        assert_eq!(c.effective_max_uncommitted_size(), u64::MAX);
+        assert_eq!(c.effective_max_inflight_bytes(), u64::MAX);
+    }
+}

@@ -1,0 +1,221 @@
+//! Messages: everything a node receives, from peers or from its own driver.
+
+use crate::types::{Entry, NodeId};
+use bytes::Bytes;
+use std::fmt;
+
+/// The kind of a [`Message`].
+///
+/// Discriminants are etcd's `raftpb.MessageType` values, so a codec can stay
+/// wire-compatible with etcd. Types for features not built yet (snapshots,
+/// ReadIndex, leader transfer, async storage) are absent, and their numbers
+/// stay reserved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum MessageType {
+    /// Local: start an election (election timeout, or `RawNode::campaign`).
+    MsgHup = 0,
+    /// Local: a leader's heartbeat timer fired.
+    MsgBeat = 1,
+    /// A proposal: from the application, or forwarded by a follower.
+    MsgProp = 2,
+    MsgApp = 3,
+    MsgAppResp = 4,
+    MsgVote = 5,
+    MsgVoteResp = 6,
+    MsgHeartbeat = 8,
+    MsgHeartbeatResp = 9,
+    /// Local: the transport could not reach `from`.
+    MsgUnreachable = 10,
+    /// Local: a leader's CheckQuorum timer fired.
+    MsgCheckQuorum = 12,
+    MsgPreVote = 17,
+    MsgPreVoteResp = 18,
+    /// Tells a follower to forget the leader it knows, so it grants pre-votes
+    /// and votes without waiting out its lease.
+    MsgForgetLeader = 23,
+}
+
+impl MessageType {
+    /// Every message type this crate knows, in wire order.
+    pub const ALL: [MessageType; 14] = [
+        MessageType::MsgHup,
+        MessageType::MsgBeat,
+        MessageType::MsgProp,
+        MessageType::MsgApp,
+        MessageType::MsgAppResp,
+        MessageType::MsgVote,
+        MessageType::MsgVoteResp,
+        MessageType::MsgHeartbeat,
+        MessageType::MsgHeartbeatResp,
+        MessageType::MsgUnreachable,
+        MessageType::MsgCheckQuorum,
+        MessageType::MsgPreVote,
+        MessageType::MsgPreVoteResp,
+        MessageType::MsgForgetLeader,
+    ];
+
+    /// etcd's name for the type, e.g. `MsgApp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::MsgHup => "MsgHup",
+            MessageType::MsgBeat => "MsgBeat",
+            MessageType::MsgProp => "MsgProp",
+            MessageType::MsgApp => "MsgApp",
+            MessageType::MsgAppResp => "MsgAppResp",
+            MessageType::MsgVote => "MsgVote",
+            MessageType::MsgVoteResp => "MsgVoteResp",
+            MessageType::MsgHeartbeat => "MsgHeartbeat",
+            MessageType::MsgHeartbeatResp => "MsgHeartbeatResp",
+            MessageType::MsgUnreachable => "MsgUnreachable",
+            MessageType::MsgCheckQuorum => "MsgCheckQuorum",
+            MessageType::MsgPreVote => "MsgPreVote",
+            MessageType::MsgPreVoteResp => "MsgPreVoteResp",
+            MessageType::MsgForgetLeader => "MsgForgetLeader",
+        }
+    }
+
+    /// Parses etcd's name for a type.
+    pub fn from_name(name: &str) -> Option<MessageType> {
+        MessageType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Parses etcd's wire value.
+    pub fn from_u8(value: u8) -> Option<MessageType> {
+        MessageType::ALL.into_iter().find(|t| *t as u8 == value)
+    }
+
+    /// Messages a node generates for itself; stepping one that came from the
+    /// network is refused.
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            MessageType::MsgHup
+                | MessageType::MsgBeat
+                | MessageType::MsgUnreachable
+                | MessageType::MsgCheckQuorum
+        )
+    }
+
+    /// Responses only make sense from a peer the node tracks.
+    pub fn is_response(self) -> bool {
+        matches!(
+            self,
+            MessageType::MsgAppResp
+                | MessageType::MsgVoteResp
+                | MessageType::MsgHeartbeatResp
+                | MessageType::MsgUnreachable
+                | MessageType::MsgPreVoteResp
+        )
+    }
+
+    /// The response type answering a vote or pre-vote request.
+    pub(crate) fn vote_response(self) -> MessageType {
+        match self {
+            MessageType::MsgPreVote => MessageType::MsgPreVoteResp,
+            _ => MessageType::MsgVoteResp,
+        }
+    }
+
+    /// Vote traffic always carries an explicit term (see `Raft::send`).
+    pub(crate) fn is_vote_traffic(self) -> bool {
+        matches!(
+            self,
+            MessageType::MsgVote
+                | MessageType::MsgVoteResp
+                | MessageType::MsgPreVote
+                | MessageType::MsgPreVoteResp
+        )
+    }
+
+    /// Responses that promise something about durable state (a vote cast, an
+    /// entry stored) and so may only leave after the Ready that produced them
+    /// is persisted.
+    pub(crate) fn waits_for_durability(self) -> bool {
+        matches!(
+            self,
+            MessageType::MsgAppResp | MessageType::MsgVoteResp | MessageType::MsgPreVoteResp
+        )
+    }
+}
+
+impl fmt::Display for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One protocol message, with etcd's fields.
+///
+/// Which fields matter depends on the type; unused ones stay zero/empty, as in
+/// etcd's `raftpb.Message`:
+/// - `MsgApp`: `index`/`log_term` identify the entry preceding `entries`;
+///   `commit` is the leader's commit index.
+/// - `MsgAppResp`: `index` is the last index appended, or on `reject` the index
+///   that failed to match, with `reject_hint`/`log_term` suggesting where the
+///   logs may match.
+/// - `MsgVote`/`MsgPreVote`: `index`/`log_term` identify the candidate's last
+///   entry; `term` is the term campaigned for.
+/// - `MsgHeartbeat`: `commit` is `min(follower's match, leader's commit)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub msg_type: MessageType,
+    pub to: NodeId,
+    pub from: NodeId,
+    pub term: u64,
+    pub log_term: u64,
+    pub index: u64,
+    pub entries: Vec<Entry>,
+    pub commit: u64,
+    /// etcd reserves this for storage messages; carried for wire fidelity.
+    pub vote: NodeId,
+    pub reject: bool,
+    pub reject_hint: u64,
+    pub context: Bytes,
+}
+
+impl Message {
+    /// A message of `msg_type` with every other field zero.
+    pub fn new(msg_type: MessageType) -> Message {
+        Message {
+            msg_type,
+            to: 0,
+            from: 0,
+            term: 0,
+            log_term: 0,
+            index: 0,
+            entries: Vec::new(),
+            commit: 0,
+            vote: 0,
+            reject: false,
+            reject_hint: 0,
+            context: Bytes::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_wire_values_round_trip() {
+        for t in MessageType::ALL {
+            assert_eq!(MessageType::from_name(t.as_str()), Some(t));
+            assert_eq!(MessageType::from_u8(t as u8), Some(t));
+        }
+        assert_eq!(MessageType::from_u8(7), None, "MsgSnap is reserved");
+        assert_eq!(MessageType::from_name("MsgSnap"), None);
+    }
+
+    #[test]
+    fn local_and_response_classes_follow_etcd() {
+        assert!(MessageType::MsgHup.is_local());
+        assert!(MessageType::MsgCheckQuorum.is_local());
+        assert!(!MessageType::MsgProp.is_local());
+        assert!(!MessageType::MsgForgetLeader.is_local());
+        assert!(MessageType::MsgUnreachable.is_response());
+        assert!(MessageType::MsgPreVoteResp.is_response());
+        assert!(!MessageType::MsgHeartbeat.is_response());
+    }
+}

@@ -1,0 +1,242 @@
+//! The protocol state machine, split by concern:
+//!
+//! | file | rules |
+//! |---|---|
+//! | `step.rs` | term rules for every incoming message, dispatch by role |
+//! | `roles.rs` | the role transitions and what each resets |
+//! | `tick.rs` | election and heartbeat timers |
+//! | `election.rs` | campaigns, (pre-)vote requests and responses |
+//! | `replication.rs` | MsgApp/MsgAppResp, consistency check, backtracking, commit |
+//! | `heartbeat.rs` | MsgHeartbeat/MsgHeartbeatResp |
+//! | `proposal.rs` | proposals at a leader, forwarding, the uncommitted-size limit |
+//! | `leader.rs` | a leader's message handling, CheckQuorum |
+//! | `follower.rs` | a follower's message handling, forgetting the leader |
+
+mod election;
+mod follower;
+mod heartbeat;
+mod leader;
+mod proposal;
+mod replication;
+mod roles;
+mod step;
+mod tick;
+
+pub(crate) use election::CampaignType;
+
+use crate::config::{Config, ConfigError};
+use crate::error::Result;
+use crate::log::RaftLog;
+use crate::message::Message;
+use crate::quorum::MajorityConfig;
+use crate::rng::Rng;
+use crate::storage::LogStorage;
+use crate::tracker::{Progress, ProgressTracker};
+use crate::types::{HardState, NodeId, Role, SoftState, NO_NODE};
+
+/// One node's protocol state. `RawNode` wraps it with the Ready interface.
+pub(crate) struct Raft<S> {
+    pub(crate) id: NodeId,
+    pub(crate) term: u64,
+    pub(crate) vote: NodeId,
+    pub(crate) raft_log: RaftLog<S>,
+    pub(crate) trk: ProgressTracker,
+    pub(crate) role: Role,
+    pub(crate) lead: NodeId,
+    /// Messages that may leave as soon as the application sees them.
+    pub(crate) msgs: Vec<Message>,
+    /// Responses that vouch for state (a vote, stored entries) and so may
+    /// leave only once the Ready that carries that state is durable. Some
+    /// are addressed to this node itself (its own vote, its own append).
+    pub(crate) msgs_after_append: Vec<Message>,
+    max_msg_size: u64,
+    max_uncommitted_size: u64,
+    /// Payload bytes a leader has appended but not yet seen applied.
+    uncommitted_size: u64,
+    /// Ticks since the last election timeout reset (followers: also since
+    /// they last heard from their leader).
+    pub(crate) election_elapsed: usize,
+    heartbeat_elapsed: usize,
+    pub(crate) check_quorum: bool,
+    pub(crate) pre_vote: bool,
+    heartbeat_timeout: usize,
+    pub(crate) election_timeout: usize,
+    /// Drawn from `[election_timeout, 2 * election_timeout)` at each reset.
+    pub(crate) randomized_election_timeout: usize,
+    disable_proposal_forwarding: bool,
+    rng: Rng,
+}
+
+impl<S: LogStorage> Raft<S> {
+    pub(crate) fn new(config: &Config, store: S) -> Result<Raft<S>> {
+        config.validate()?;
+        let initial = store.initial_state()?;
+        let raft_log = RaftLog::new(store, config.effective_max_committed_size_per_ready())?;
+        let last = raft_log.last_index()?;
+        let voters = MajorityConfig::new(initial.conf_state.voters.iter().copied());
+        tracing::info!(
+            "{:x} switched to configuration voters={}",
+            config.id,
+            voters
+        );
+        let trk = ProgressTracker::new(
+            voters,
+            config.max_inflight_msgs,
+            config.effective_max_inflight_bytes(),
+            last.max(1),
+        );
+        let mut raft = Raft {
+            id: config.id,
+            term: 0,
+            vote: NO_NODE,
+            raft_log,
+            trk,
+            role: Role::Follower,
+            lead: NO_NODE,
+            msgs: Vec::new(),
+            msgs_after_append: Vec::new(),
+            max_msg_size: config.max_size_per_msg,
+            max_uncommitted_size: config.effective_max_uncommitted_size(),
+            uncommitted_size: 0,
+            election_elapsed: 0,
+            heartbeat_elapsed: 0,
+            check_quorum: config.check_quorum,
+            pre_vote: config.pre_vote,
+            heartbeat_timeout: config.heartbeat_tick,
+            election_timeout: config.election_tick,
+            randomized_election_timeout: config.election_tick,
+            disable_proposal_forwarding: config.disable_proposal_forwarding,
+            rng: Rng::new(config.random_seed),
+        };
+        if !initial.hard_state.is_empty() {
+            raft.load_state(initial.hard_state)?;
+        }
+        if config.applied > 0 {
+            let log = &mut raft.raft_log;
+            if config.applied < log.applied || config.applied > log.committed {
+                return Err(ConfigError::AppliedOutOfRange {
+                    applied: config.applied,
+                    min: log.applied,
+                    committed: log.committed,
+                }
+                .into());
+            }
+            log.applied_to(config.applied, 0);
+        }
+        raft.become_follower(raft.term, NO_NODE)?;
+        let last = raft.raft_log.last_entry_id()?;
+        let peers: Vec<String> = raft.trk.voters.ids().map(|id| format!("{id:x}")).collect();
+        tracing::info!(
+            "newRaft {:x} [peers: [{}], term: {}, commit: {}, applied: {}, lastindex: {}, lastterm: {}]",
+            raft.id,
+            peers.join(","),
+            raft.term,
+            raft.raft_log.committed,
+            raft.raft_log.applied,
+            last.index,
+            last.term
+        );
+        Ok(raft)
+    }
+
+    /// Restores term, vote and commit from storage. A commit index outside
+    /// the stored log means the storage lost entries it had promised.
+    fn load_state(&mut self, hs: HardState) -> Result<()> {
+        let last = self.raft_log.last_index()?;
+        if hs.commit < self.raft_log.committed || hs.commit > last {
+            return Err(crate::storage::StorageError::Corrupted(format!(
+                "{:x} state.commit {} is out of range [{}, {}]",
+                self.id, hs.commit, self.raft_log.committed, last
+            ))
+            .into());
+        }
+        self.raft_log.committed = hs.commit;
+        self.term = hs.term;
+        self.vote = hs.vote;
+        Ok(())
+    }
+
+    pub(crate) fn soft_state(&self) -> SoftState {
+        SoftState {
+            leader: self.lead,
+            role: self.role,
+        }
+    }
+
+    pub(crate) fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.raft_log.committed,
+        }
+    }
+
+    /// Queues `m` for sending, filling in sender and term.
+    ///
+    /// Vote traffic carries its own term (a pre-vote is for a future term, a
+    /// granted response echoes the request's). Proposals carry none: they are
+    /// forwarded requests, not assertions of a term. Everything else carries
+    /// ours.
+    pub(crate) fn send(&mut self, mut m: Message) {
+        if m.from == NO_NODE {
+            m.from = self.id;
+        }
+        if m.msg_type.is_vote_traffic() {
+            debug_assert!(m.term != 0, "term must be set when sending {}", m.msg_type);
+        } else if m.msg_type != crate::message::MessageType::MsgProp {
+            m.term = self.term;
+        }
+        if m.msg_type.waits_for_durability() {
+            self.msgs_after_append.push(m);
+        } else {
+            debug_assert!(m.to != self.id, "{} must not be self-addressed", m.msg_type);
+            self.msgs.push(m);
+        }
+    }
+
+    /// Enters `term` (clearing the vote if it is new) and forgets everything
+    /// tied to the previous role: leader, timers, votes, peer progress.
+    pub(crate) fn reset(&mut self, term: u64) -> Result<()> {
+        if self.term != term {
+            self.term = term;
+            self.vote = NO_NODE;
+        }
+        self.lead = NO_NODE;
+        self.election_elapsed = 0;
+        self.heartbeat_elapsed = 0;
+        self.reset_randomized_election_timeout();
+        self.trk.reset_votes();
+        let last = self.raft_log.last_index()?;
+        let (max_inflight, max_bytes) = (self.trk.max_inflight, self.trk.max_inflight_bytes);
+        for (id, pr) in self.trk.progress.iter_mut() {
+            *pr = Progress::new(last + 1, max_inflight, max_bytes);
+            if *id == self.id {
+                pr.matched = last;
+            }
+        }
+        self.uncommitted_size = 0;
+        Ok(())
+    }
+
+    pub(crate) fn reset_randomized_election_timeout(&mut self) {
+        self.randomized_election_timeout =
+            self.election_timeout + self.rng.below(self.election_timeout);
+    }
+
+    /// Only a voter in the current configuration may campaign.
+    pub(crate) fn promotable(&self) -> bool {
+        self.trk.progress.contains_key(&self.id)
+    }
+
+    pub(crate) fn past_election_timeout(&self) -> bool {
+        self.election_elapsed >= self.randomized_election_timeout
+    }
+
+    /// Marks `applied` as applied by the application and releases the
+    /// uncommitted budget its entries held.
+    pub(crate) fn applied_to(&mut self, index: u64, size: u64, payload: u64) {
+        let applied = index.max(self.raft_log.applied);
+        self.raft_log.applied_to(applied, size);
+        self.reduce_uncommitted_size(payload);
+    }
+}

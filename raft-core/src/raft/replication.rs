@@ -1,0 +1,242 @@
+//! Log replication: building appends from each follower's progress, the
+//! follower's consistency check, the leader's handling of the answers (with
+//! fast backtracking), and commitment.
+
+use super::Raft;
+use crate::error::Result;
+use crate::log::LogSlice;
+use crate::message::{Message, MessageType};
+use crate::storage::{LogStorage, StorageError};
+use crate::tracker::ProgressState;
+use crate::types::{EntryId, NodeId};
+
+impl<S: LogStorage> Raft<S> {
+    /// Sends `to` an append with whatever it lacks, even if that is nothing
+    /// (an empty append still carries the commit index).
+    pub(crate) fn send_append(&mut self, to: NodeId) -> Result<()> {
+        self.maybe_send_append(to, true).map(|_| ())
+    }
+
+    /// Sends `to` an append unless its progress is paused, or there is
+    /// nothing to send and `send_if_empty` is false. Returns whether it sent.
+    pub(crate) fn maybe_send_append(&mut self, to: NodeId, send_if_empty: bool) -> Result<bool> {
+        let Some(pr) = self.trk.progress.get(&to) else {
+            return Ok(false);
+        };
+        if pr.is_paused() {
+            return Ok(false);
+        }
+        let (next, state, window_full) = (pr.next, pr.state, pr.inflights.full());
+        let prev_index = next - 1;
+        let prev_term = match self.raft_log.term(prev_index) {
+            Ok(t) => t,
+            Err(StorageError::Compacted | StorageError::Unavailable) => {
+                return Ok(self.needs_snapshot(to, prev_index));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A full window in replicate state only gets empty appends: if every
+        // message in flight was lost, an empty one still gets an answer that
+        // frees the window (heartbeat responses trigger it).
+        let entries = if state != ProgressState::Replicate || !window_full {
+            match self.raft_log.entries_from(next, self.max_msg_size) {
+                Ok(entries) => entries,
+                Err(crate::Error::Storage(StorageError::Compacted)) => {
+                    return Ok(self.needs_snapshot(to, prev_index));
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            Vec::new()
+        };
+        if entries.is_empty() && !send_if_empty {
+            return Ok(false);
+        }
+        let count = entries.len();
+        let bytes = entries.iter().map(|e| e.payload_size()).sum();
+        let commit = self.raft_log.committed;
+        self.send(Message {
+            to,
+            index: prev_index,
+            log_term: prev_term,
+            entries,
+            commit,
+            ..Message::new(MessageType::MsgApp)
+        });
+        if let Some(pr) = self.trk.progress.get_mut(&to) {
+            pr.sent_entries(count, bytes);
+            pr.sent_commit(commit);
+        }
+        Ok(true)
+    }
+
+    /// The follower needs entries we no longer hold. etcd would send a
+    /// snapshot; snapshots are not built yet, so replication to it waits.
+    fn needs_snapshot(&self, to: NodeId, index: u64) -> bool {
+        tracing::warn!(
+            "{:x} cannot replicate to {:x}: entry {} is compacted and snapshots are not supported",
+            self.id,
+            to,
+            index
+        );
+        false
+    }
+
+    /// Sends every peer what it lacks.
+    pub(crate) fn bcast_append(&mut self) -> Result<()> {
+        for id in self.trk.peers_except(self.id) {
+            self.send_append(id)?;
+        }
+        Ok(())
+    }
+
+    /// A follower's (or candidate's) handling of an append.
+    pub(crate) fn handle_append_entries(&mut self, m: Message) -> Result<()> {
+        if m.index < self.raft_log.committed {
+            // Everything up to our commit index is settled; tell the leader
+            // where we are so it can move on.
+            let committed = self.raft_log.committed;
+            self.send(Message {
+                to: m.from,
+                index: committed,
+                ..Message::new(MessageType::MsgAppResp)
+            });
+            return Ok(());
+        }
+        let from = m.from;
+        let slice = LogSlice {
+            term: m.term,
+            prev: EntryId {
+                term: m.log_term,
+                index: m.index,
+            },
+            entries: m.entries,
+        };
+        slice
+            .validate()
+            .map_err(|reason| crate::Error::InvalidMessage { from, reason })?;
+        let appended = self
+            .raft_log
+            .maybe_append(slice, m.commit)
+            .map_err(Self::blame(from))?;
+        if let Some(last) = appended {
+            self.send(Message {
+                to: from,
+                index: last,
+                ..Message::new(MessageType::MsgAppResp)
+            });
+            return Ok(());
+        }
+        tracing::debug!(
+            "{:x} [logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {:x}",
+            self.id,
+            self.raft_log.term_or_zero(m.index)?,
+            m.index,
+            m.log_term,
+            m.index,
+            from
+        );
+        // Hint where our logs may match: the last index at or below the
+        // probe whose term is at most the probe's term. That skips every
+        // entry of ours from a term the leader's log cannot have there.
+        let hint = m.index.min(self.raft_log.last_index()?);
+        let (hint_index, hint_term) = self.raft_log.find_conflict_by_term(hint, m.log_term)?;
+        self.send(Message {
+            to: from,
+            index: m.index,
+            reject: true,
+            reject_hint: hint_index,
+            log_term: hint_term,
+            ..Message::new(MessageType::MsgAppResp)
+        });
+        Ok(())
+    }
+
+    /// A leader's handling of an append response (including its own, stepped
+    /// after its entries are durable).
+    pub(crate) fn handle_append_response(&mut self, m: Message) -> Result<()> {
+        let from = m.from;
+        let Some(pr) = self.trk.progress.get_mut(&from) else {
+            return Ok(());
+        };
+        pr.recent_active = true;
+        if m.reject {
+            return self.handle_append_rejection(m);
+        }
+        let updated = pr.maybe_update(m.index);
+        // An answer equal to the match still moves a probing follower back to
+        // replicating (e.g. after a report of unreachability).
+        if !(updated || (pr.matched == m.index && pr.state == ProgressState::Probe)) {
+            return Ok(());
+        }
+        match pr.state {
+            ProgressState::Probe => pr.become_replicate(),
+            ProgressState::Replicate => pr.inflights.free_le(m.index),
+        }
+        if self.maybe_commit()? {
+            self.bcast_append()?;
+        } else if from != self.id {
+            let committed = self.raft_log.committed;
+            let behind = self
+                .trk
+                .progress
+                .get(&from)
+                .is_some_and(|pr| pr.can_bump_commit(committed));
+            if behind {
+                // Not strictly needed (heartbeats carry the commit index
+                // too), but this reaches the follower sooner.
+                self.send_append(from)?;
+            }
+        }
+        // The window may have opened for more than one message; send what
+        // fits, without empty commit-only appends.
+        if from != self.id {
+            while self.maybe_send_append(from, false)? {}
+        }
+        Ok(())
+    }
+
+    fn handle_append_rejection(&mut self, m: Message) -> Result<()> {
+        let from = m.from;
+        tracing::debug!(
+            "{:x} received MsgAppResp(rejected, hint: (index {}, term {})) from {:x} for index {}",
+            self.id,
+            m.reject_hint,
+            m.log_term,
+            from,
+            m.index
+        );
+        let mut next_probe = m.reject_hint;
+        if m.log_term > 0 {
+            // The follower's entry at the hint has term `log_term`. Every
+            // index of ours above the last entry with a term at most that one
+            // must mismatch too, so probe there directly: at most one round
+            // trip per term in our log instead of one per entry.
+            next_probe = self
+                .raft_log
+                .find_conflict_by_term(m.reject_hint, m.log_term)?
+                .0;
+        }
+        let Some(pr) = self.trk.progress.get_mut(&from) else {
+            return Ok(());
+        };
+        if pr.maybe_decr_to(m.index, next_probe) {
+            tracing::debug!("{:x} decreased progress of {:x} to [{}]", self.id, from, pr);
+            if pr.state == ProgressState::Replicate {
+                pr.become_probe();
+            }
+            self.send_append(from)?;
+        }
+        Ok(())
+    }
+
+    /// Advances the commit index to what a majority holds, if that entry is
+    /// from our term (Raft §5.4.2: older entries commit only indirectly).
+    pub(crate) fn maybe_commit(&mut self) -> Result<bool> {
+        let at = EntryId {
+            term: self.term,
+            index: self.trk.committed(),
+        };
+        self.raft_log.maybe_commit(at)
+    }
+}

@@ -1,0 +1,266 @@
+//! [`RawNode`]: the application's handle on the protocol, and the [`Ready`]
+//! contract through which it does I/O.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::message::{Message, MessageType};
+use crate::raft::Raft;
+use crate::status::Status;
+use crate::storage::{entries_size, LogStorage, LogWrite};
+use crate::types::{Entry, EntryId, HardState, NodeId, SoftState};
+use bytes::Bytes;
+
+/// Everything the application must do after the state machine changed.
+///
+/// Handle it in this order, then call [`RawNode::advance`]:
+/// 1. persist `entries` and `hard_state` to the log (one atomic write; with
+///    an fsync when `must_sync`);
+/// 2. send `messages` — the responses among them are at the end and promise
+///    durable state, so they must not leave before step 1 is done;
+/// 3. apply `committed_entries` to the application's state machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The leader or role changed since the last Ready.
+    pub soft_state: Option<SoftState>,
+    /// Term, vote or commit changed since the last Ready.
+    pub hard_state: Option<HardState>,
+    /// New log entries to persist (possibly replacing a conflicting suffix).
+    pub entries: Vec<Entry>,
+    /// Entries now committed, to apply in order.
+    pub committed_entries: Vec<Entry>,
+    /// Messages to send to peers.
+    pub messages: Vec<Message>,
+    /// Whether the write must be durable before messages leave: true when
+    /// there are entries, or the term or vote changed (a commit index change
+    /// alone can be recovered from peers).
+    pub must_sync: bool,
+}
+
+impl Ready {
+    /// The log write this Ready asks for, ready for [`LogStorage::write`].
+    pub fn log_write(&self) -> LogWrite {
+        LogWrite {
+            entries: self.entries.clone(),
+            hard_state: self.hard_state,
+            sync: self.must_sync,
+        }
+    }
+}
+
+/// What `advance` does once the application has handled a Ready. etcd
+/// models these as messages to itself; they are kept internal here.
+#[derive(Debug)]
+enum AdvanceStep {
+    /// A response to ourselves that needed durability (our vote, our append).
+    Deliver(Message),
+    /// The entries handed out so far are durable, up to `last`, as of `term`.
+    Stable { term: u64, last: EntryId },
+    /// Committed entries up to `index` were applied.
+    Applied { index: u64, size: u64, payload: u64 },
+}
+
+/// A Raft node without I/O: feed it ticks, messages and proposals; take the
+/// resulting [`Ready`]; do the I/O; call [`RawNode::advance`].
+///
+/// It owns its [`LogStorage`] for reads; the application writes through
+/// [`RawNode::store_mut`] while handling a Ready.
+pub struct RawNode<S: LogStorage> {
+    raft: Raft<S>,
+    prev_soft: SoftState,
+    prev_hard: HardState,
+    steps_on_advance: Vec<AdvanceStep>,
+}
+
+impl<S: LogStorage> RawNode<S> {
+    /// Starts a node from `config` and whatever `store` holds.
+    pub fn new(config: &Config, store: S) -> Result<RawNode<S>> {
+        let raft = Raft::new(config, store)?;
+        Ok(RawNode {
+            prev_soft: raft.soft_state(),
+            prev_hard: raft.hard_state(),
+            raft,
+            steps_on_advance: Vec::new(),
+        })
+    }
+
+    /// Advances the logical clock by one tick.
+    pub fn tick(&mut self) -> Result<()> {
+        self.raft.tick()
+    }
+
+    /// Starts an election now (a pre-election first when pre-vote is on).
+    pub fn campaign(&mut self) -> Result<()> {
+        self.raft.step(Message::new(MessageType::MsgHup))
+    }
+
+    /// Proposes `data` for appending to the log. Success means it was
+    /// appended or forwarded, not that it will commit: watch
+    /// `committed_entries` for it.
+    pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<()> {
+        self.raft.step(Message {
+            from: self.raft.id,
+            entries: vec![Entry::new(data)],
+            ..Message::new(MessageType::MsgProp)
+        })
+    }
+
+    /// Hands the node a message from a peer.
+    ///
+    /// Refuses message types only a node generates for itself, and responses
+    /// from nodes outside the group.
+    pub fn step(&mut self, m: Message) -> Result<()> {
+        if m.msg_type.is_local() {
+            return Err(Error::StepLocalMsg);
+        }
+        if m.msg_type.is_response() && !self.raft.trk.progress.contains_key(&m.from) {
+            return Err(Error::StepPeerNotFound);
+        }
+        self.raft.step(m)
+    }
+
+    /// Tells the leader that messages to `id` were lost, so it probes that
+    /// follower instead of streaming to it blindly.
+    pub fn report_unreachable(&mut self, id: NodeId) -> Result<()> {
+        self.raft.step(Message {
+            from: id,
+            ..Message::new(MessageType::MsgUnreachable)
+        })
+    }
+
+    /// Forgets the known leader, so that this follower grants (pre-)votes
+    /// without waiting for its leader lease to run out. Use it when the
+    /// application knows the leader is gone. A no-op on leaders.
+    pub fn forget_leader(&mut self) -> Result<()> {
+        self.raft.step(Message::new(MessageType::MsgForgetLeader))
+    }
+
+    /// Whether [`RawNode::ready`] has anything to hand out.
+    pub fn has_ready(&self) -> bool {
+        let r = &self.raft;
+        if r.soft_state() != self.prev_soft {
+            return true;
+        }
+        let hs = r.hard_state();
+        if !hs.is_empty() && hs != self.prev_hard {
+            return true;
+        }
+        !r.msgs.is_empty()
+            || !r.msgs_after_append.is_empty()
+            || r.raft_log.has_next_unstable_entries()
+            || r.raft_log.has_next_committed_entries(true)
+    }
+
+    /// Collects what the application must persist, send and apply. Call
+    /// [`RawNode::advance`] after handling it, before the next `ready`.
+    pub fn ready(&mut self) -> Result<Ready> {
+        let r = &mut self.raft;
+        let soft = r.soft_state();
+        let hard = r.hard_state();
+        let mut rd = Ready {
+            soft_state: (soft != self.prev_soft).then_some(soft),
+            hard_state: (hard != self.prev_hard).then_some(hard),
+            entries: r.raft_log.next_unstable_entries().to_vec(),
+            committed_entries: r.raft_log.next_committed_entries(true)?,
+            messages: std::mem::take(&mut r.msgs),
+            must_sync: false,
+        };
+        rd.must_sync = !rd.entries.is_empty()
+            || hard.vote != self.prev_hard.vote
+            || hard.term != self.prev_hard.term;
+
+        // Responses wait behind the persistence of this Ready: the ones to
+        // peers go last in `messages`, the ones to ourselves are stepped on
+        // advance.
+        let after_append = std::mem::take(&mut r.msgs_after_append);
+        for m in after_append {
+            if m.to == r.id {
+                self.steps_on_advance.push(AdvanceStep::Deliver(m));
+            } else {
+                rd.messages.push(m);
+            }
+        }
+        if r.raft_log.has_next_or_in_progress_unstable_entries() {
+            self.steps_on_advance.push(AdvanceStep::Stable {
+                term: r.term,
+                last: r.raft_log.last_entry_id()?,
+            });
+        }
+        if let Some(last) = rd.committed_entries.last() {
+            let size = entries_size(&rd.committed_entries);
+            let payload = rd.committed_entries.iter().map(Entry::payload_size).sum();
+            self.steps_on_advance.push(AdvanceStep::Applied {
+                index: last.index,
+                size,
+                payload,
+            });
+            r.raft_log.accept_applying(last.index, size, true);
+        }
+        r.raft_log.accept_unstable();
+        if let Some(soft) = rd.soft_state {
+            self.prev_soft = soft;
+        }
+        if !hard.is_empty() {
+            self.prev_hard = hard;
+        }
+        Ok(rd)
+    }
+
+    /// Tells the node the last Ready was handled: its entries and hard state
+    /// are durable and its committed entries applied.
+    pub fn advance(&mut self) -> Result<()> {
+        let steps = std::mem::take(&mut self.steps_on_advance);
+        for step in steps {
+            match step {
+                AdvanceStep::Deliver(m) => self.raft.step(m)?,
+                AdvanceStep::Stable { term, last } => {
+                    // If the term moved on since, the entries written may
+                    // have been replaced in memory by a newer leader's; they
+                    // are not known to be the ones now unstable.
+                    if term < self.raft.term {
+                        tracing::info!(
+                            "{:x} [term: {}] ignored entry appends from a MsgStorageAppendResp message with lower term [term: {}]",
+                            self.raft.id,
+                            self.raft.term,
+                            term
+                        );
+                    } else {
+                        self.raft.raft_log.stable_to(last);
+                    }
+                }
+                AdvanceStep::Applied {
+                    index,
+                    size,
+                    payload,
+                } => self.raft.applied_to(index, size, payload),
+            }
+        }
+        Ok(())
+    }
+
+    /// A snapshot of the node's state, with every peer's progress when it
+    /// leads.
+    pub fn status(&self) -> Status {
+        Status::of(&self.raft)
+    }
+
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.raft.id
+    }
+
+    /// The log storage, for reads.
+    pub fn store(&self) -> &S {
+        &self.raft.raft_log.store
+    }
+
+    /// The log storage, for the writes a Ready asks for.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.raft.raft_log.store
+    }
+
+    /// Overrides the current randomized election timeout, so tests can make
+    /// an election fire at a chosen tick. Reset draws a new one as usual.
+    pub fn set_randomized_election_timeout(&mut self, ticks: usize) {
+        self.raft.randomized_election_timeout = ticks;
+    }
+}

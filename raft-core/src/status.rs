@@ -1,0 +1,35 @@
+//! A read-only snapshot of a node's state, for operators and tests.
+
+use crate::raft::Raft;
+use crate::storage::LogStorage;
+use crate::tracker::Progress;
+use crate::types::{HardState, NodeId, SoftState};
+use std::collections::BTreeMap;
+
+/// What [`crate::RawNode::status`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub id: NodeId,
+    pub hard_state: HardState,
+    pub soft_state: SoftState,
+    pub applied: u64,
+    /// Voters of the current configuration, ascending.
+    pub voters: Vec<NodeId>,
+    /// Each peer's replication progress; only a leader tracks it.
+    pub progress: Option<BTreeMap<NodeId, Progress>>,
+}
+
+impl Status {
+    pub(crate) fn of<S: LogStorage>(raft: &Raft<S>) -> Status {
+        let soft_state = raft.soft_state();
+        Status {
+            id: raft.id,
+            hard_state: raft.hard_state(),
+            soft_state,
+            applied: raft.raft_log.applied,
+            voters: raft.trk.voters.ids().collect(),
+            progress: (soft_state.role == crate::types::Role::Leader)
+                .then(|| raft.trk.progress.clone()),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! An in-memory [`LogStorage`]: for tests, simulations and as the reference
+//! the durable backends are compared against.
+
+use super::{limit_size, InitialState, LogStorage, LogWrite, StorageError};
+use crate::types::{ConfState, Entry, EntryId, HardState};
+
+/// A log kept in a `Vec`. Nothing survives the process; `sync` is a no-op.
+#[derive(Clone, Debug, Default)]
+pub struct MemStorage {
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// The entry just before `entries[0]`: `(0, 0)` for a fresh log.
+    base: EntryId,
+    entries: Vec<Entry>,
+}
+
+impl MemStorage {
+    /// An empty log with no members (first index 1, last index 0).
+    pub fn new() -> MemStorage {
+        MemStorage::default()
+    }
+
+    /// An empty log for a group of `voters`.
+    pub fn with_voters(voters: impl IntoIterator<Item = u64>) -> MemStorage {
+        MemStorage::with_base(ConfState::with_voters(voters), EntryId::default())
+    }
+
+    /// A log that starts after `base`: entries up to `base.index` are taken as
+    /// committed and applied elsewhere (the way etcd bootstraps a node from an
+    /// initial snapshot). A node started on it begins with its commit index
+    /// at `base.index`, since nothing before the first index can be missing.
+    pub fn with_base(conf_state: ConfState, base: EntryId) -> MemStorage {
+        MemStorage {
+            hard_state: HardState::default(),
+            conf_state,
+            base,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    /// All stored entries, oldest first.
+    pub fn all_entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn first(&self) -> u64 {
+        self.base.index + 1
+    }
+
+    fn last(&self) -> u64 {
+        self.base.index + self.entries.len() as u64
+    }
+}
+
+impl LogStorage for MemStorage {
+    fn initial_state(&self) -> Result<InitialState, StorageError> {
+        Ok(InitialState {
+            hard_state: self.hard_state,
+            conf_state: self.conf_state.clone(),
+        })
+    }
+
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
+        if lo < self.first() {
+            return Err(StorageError::Compacted);
+        }
+        if hi > self.last() + 1 || lo > hi {
+            return Err(StorageError::Unavailable);
+        }
+        let from = (lo - self.first()) as usize;
+        let to = (hi - self.first()) as usize;
+        let mut out = self.entries[from..to].to_vec();
+        limit_size(&mut out, max_size);
+        Ok(out)
+    }
+
+    fn term(&self, index: u64) -> Result<u64, StorageError> {
+        if index < self.base.index {
+            return Err(StorageError::Compacted);
+        }
+        if index == self.base.index {
+            return Ok(self.base.term);
+        }
+        self.entries
+            .get((index - self.first()) as usize)
+            .map(|e| e.term)
+            .ok_or(StorageError::Unavailable)
+    }
+
+    fn first_index(&self) -> Result<u64, StorageError> {
+        Ok(self.first())
+    }
+
+    fn last_index(&self) -> Result<u64, StorageError> {
+        Ok(self.last())
+    }
+
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+        check_contiguous(&write.entries)?;
+        let mut new_entries = write.entries;
+        // Entries at or below the base are already part of the state the log
+        // was started from; etcd's MemoryStorage skips them the same way.
+        let first = self.first();
+        if let Some(pos) = new_entries.iter().position(|e| e.index >= first) {
+            new_entries.drain(..pos);
+        } else {
+            new_entries.clear();
+        }
+        if let Some(head) = new_entries.first() {
+            if head.index > self.last() + 1 {
+                return Err(StorageError::InvalidWrite(format!(
+                    "append at index {} would leave a gap after last index {}",
+                    head.index,
+                    self.last()
+                )));
+            }
+            self.entries.truncate((head.index - first) as usize);
+            self.entries.extend(new_entries);
+        }
+        if let Some(hs) = write.hard_state {
+            self.hard_state = hs;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a batch whose entries do not follow each other by index.
+pub(crate) fn check_contiguous(entries: &[Entry]) -> Result<(), StorageError> {
+    for pair in entries.windows(2) {
+        if pair[1].index != pair[0].index + 1 {
+            return Err(StorageError::InvalidWrite(format!(
+                "entries are not contiguous: index {} follows {}",
+                pair[1].index, pair[0].index
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ent(term: u64, index: u64) -> Entry {
+        Entry {
+            term,
+            index,
+            ..Entry::default()
+        }
+    }
+
+    fn append(s: &mut MemStorage, entries: Vec<Entry>) -> Result<(), StorageError> {
+        s.write(LogWrite {
+            entries,
+            hard_state: None,
+            sync: true,
+        })
+    }
+
+    #[test]
+    fn append_truncates_a_conflicting_suffix() {
+        let mut s = MemStorage::new();
+        append(&mut s, vec![ent(1, 1), ent(1, 2), ent(1, 3)]).unwrap();
+        append(&mut s, vec![ent(2, 2)]).unwrap();
+        assert_eq!(s.last_index().unwrap(), 2);
+        assert_eq!(s.term(2).unwrap(), 2);
+        assert_eq!(s.term(1).unwrap(), 1);
+    }
+
+    #[test]
+    fn gaps_and_disorder_are_refused_without_change() {
+        let mut s = MemStorage::new();
+        append(&mut s, vec![ent(1, 1)]).unwrap();
+        assert!(matches!(
+            append(&mut s, vec![ent(1, 3)]),
+            Err(StorageError::InvalidWrite(_))
+        ));
+        assert!(matches!(
+            append(&mut s, vec![ent(1, 2), ent(1, 4)]),
+            Err(StorageError::InvalidWrite(_))
+        ));
+        assert_eq!(s.last_index().unwrap(), 1);
+    }
+
+    #[test]
+    fn base_bounds_reads() {
+        let s = MemStorage::with_base(ConfState::with_voters([1]), EntryId { term: 1, index: 10 });
+        assert_eq!(s.first_index().unwrap(), 11);
+        assert_eq!(s.last_index().unwrap(), 10);
+        assert_eq!(s.term(10).unwrap(), 1);
+        assert!(matches!(s.term(9), Err(StorageError::Compacted)));
+        assert!(matches!(s.term(11), Err(StorageError::Unavailable)));
+        assert!(matches!(
+            s.entries(10, 11, u64::MAX),
+            Err(StorageError::Compacted)
+        ));
+    }
+
+    #[test]
+    fn entries_respect_size_but_return_at_least_one() {
+        let mut s = MemStorage::new();
+        append(&mut s, (1..=5).map(|i| ent(1, i)).collect()).unwrap();
+        assert_eq!(s.entries(1, 6, 0).unwrap().len(), 1);
+        assert_eq!(s.entries(1, 6, 8).unwrap().len(), 2);
+        assert_eq!(s.entries(1, 6, u64::MAX).unwrap().len(), 5);
+        assert!(matches!(
+            s.entries(1, 7, u64::MAX),
+            Err(StorageError::Unavailable)
+        ));
+    }
+}

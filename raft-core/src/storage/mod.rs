@@ -1,0 +1,150 @@
+//! The log storage contract between raft-core and a durable log.
+//!
+//! raft-core never writes: it reads entries it no longer holds in memory
+//! through the read side of [`LogStorage`], and hands new entries and hard
+//! state to the application in a [`crate::Ready`]. The application (or the
+//! node runtime) writes them with [`LogStorage::write`] and then calls
+//! [`crate::RawNode::advance`].
+//!
+//! The trait is synchronous on purpose. raft-core is a plain state machine
+//! that must read the log in the middle of handling a message (to build an
+//! append, to check a term), and it cannot await. Durable logs are
+//! synchronous underneath anyway (RocksDB's API is blocking; an `fsync` is a
+//! blocking syscall), so an async runtime calls `write` from a blocking-task
+//! pool and keeps the Raft loop for in-memory work. See ARCHITECTURE.md.
+
+mod memory;
+
+pub use memory::MemStorage;
+
+use crate::types::{ConfState, Entry, HardState};
+use thiserror::Error;
+
+/// What a node recovers from its storage when it starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InitialState {
+    pub hard_state: HardState,
+    pub conf_state: ConfState,
+}
+
+/// One atomic write: the content of a Ready that must reach the log.
+///
+/// Entries overwrite any existing entries at the same or higher indexes (the
+/// conflicting suffix a new leader replaced); the hard state, if present,
+/// replaces the stored one. `sync` asks for durability before `write` returns
+/// (an fsync); raft-core sets it exactly when etcd's `MustSync` would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogWrite {
+    pub entries: Vec<Entry>,
+    pub hard_state: Option<HardState>,
+    pub sync: bool,
+}
+
+impl LogWrite {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.hard_state.is_none()
+    }
+}
+
+/// A Raft log with its hard state: read by raft-core, written by the runtime.
+///
+/// Indexes are contiguous from [`first_index`](LogStorage::first_index) to
+/// [`last_index`](LogStorage::last_index); the entry just before the first
+/// (index `first_index - 1`) is no longer stored but its term is still known
+/// (for a fresh log that is index 0, term 0; for a log bootstrapped at index
+/// `n`, the bootstrap point).
+pub trait LogStorage {
+    /// The hard state and membership persisted so far.
+    fn initial_state(&self) -> Result<InitialState, StorageError>;
+
+    /// Entries in `[lo, hi)`, stopping before the total encoded size would
+    /// exceed `max_size` but always returning at least one entry when the
+    /// range is non-empty. `lo` below the first index is
+    /// [`StorageError::Compacted`]; `hi` beyond `last_index + 1` is
+    /// [`StorageError::Unavailable`].
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError>;
+
+    /// The term of the entry at `index`, for any index from
+    /// `first_index - 1` to `last_index`.
+    fn term(&self, index: u64) -> Result<u64, StorageError>;
+
+    /// The index of the first stored entry.
+    fn first_index(&self) -> Result<u64, StorageError>;
+
+    /// The index of the last stored entry (`first_index - 1` when empty).
+    fn last_index(&self) -> Result<u64, StorageError>;
+
+    /// Applies `write` atomically: either all of it is visible afterwards, or
+    /// none of it and an error is returned. With `write.sync`, it is durable
+    /// when this returns.
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError>;
+}
+
+impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
+    fn initial_state(&self) -> Result<InitialState, StorageError> {
+        (**self).initial_state()
+    }
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
+        (**self).entries(lo, hi, max_size)
+    }
+    fn term(&self, index: u64) -> Result<u64, StorageError> {
+        (**self).term(index)
+    }
+    fn first_index(&self) -> Result<u64, StorageError> {
+        (**self).first_index()
+    }
+    fn last_index(&self) -> Result<u64, StorageError> {
+        (**self).last_index()
+    }
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+        (**self).write(write)
+    }
+}
+
+/// Why a storage call failed.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// The index is below the first stored entry.
+    #[error("requested index is unavailable due to compaction")]
+    Compacted,
+    /// The index is beyond the last stored entry.
+    #[error("requested entry at index is unavailable")]
+    Unavailable,
+    /// A write would leave a gap or rewrite entries that cannot change.
+    #[error("invalid log write: {0}")]
+    InvalidWrite(String),
+    /// The stored bytes do not decode, or break the log's invariants.
+    #[error("log storage is corrupted: {0}")]
+    Corrupted(String),
+    /// The operating system refused an operation (disk full, read-only, ...).
+    #[error("log storage I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other failure of a storage backend.
+    #[error("log storage failed: {0}")]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Keeps the longest prefix of `entries` whose total encoded size stays within
+/// `max_size`, but never fewer than one entry: a single oversized entry must
+/// still be sendable, or replication would stall on it.
+pub fn limit_size(entries: &mut Vec<Entry>, max_size: u64) {
+    if entries.is_empty() {
+        return;
+    }
+    let mut size = entries[0].encoded_size();
+    let mut keep = 1;
+    while keep < entries.len() {
+        size = size.saturating_add(entries[keep].encoded_size());
+        if size > max_size {
+            break;
+        }
+        keep += 1;
+    }
+    entries.truncate(keep);
+}
+
+/// Total encoded size of `entries`, as etcd counts it.
+pub(crate) fn entries_size(entries: &[Entry]) -> u64 {
+    entries.iter().map(Entry::encoded_size).sum()
+}
