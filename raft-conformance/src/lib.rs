@@ -41,5 +41,5 @@ pub mod env;
 pub mod output;
 pub mod runner;
 
-pub use env::{EnvOptions, StorageKind};
+pub use env::{EnvOptions, StorageKind, TransportKind};
 pub use runner::{run_file, run_text, Run, RunError};

@@ -1,17 +1,17 @@
 //! `raft-script`: run etcd-style interaction scripts against raft-core.
 //!
 //! ```text
-//! raft-script run [--storage mem] SCRIPT        print SCRIPT with every output filled in
-//! raft-script check [--storage mem] SCRIPT...   diff each SCRIPT's outputs; exit 1 on a difference
+//! raft-script run [--storage mem] [--transport mem] SCRIPT        print SCRIPT with every output filled in
+//! raft-script check [--storage mem] [--transport mem] SCRIPT...   diff each SCRIPT's outputs; exit 1 on a difference
 //! ```
 
-use raft_conformance::{run_file, EnvOptions, StorageKind};
+use raft_conformance::{run_file, EnvOptions, StorageKind, TransportKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  raft-script run [--storage mem] SCRIPT
-  raft-script check [--storage mem] SCRIPT...";
+  raft-script run [--storage mem] [--transport mem] SCRIPT
+  raft-script check [--storage mem] [--transport mem] SCRIPT...";
 
 struct Args {
     command: String,
@@ -30,6 +30,11 @@ fn parse_args() -> Result<Args, String> {
                 let v = argv.next().ok_or("--storage needs a value")?;
                 options.storage =
                     StorageKind::parse(&v).ok_or_else(|| format!("unknown storage {v:?}"))?;
+            }
+            "--transport" => {
+                let v = argv.next().ok_or("--transport needs a value")?;
+                options.transport =
+                    TransportKind::parse(&v).ok_or_else(|| format!("unknown transport {v:?}"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),

@@ -11,6 +11,10 @@ mod control;
 mod inspect;
 mod nodes;
 mod ready;
+mod storage;
+mod wire;
+
+pub use wire::{MemoryWire, Wire, WireError};
 
 use crate::datadriven::{ArgError, Directive};
 use crate::output::Output;
@@ -34,10 +38,29 @@ impl StorageKind {
     }
 }
 
-/// Choices that do not change the protocol output, only what carries it.
+/// How delivered messages travel between nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransportKind {
+    /// Handed over in process.
+    #[default]
+    Memory,
+}
+
+impl TransportKind {
+    pub fn parse(name: &str) -> Option<TransportKind> {
+        match name {
+            "mem" | "memory" => Some(TransportKind::Memory),
+            _ => None,
+        }
+    }
+}
+
+/// Choices that do not change the protocol output, only what stores and
+/// carries it: every combination must print the same.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EnvOptions {
     pub storage: StorageKind,
+    pub transport: TransportKind,
 }
 
 /// A node of the environment.
@@ -90,6 +113,7 @@ pub struct Env {
     pub(crate) nodes: Vec<Node>,
     /// Messages sent and not yet delivered or dropped, in sending order.
     pub(crate) messages: Vec<Message>,
+    pub(crate) wire: Box<dyn Wire>,
     pub(crate) out: Output,
 }
 
@@ -99,6 +123,7 @@ impl Env {
             options,
             nodes: Vec::new(),
             messages: Vec::new(),
+            wire: wire::new_wire(options.transport),
             out,
         }
     }

@@ -1,9 +1,9 @@
 //! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
 //! [checkquorum=B] [max-committed-size-per-ready=S]`
 
-use super::{invalid, CmdResult, Env, Failure, Node, StorageKind};
+use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
-use raft_core::{ConfState, Config, EntryId, LogStorage, MemStorage, RawNode};
+use raft_core::{ConfState, Config, EntryId, RawNode};
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
@@ -80,7 +80,8 @@ impl Env {
             } else {
                 (ConfState::default(), EntryId::default())
             };
-            let store = self.new_storage(conf_state, base);
+            let store = super::storage::new_storage(self.options.storage, id, conf_state, base)
+                .map_err(|e| invalid(d, format!("cannot create storage for node {id}: {e}")))?;
             let raw = RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
             self.nodes.push(Node {
                 raw,
@@ -88,11 +89,5 @@ impl Env {
             });
         }
         Ok(())
-    }
-
-    fn new_storage(&self, conf_state: ConfState, base: EntryId) -> Box<dyn LogStorage> {
-        match self.options.storage {
-            StorageKind::Memory => Box::new(MemStorage::with_base(conf_state, base)),
-        }
     }
 }

@@ -109,6 +109,10 @@ impl Env {
             }
             self.out.write(&format!("{line}\n"));
             let i = self.node_index(d, m.to)?;
+            let m = self
+                .wire
+                .carry(m)
+                .map_err(|e| super::invalid(d, e.to_string()))?;
             match self.nodes[i].raw.step(m) {
                 Ok(()) => {}
                 Err(raft_core::Error::Storage(e)) => return Err(raft_failure(d, e.into())),
