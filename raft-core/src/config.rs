@@ -51,6 +51,22 @@ pub struct Config {
     /// Seed for the election-timeout jitter; `None` draws one from the OS.
     /// Set it to make a run reproducible (simulation, tests).
     pub random_seed: Option<u64>,
+    /// A safety rule to break on purpose (test builds only).
+    #[cfg(feature = "fault-injection")]
+    pub fault: Option<Fault>,
+}
+
+/// A safety rule that a test switches off to check that its checker notices.
+/// Never enable the `fault-injection` feature outside tests.
+#[cfg(feature = "fault-injection")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Grant votes without checking that the candidate's log is at least as
+    /// up to date as ours (breaks leader completeness).
+    SkipUpToDateCheck,
+    /// Commit whatever a majority holds, whatever its term (Raft §5.4.2's
+    /// figure 8 scenario: a later leader may overwrite a "committed" entry).
+    CommitOldTermEntries,
 }
 
 impl Config {
@@ -70,6 +86,8 @@ impl Config {
             pre_vote: true,
             disable_proposal_forwarding: false,
             random_seed: None,
+            #[cfg(feature = "fault-injection")]
+            fault: None,
         }
     }
 

@@ -81,6 +81,8 @@ pub mod transport;
 mod types;
 
 pub use config::{Config, ConfigError};
+#[cfg(feature = "fault-injection")]
+pub use config::Fault;
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};

@@ -97,7 +97,11 @@ impl<S: LogStorage> Raft<S> {
             index: m.index,
         };
         let response = m.msg_type.vote_response();
-        if can_vote && self.raft_log.is_up_to_date(theirs)? {
+        let up_to_date = self.raft_log.is_up_to_date(theirs)?;
+        #[cfg(feature = "fault-injection")]
+        let up_to_date =
+            up_to_date || self.fault == Some(crate::config::Fault::SkipUpToDateCheck);
+        if can_vote && up_to_date {
             tracing::info!(
                 "{:x} [logterm: {}, index: {}, vote: {:x}] cast {} for {:x} [logterm: {}, index: {}] at term {}",
                 self.id, ours.term, ours.index, self.vote, m.msg_type, m.from, theirs.term, theirs.index, self.term

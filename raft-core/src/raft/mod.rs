@@ -65,6 +65,8 @@ pub(crate) struct Raft<S> {
     pub(crate) randomized_election_timeout: usize,
     disable_proposal_forwarding: bool,
     rng: Rng,
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fault: Option<crate::config::Fault>,
 }
 
 impl<S: LogStorage> Raft<S> {
@@ -107,6 +109,8 @@ impl<S: LogStorage> Raft<S> {
             randomized_election_timeout: config.election_tick,
             disable_proposal_forwarding: config.disable_proposal_forwarding,
             rng: Rng::new(config.random_seed),
+            #[cfg(feature = "fault-injection")]
+            fault: config.fault,
         };
         if !initial.hard_state.is_empty() {
             raft.load_state(initial.hard_state)?;

@@ -237,6 +237,15 @@ impl<S: LogStorage> Raft<S> {
             term: self.term,
             index: self.trk.committed(),
         };
+        #[cfg(feature = "fault-injection")]
+        let at = if self.fault == Some(crate::config::Fault::CommitOldTermEntries) {
+            EntryId {
+                term: self.raft_log.term_or_zero(at.index)?,
+                ..at
+            }
+        } else {
+            at
+        };
         self.raft_log.maybe_commit(at)
     }
 }
