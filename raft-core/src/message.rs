@@ -130,8 +130,10 @@ impl MessageType {
 
     /// Responses that promise something about durable state (a vote cast, an
     /// entry stored) and so may only leave after the Ready that produced them
-    /// is persisted.
-    pub(crate) fn waits_for_durability(self) -> bool {
+    /// is persisted. Every other message in a Ready may be sent before or
+    /// while the Ready is written, which lets a leader replicate in parallel
+    /// with its own disk write (Raft thesis §10.2.1).
+    pub fn waits_for_durability(self) -> bool {
         matches!(
             self,
             MessageType::MsgAppResp | MessageType::MsgVoteResp | MessageType::MsgPreVoteResp

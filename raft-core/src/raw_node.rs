@@ -243,6 +243,12 @@ impl<S: LogStorage> RawNode<S> {
         Status::of(&self.raft)
     }
 
+    /// Role and known leader, without copying the progress of every peer
+    /// as [`RawNode::status`] does; cheap enough for every request.
+    pub fn soft_state(&self) -> SoftState {
+        self.raft.soft_state()
+    }
+
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.raft.id

@@ -1,0 +1,322 @@
+//! The Raft loop: one tokio task per node that owns the [`RawNode`], feeds it
+//! ticks, messages and proposals, and handles each Ready.
+
+use crate::config::NodeConfig;
+use crate::envelope::{self, ProposalId};
+use crate::error::{NodeError, ProposeError};
+use crate::metrics::Metrics;
+use crate::state_machine::StateMachine;
+use bytes::Bytes;
+use raft_core::{
+    Entry, LogStorage, LogWrite, Message, RawNode, Role, StorageError, Transport, TransportEvent,
+};
+use std::collections::HashMap;
+use std::future::poll_fn;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::MissedTickBehavior;
+
+/// A request from a [`crate::NodeHandle`] to the loop.
+pub(crate) enum Command {
+    Propose {
+        data: Bytes,
+        reply: oneshot::Sender<Result<u64, ProposeError>>,
+    },
+}
+
+struct Pending {
+    reply: oneshot::Sender<Result<u64, ProposeError>>,
+    deadline: u64,
+}
+
+/// Everything the loop owns except its two input sources, which `run`
+/// keeps apart so that `select!` can borrow them independently.
+pub(crate) struct Driver<S: LogStorage, M> {
+    pub(crate) raw: RawNode<S>,
+    pub(crate) state_machine: M,
+    pub(crate) config: NodeConfig,
+    pub(crate) metrics: watch::Sender<Metrics>,
+    pending: HashMap<u64, Pending>,
+    next_seq: u64,
+    ticks: u64,
+    readies: u64,
+}
+
+impl<S, M> Driver<S, M>
+where
+    S: LogStorage + Send + 'static,
+    M: StateMachine,
+{
+    pub(crate) fn new(
+        raw: RawNode<S>,
+        state_machine: M,
+        config: NodeConfig,
+        metrics: watch::Sender<Metrics>,
+    ) -> Driver<S, M> {
+        // Sequence numbers must not repeat across restarts, or an entry
+        // proposed before a crash and applied after it would answer a new
+        // proposal. Starting from the clock keeps them increasing.
+        let next_seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Driver {
+            raw,
+            state_machine,
+            config,
+            metrics,
+            pending: HashMap::new(),
+            next_seq,
+            ticks: 0,
+            readies: 0,
+        }
+    }
+
+    pub(crate) async fn run<T: Transport>(
+        mut self,
+        mut transport: T,
+        mut commands: mpsc::Receiver<Command>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), NodeError> {
+        let mut ticker = tokio::time::interval(self.config.tick_interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let result = loop {
+            let step = tokio::select! {
+                biased;
+                _ = stop.changed() => break Ok(()),
+                _ = ticker.tick() => self.on_tick(),
+                event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
+                    Some(event) => self.on_transport(event),
+                    None => {
+                        tracing::warn!(id = self.raw.id(), "transport closed; stopping node");
+                        break Ok(());
+                    }
+                },
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    // Every handle is gone: nobody can propose or stop us.
+                    None => break Ok(()),
+                },
+            };
+            if let Err(e) = step.and_then(|()| self.drain(&mut transport, &mut commands)) {
+                break Err(e);
+            }
+            if let Err(e) = self.handle_readies(&mut transport) {
+                break Err(e);
+            }
+        };
+        self.fail_pending(ProposeError::ShuttingDown);
+        if let Err(e) = &result {
+            tracing::error!(id = self.raw.id(), error = %e, "node stopped on error");
+        }
+        result
+    }
+
+    /// Takes in whatever else is already waiting, so that one Ready (one
+    /// write, one fsync) covers as many inputs as possible: group commit.
+    fn drain<T: Transport>(
+        &mut self,
+        transport: &mut T,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> Result<(), NodeError> {
+        let mut budget = self.config.max_inputs_per_ready;
+        while budget > 0 {
+            let mut progressed = false;
+            if let Ok(command) = commands.try_recv() {
+                self.on_command(command)?;
+                progressed = true;
+            }
+            if let Some(event) = transport.try_recv() {
+                self.on_transport(event)?;
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+            budget -= 1;
+        }
+        Ok(())
+    }
+
+    fn on_tick(&mut self) -> Result<(), NodeError> {
+        self.raw.tick()?;
+        self.ticks += 1;
+        let now = self.ticks;
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in expired {
+            if let Some(p) = self.pending.remove(&seq) {
+                let _ = p.reply.send(Err(ProposeError::Dropped {
+                    reason: format!(
+                        "not committed within {} ticks",
+                        self.config.proposal_timeout_ticks
+                    ),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_transport(&mut self, event: TransportEvent) -> Result<(), NodeError> {
+        match event {
+            TransportEvent::Message(m) => self.step(m),
+            TransportEvent::Unreachable(peer) => Ok(self.raw.report_unreachable(peer)?),
+        }
+    }
+
+    /// Steps a peer's message. A message the protocol refuses is the
+    /// sender's problem, not a reason to stop this node.
+    fn step(&mut self, m: Message) -> Result<(), NodeError> {
+        let (from, msg_type) = (m.from, m.msg_type);
+        match self.raw.step(m) {
+            Ok(()) => Ok(()),
+            Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
+            Err(e) => {
+                tracing::warn!(id = self.raw.id(), from, %msg_type, error = %e, "refused a message");
+                Ok(())
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) -> Result<(), NodeError> {
+        match command {
+            Command::Propose { data, reply } => self.propose(data, reply),
+        }
+    }
+
+    fn propose(
+        &mut self,
+        data: Bytes,
+        reply: oneshot::Sender<Result<u64, ProposeError>>,
+    ) -> Result<(), NodeError> {
+        let soft = self.raw.soft_state();
+        if soft.role != Role::Leader {
+            let leader = (soft.leader != raft_core::NO_NODE).then_some(soft.leader);
+            let _ = reply.send(Err(ProposeError::NotLeader { leader }));
+            return Ok(());
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let id = ProposalId {
+            node: self.raw.id(),
+            seq,
+        };
+        match self.raw.propose(envelope::wrap(id, &data)) {
+            Ok(()) => {
+                let deadline = self.ticks + self.config.proposal_timeout_ticks;
+                self.pending.insert(seq, Pending { reply, deadline });
+                Ok(())
+            }
+            Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
+            Err(e) => {
+                let _ = reply.send(Err(ProposeError::Dropped {
+                    reason: e.to_string(),
+                }));
+                Ok(())
+            }
+        }
+    }
+
+    /// Persist, send, apply, advance — until the node has nothing more.
+    ///
+    /// Messages that promise nothing about our disk (appends, heartbeats,
+    /// vote requests) leave before the write, so followers store entries
+    /// while the leader does; responses that vouch for durable state leave
+    /// after it.
+    fn handle_readies<T: Transport>(&mut self, transport: &mut T) -> Result<(), NodeError> {
+        let mut handled = false;
+        while self.raw.has_ready() {
+            handled = true;
+            let mut rd = self.raw.ready()?;
+            let (after_write, before_write): (Vec<Message>, Vec<Message>) =
+                std::mem::take(&mut rd.messages)
+                    .into_iter()
+                    .partition(|m| m.msg_type.waits_for_durability());
+            if !before_write.is_empty() {
+                transport.send(before_write);
+            }
+            let write = LogWrite {
+                entries: std::mem::take(&mut rd.entries),
+                hard_state: rd.hard_state,
+                sync: rd.must_sync,
+            };
+            if !write.is_empty() {
+                persist(self.raw.store_mut(), write).map_err(raft_core::Error::from)?;
+            }
+            if !after_write.is_empty() {
+                transport.send(after_write);
+            }
+            self.apply(&rd.committed_entries);
+            self.raw.advance()?;
+            self.readies += 1;
+        }
+        if handled {
+            self.publish_metrics();
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, entries: &[Entry]) {
+        let me = self.raw.id();
+        for e in entries {
+            if e.data.is_empty() {
+                // A leader's no-op entry: nothing for the application.
+                continue;
+            }
+            match envelope::unwrap(&e.data) {
+                Some((id, payload)) => {
+                    self.state_machine.apply(e.index, &payload);
+                    if id.node == me {
+                        if let Some(p) = self.pending.remove(&id.seq) {
+                            let _ = p.reply.send(Ok(e.index));
+                        }
+                    }
+                }
+                None => self.state_machine.apply(e.index, &e.data),
+            }
+        }
+    }
+
+    fn publish_metrics(&mut self) {
+        let st = self.raw.status();
+        let peer_match = st
+            .progress
+            .map(|p| p.iter().map(|(id, pr)| (*id, pr.matched)).collect())
+            .unwrap_or_default();
+        let metrics = Metrics {
+            id: st.id,
+            role: st.soft_state.role,
+            term: st.hard_state.term,
+            leader: (st.soft_state.leader != raft_core::NO_NODE).then_some(st.soft_state.leader),
+            commit: st.hard_state.commit,
+            applied: st.applied,
+            peer_match,
+            readies: self.readies,
+            pending_proposals: self.pending.len(),
+        };
+        self.metrics.send_replace(metrics);
+    }
+
+    fn fail_pending(&mut self, error: ProposeError) {
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(error.clone()));
+        }
+    }
+}
+
+/// Writes a Ready's log changes. The write blocks (an fsync can take
+/// milliseconds); on a multi-threaded runtime, tell tokio so that other
+/// tasks move to another worker meanwhile.
+fn persist<S: LogStorage>(store: &mut S, write: LogWrite) -> Result<(), StorageError> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false);
+    if multi_thread {
+        tokio::task::block_in_place(|| store.write(write))
+    } else {
+        store.write(write)
+    }
+}

@@ -1,0 +1,112 @@
+//! Starting a node and talking to it.
+
+use crate::config::NodeConfig;
+use crate::driver::{Command, Driver};
+use crate::error::{NodeError, ProposeError};
+use crate::metrics::Metrics;
+use crate::state_machine::StateMachine;
+use bytes::Bytes;
+use raft_core::{LogStorage, NodeId, RawNode, Transport};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// A cloneable handle on a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    id: NodeId,
+    commands: mpsc::Sender<Command>,
+    metrics: watch::Receiver<Metrics>,
+    stop: Arc<watch::Sender<bool>>,
+    task: Arc<Mutex<Option<JoinHandle<Result<(), NodeError>>>>>,
+}
+
+/// Starts a node on the current tokio runtime: it recovers its state from
+/// `storage`, talks through `transport` and applies committed entries to
+/// `state_machine`.
+pub fn spawn<S, T, M>(
+    config: NodeConfig,
+    storage: S,
+    transport: T,
+    state_machine: M,
+) -> Result<NodeHandle, NodeError>
+where
+    S: LogStorage + Send + 'static,
+    T: Transport + Send + 'static,
+    M: StateMachine,
+{
+    config.validate()?;
+    let raw = RawNode::new(&config.raft, storage)?;
+    let id = raw.id();
+    let (command_tx, command_rx) = mpsc::channel(config.proposal_queue);
+    let (metrics_tx, metrics_rx) = watch::channel(Metrics {
+        id,
+        ..Metrics::default()
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let driver = Driver::new(raw, state_machine, config, metrics_tx);
+    let task = tokio::spawn(driver.run(transport, command_rx, stop_rx));
+    Ok(NodeHandle {
+        id,
+        commands: command_tx,
+        metrics: metrics_rx,
+        stop: Arc::new(stop_tx),
+        task: Arc::new(Mutex::new(Some(task))),
+    })
+}
+
+impl NodeHandle {
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Proposes `data` and waits until it is committed and applied here;
+    /// returns its log index. Only the leader accepts proposals.
+    pub async fn propose(&self, data: impl Into<Bytes>) -> Result<u64, ProposeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Propose {
+                data: data.into(),
+                reply,
+            })
+            .await
+            .map_err(|_| ProposeError::ShuttingDown)?;
+        answer.await.map_err(|_| ProposeError::ShuttingDown)?
+    }
+
+    /// The node's latest metrics (copied; never blocks the Raft loop for
+    /// more than the copy).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.borrow().clone()
+    }
+
+    /// Waits until the metrics satisfy `condition`, and returns them.
+    /// Fails if the node stops first.
+    pub async fn wait_for(
+        &self,
+        mut condition: impl FnMut(&Metrics) -> bool,
+    ) -> Result<Metrics, ProposeError> {
+        let mut rx = self.metrics.clone();
+        let seen = rx
+            .wait_for(|m| condition(m))
+            .await
+            .map_err(|_| ProposeError::ShuttingDown)?;
+        Ok(seen.clone())
+    }
+
+    /// Stops the node and waits for its loop to finish. Pending proposals
+    /// fail with [`ProposeError::ShuttingDown`]. Returns the error the loop
+    /// stopped on, if it stopped on its own because of one.
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        let _ = self.stop.send(true);
+        let task = self
+            .task
+            .lock()
+            .map_err(|_| NodeError::Task("handle lock poisoned".to_string()))?
+            .take();
+        match task {
+            Some(task) => task.await.map_err(|e| NodeError::Task(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}

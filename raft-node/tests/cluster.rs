@@ -1,0 +1,190 @@
+//! Three-node groups on the in-memory transport: elections, proposals, group
+//! commit, errors, failover.
+
+use bytes::Bytes;
+use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
+use raft_node::{spawn, NodeConfig, NodeHandle, ProposeError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Applied = Arc<Mutex<Vec<(u64, Bytes)>>>;
+
+struct Cluster {
+    net: MemNetwork,
+    nodes: Vec<NodeHandle>,
+    applied: Vec<Applied>,
+}
+
+fn config(id: NodeId) -> NodeConfig {
+    let mut c = NodeConfig::new(Config {
+        random_seed: Some(id),
+        ..Config::new(id)
+    });
+    c.tick_interval = Duration::from_millis(5);
+    c
+}
+
+fn start(n: u64) -> Cluster {
+    let net = MemNetwork::new(4096);
+    let mut nodes = Vec::new();
+    let mut applied = Vec::new();
+    for id in 1..=n {
+        let log: Applied = Arc::default();
+        let sink = log.clone();
+        let sm = move |index: u64, data: &Bytes| sink.lock().unwrap().push((index, data.clone()));
+        let storage = MemStorage::with_voters(1..=n);
+        nodes.push(spawn(config(id), storage, net.join(id), sm).unwrap());
+        applied.push(log);
+    }
+    Cluster {
+        net,
+        nodes,
+        applied,
+    }
+}
+
+impl Cluster {
+    async fn leader(&self) -> &NodeHandle {
+        loop {
+            for node in &self.nodes {
+                if node.metrics().role == Role::Leader {
+                    return node;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn timeout<F: std::future::Future>(f: F) -> tokio::time::Timeout<F> {
+    tokio::time::timeout(Duration::from_secs(20), f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_commit_and_apply_everywhere_in_order() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    let mut indexes = Vec::new();
+    for i in 0..20u32 {
+        indexes.push(leader.propose(i.to_be_bytes().to_vec()).await.unwrap());
+    }
+    assert!(indexes.windows(2).all(|w| w[0] < w[1]), "{indexes:?}");
+    let last = *indexes.last().unwrap();
+    for node in &c.nodes {
+        timeout(node.wait_for(|m| m.applied >= last)).await.unwrap().unwrap();
+    }
+    let reference = c.applied[0].lock().unwrap().clone();
+    assert_eq!(reference.len(), 20);
+    for (k, (index, data)) in reference.iter().enumerate() {
+        assert_eq!(*index, indexes[k]);
+        assert_eq!(&data[..], &(k as u32).to_be_bytes());
+    }
+    for log in &c.applied[1..] {
+        assert_eq!(*log.lock().unwrap(), reference);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_refuse_proposals_and_name_the_leader() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    let leader_id = leader.id();
+    let follower = c.nodes.iter().find(|n| n.id() != leader_id).unwrap();
+    timeout(follower.wait_for(|m| m.leader == Some(leader_id)))
+        .await
+        .unwrap()
+        .unwrap();
+    let err = follower.propose(&b"x"[..]).await.unwrap_err();
+    assert_eq!(
+        err,
+        ProposeError::NotLeader {
+            leader: Some(leader_id)
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_proposals_share_readies() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    let before = leader.metrics().readies;
+    let tasks: Vec<_> = (0..200u32)
+        .map(|i| {
+            let leader = leader.clone();
+            tokio::spawn(async move { leader.propose(i.to_be_bytes().to_vec()).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let readies = leader.metrics().readies - before;
+    // Each Ready is one write; batching means far fewer than one per proposal.
+    assert!(readies < 200, "{readies} readies for 200 proposals");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_cut_off_times_out_its_proposals() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    let id = leader.id();
+    for other in 1..=3 {
+        if other != id {
+            c.net.cut(id, other);
+            c.net.cut(other, id);
+        }
+    }
+    let err = timeout(leader.propose(&b"lost"[..])).await.unwrap().unwrap_err();
+    assert!(matches!(err, ProposeError::Dropped { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_leader_stops_a_new_one_keeps_committed_entries() {
+    let c = start(3);
+    let old = timeout(c.leader()).await.unwrap().clone();
+    let first = old.propose(&b"before"[..]).await.unwrap();
+    old.shutdown().await.unwrap();
+    let survivors: Vec<&NodeHandle> = c.nodes.iter().filter(|n| n.id() != old.id()).collect();
+    let new_leader = timeout(async {
+        loop {
+            if let Some(n) = survivors.iter().find(|n| n.metrics().role == Role::Leader) {
+                return *n;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let second = new_leader.propose(&b"after"[..]).await.unwrap();
+    assert!(second > first);
+    for n in &survivors {
+        timeout(n.wait_for(|m| m.applied >= second)).await.unwrap().unwrap();
+        let log = c.applied[(n.id() - 1) as usize].lock().unwrap().clone();
+        let payloads: Vec<&[u8]> = log.iter().map(|(_, d)| &d[..]).collect();
+        assert_eq!(payloads, vec![&b"before"[..], &b"after"[..]]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_fails_pending_and_later_proposals() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    leader.shutdown().await.unwrap();
+    assert_eq!(
+        leader.propose(&b"late"[..]).await.unwrap_err(),
+        ProposeError::ShuttingDown
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_configs_are_refused() {
+    let net = MemNetwork::new(8);
+    let mut c = config(1);
+    c.tick_interval = Duration::ZERO;
+    let err = spawn(c, MemStorage::with_voters([1]), net.join(1), |_: u64, _: &Bytes| {});
+    assert!(err.is_err());
+    let bad_raft = NodeConfig::new(Config {
+        election_tick: 1,
+        ..Config::new(1)
+    });
+    assert!(spawn(bad_raft, MemStorage::with_voters([1]), net.join(1), |_: u64, _: &Bytes| {}).is_err());
+}
