@@ -19,6 +19,8 @@ missing=()
 ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Optional but worth it: RocksDB's C++ is then compiled once per machine.
+command -v ccache >/dev/null 2>&1 || missing+=(ccache)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   need_root apt-get update -qq
