@@ -1,0 +1,123 @@
+//! Messages no correct peer sends but a faulty or malicious one can: a term
+//! of 0 on peer traffic, the node's own id as sender, numbers at the end of
+//! the `u64` range. raft-core must refuse them or ignore them, never panic
+//! and never let them move its term backwards.
+
+mod common;
+
+use common::*;
+use raft_core::{Error, Message, MessageType, Role};
+
+/// Steps `m` into node 1 and handles the resulting Readies. Any outcome but
+/// a panic is acceptable here; the tests check the state afterwards.
+fn step_and_drain(c: &mut Cluster, m: Message) -> Result<(), Error> {
+    let result = c.node_mut(1).step(m);
+    c.flush(1);
+    result
+}
+
+#[test]
+#[ignore = "raft-core bug: a MsgVote with term 0 is taken for a local message and the \
+            vote response (term 0) trips the debug assertion in Raft::send"]
+fn a_vote_request_without_a_term_does_not_panic() {
+    for t in [MessageType::MsgVote, MessageType::MsgPreVote] {
+        // Term 1, no leader known, no vote cast: the request would be granted.
+        let mut c = Cluster::from_nodes(
+            (1..=3)
+                .map(|id| (config(id), log_store(&[1, 2, 3], &[], hs_term(1))))
+                .collect(),
+        );
+        let _ = step_and_drain(&mut c, vote_request(t, 3, 1, 0, (9, 9)));
+        assert_eq!(c.term(1), 1, "{t}");
+        assert_eq!(c.status(1).hard_state.vote, 0, "{t}");
+        for m in c.take_messages() {
+            assert_ne!(m.term, 0, "{t} answered with {m:?}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "raft-core bug: a MsgApp with term 0 into a candidate makes it \
+            become_follower(0): its term goes back to 0 and its vote is lost"]
+fn an_append_without_a_term_does_not_move_a_candidates_term_back() {
+    let mut c = Cluster::new(3);
+    c.node_mut(1).campaign().unwrap();
+    c.take_messages();
+    assert_eq!((c.role(1), c.term(1)), (Role::Candidate, 1));
+    let _ = step_and_drain(&mut c, append(2, 1, 0, (0, 0), vec![], 0));
+    assert_eq!(c.term(1), 1);
+    assert_eq!(c.status(1).hard_state.vote, 1);
+}
+
+#[test]
+#[ignore = "raft-core bug: a MsgHeartbeat claiming to come from the node itself makes it \
+            answer itself, tripping the debug assertion in Raft::send"]
+fn a_heartbeat_from_the_node_itself_does_not_panic() {
+    let mut c = Cluster::new(3);
+    c.elect(2);
+    let _ = step_and_drain(&mut c, msg(MessageType::MsgHeartbeat, 1, 1, 1));
+    assert_eq!(c.term(1), 1);
+}
+
+#[test]
+#[ignore = "raft-core bug: `prev.index + 1` overflows in LogSlice::validate / RaftLog::term \
+            for a MsgApp whose prev index is u64::MAX"]
+fn an_append_at_the_end_of_the_index_range_does_not_panic() {
+    for entries in [vec![], vec![ent(1, 0)]] {
+        let mut c = Cluster::new(3);
+        c.elect(2);
+        let _ = step_and_drain(&mut c, append(2, 1, 1, (1, u64::MAX), entries, 0));
+        assert_eq!(c.last_index(1), 1);
+    }
+}
+
+#[test]
+#[ignore = "raft-core bug: Progress::maybe_update computes `n + 1` for an acknowledged \
+            index of u64::MAX"]
+fn an_acknowledgement_of_index_u64_max_does_not_panic() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    let ack = Message {
+        index: u64::MAX,
+        ..msg(MessageType::MsgAppResp, 2, 1, 1)
+    };
+    let _ = step_and_drain(&mut c, ack);
+    assert_eq!(c.commit(1), 1);
+}
+
+#[test]
+#[ignore = "raft-core bug: a rejection hinting at u64::MAX overflows in \
+            Progress::maybe_decr_to (`match_hint + 1`) or RaftLog::term (`index + 1`)"]
+fn a_rejection_hint_of_u64_max_does_not_panic() {
+    for log_term in [0, 1] {
+        let mut c = Cluster::new(3);
+        c.elect(1);
+        c.node_mut(1).report_unreachable(2).unwrap();
+        // The probe outstanding for node 2 follows index 1.
+        let reject = Message {
+            index: 1,
+            reject: true,
+            reject_hint: u64::MAX,
+            log_term,
+            ..msg(MessageType::MsgAppResp, 2, 1, 1)
+        };
+        let _ = step_and_drain(&mut c, reject);
+        assert_eq!(c.role(1), Role::Leader, "log_term {log_term}");
+    }
+}
+
+#[test]
+#[ignore = "raft-core bug: after adopting a peer's term of u64::MAX, the next campaign \
+            computes `term + 1` and overflows"]
+fn a_term_of_u64_max_does_not_make_a_later_campaign_panic() {
+    for pre_vote in [false, true] {
+        let mut c = Cluster::with_config(3, |id| raft_core::Config {
+            pre_vote,
+            ..config(id)
+        });
+        let _ = step_and_drain(&mut c, msg(MessageType::MsgHeartbeat, 2, 1, u64::MAX));
+        let _ = c.node_mut(1).campaign();
+        c.flush(1);
+        assert_eq!(c.term(1), u64::MAX, "pre_vote {pre_vote}");
+    }
+}
