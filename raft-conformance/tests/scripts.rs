@@ -78,10 +78,7 @@ fn scripts_parse_and_hold_commands_and_comments_only() {
             matches!(script.items.first(), Some(Item::Verbatim(l)) if l.starts_with('#')),
             "{name}: a script starts with a comment saying what it demonstrates"
         );
-        assert!(
-            script.directives().next().is_some(),
-            "{name}: no commands"
-        );
+        assert!(script.directives().next().is_some(), "{name}: no commands");
         for d in script.directives() {
             assert_eq!(
                 d.expected.as_deref(),
