@@ -1,0 +1,256 @@
+use super::*;
+use proptest::prelude::*;
+
+fn heartbeat(from: u64, to: u64) -> Message {
+    Message {
+        from,
+        to,
+        term: 3,
+        commit: 7,
+        ..Message::new(MessageType::MsgHeartbeat)
+    }
+}
+
+fn stream_of(messages: &[Message], max: u32) -> BytesMut {
+    let mut out = BytesMut::new();
+    encode_header(&mut out);
+    encode_frames(messages, max, &mut out);
+    out
+}
+
+fn decode_all(bytes: &[u8], max: u32) -> Result<Vec<Message>, DecodeError> {
+    let mut d = StreamDecoder::new(max);
+    d.push(bytes);
+    let mut all = Vec::new();
+    while let Some(batch) = d.next_batch()? {
+        all.extend(batch);
+    }
+    d.finish()?;
+    Ok(all)
+}
+
+#[test]
+fn header_layout_is_stable() {
+    let mut out = BytesMut::new();
+    encode_header(&mut out);
+    assert_eq!(&out[..], b"RFTQ\x01\x00\x00\x00");
+}
+
+#[test]
+fn a_heartbeat_has_the_documented_bytes() {
+    let out = stream_of(&[heartbeat(1, 2)], 1 << 20);
+    let expected: &[u8] = &[
+        b'R', b'F', b'T', b'Q', 1, 0, 0, 0, // header
+        0, 0, 0, 13, // frame length
+        1,  // one message
+        8,  // MsgHeartbeat
+        2, 1, 3, 0, 0, 7, 0, 0, // to from term log_term index commit vote reject_hint
+        0, // flags
+        0, // context length
+        0, // entry count
+    ];
+    assert_eq!(&out[..], expected);
+}
+
+#[test]
+fn batches_split_at_the_frame_limit_and_keep_order() {
+    let msgs: Vec<Message> = (1..=10).map(|i| heartbeat(i, 2)).collect();
+    let one = message_len(&msgs[0]);
+    // Room for three messages plus the count byte.
+    let max = (1 + 3 * one) as u32;
+    let mut out = BytesMut::new();
+    let done = encode_frames(&msgs, max, &mut out);
+    assert_eq!(done.frames, 4);
+    assert_eq!(done.messages, 10);
+    let mut stream = BytesMut::new();
+    encode_header(&mut stream);
+    stream.extend_from_slice(&out);
+    assert_eq!(decode_all(&stream, max).unwrap(), msgs);
+}
+
+#[test]
+fn an_oversized_message_is_skipped_not_sent() {
+    let mut big = heartbeat(1, 2);
+    big.msg_type = MessageType::MsgApp;
+    big.entries = vec![Entry::new(vec![7u8; 200])];
+    let msgs = vec![heartbeat(1, 2), big, heartbeat(3, 2)];
+    let mut out = BytesMut::new();
+    let done = encode_frames(&msgs, 100, &mut out);
+    assert_eq!(done.oversized, 1);
+    assert_eq!(done.messages, 2);
+    let mut stream = BytesMut::new();
+    encode_header(&mut stream);
+    stream.extend_from_slice(&out);
+    assert_eq!(
+        decode_all(&stream, 100).unwrap(),
+        vec![heartbeat(1, 2), heartbeat(3, 2)]
+    );
+}
+
+#[test]
+fn bad_input_is_classified() {
+    assert_eq!(
+        decode_all(b"GET / HTTP/1.1\r\n", 1024),
+        Err(DecodeError::BadMagic)
+    );
+    // Rejected from the first wrong byte, before a whole header arrives.
+    assert_eq!(decode_all(b"RX", 1024), Err(DecodeError::BadMagic));
+    assert_eq!(
+        decode_all(b"RFTQ\x02\x00\x00\x00", 1024),
+        Err(DecodeError::UnsupportedVersion(2))
+    );
+    assert_eq!(
+        decode_all(b"RFTQ\x01\x00\x00\x00\x00\x01\x00\x00", 1024),
+        Err(DecodeError::FrameTooLarge { len: 65536, max: 1024 })
+    );
+    assert_eq!(decode_all(b"RFTQ\x01", 1024), Err(DecodeError::Truncated("stream header")));
+    let full = stream_of(&[heartbeat(1, 2)], 1024);
+    assert_eq!(
+        decode_all(&full[..full.len() - 1], 1024),
+        Err(DecodeError::Truncated("frame"))
+    );
+    let mut unknown = full.clone();
+    unknown[13] = 7; // MsgSnap: reserved, not implemented
+    assert_eq!(decode_all(&unknown, 1024), Err(DecodeError::UnknownMessageType(7)));
+    let mut flags = full.clone();
+    flags[22] = 0b10;
+    assert_eq!(decode_all(&flags, 1024).unwrap_err().kind(), DecodeErrorKind::Malformed);
+    let mut reserved = full;
+    reserved[6] = 1;
+    assert_eq!(decode_all(&reserved, 1024).unwrap_err().kind(), DecodeErrorKind::Malformed);
+}
+
+#[test]
+fn varints_must_be_canonical_and_fit_u64() {
+    let mut ok = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    assert_eq!(get_varint(&mut ok), Ok(u64::MAX));
+    let mut overflow =
+        Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]);
+    assert!(get_varint(&mut overflow).is_err());
+    let mut overlong = Bytes::from_static(&[0x81, 0x00]);
+    assert_eq!(
+        get_varint(&mut overlong),
+        Err(DecodeError::Malformed("overlong varint"))
+    );
+}
+
+#[test]
+fn huge_counts_are_refused_before_allocating() {
+    // A body claiming u64::MAX/2 messages in 12 bytes.
+    let mut body = BytesMut::new();
+    put_varint(&mut body, u64::MAX / 2);
+    body.put_bytes(0, 12);
+    assert_eq!(
+        decode_frame_body(body.freeze()),
+        Err(DecodeError::Malformed("message count exceeds frame"))
+    );
+}
+
+#[test]
+fn entry_payloads_are_slices_of_the_frame() {
+    let mut app = heartbeat(1, 2);
+    app.msg_type = MessageType::MsgApp;
+    app.entries = vec![Entry::new(vec![9u8; 64])];
+    let stream = stream_of(&[app], 1024).freeze();
+    let mut d = StreamDecoder::new(1024);
+    d.push(&stream);
+    let got = d.next_batch().unwrap().unwrap();
+    let data = &got[0].entries[0].data;
+    assert_eq!(data.len(), 64);
+    assert!(data.iter().all(|b| *b == 9));
+}
+
+fn arb_entry() -> impl Strategy<Value = Entry> {
+    (any::<u64>(), any::<u64>(), proptest::collection::vec(any::<u8>(), 0..40)).prop_map(
+        |(term, index, data)| Entry {
+            term,
+            index,
+            entry_type: EntryType::EntryNormal,
+            data: data.into(),
+        },
+    )
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    (
+        proptest::sample::select(MessageType::ALL.to_vec()),
+        proptest::array::uniform8(any::<u64>()),
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..16),
+        proptest::collection::vec(arb_entry(), 0..5),
+    )
+        .prop_map(|(t, v, reject, context, entries)| Message {
+            msg_type: t,
+            to: v[0],
+            from: v[1],
+            term: v[2],
+            log_term: v[3],
+            index: v[4],
+            commit: v[5],
+            vote: v[6],
+            reject_hint: v[7],
+            reject,
+            context: context.into(),
+            entries,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn round_trip_is_identity(msgs in proptest::collection::vec(arb_message(), 1..8)) {
+        let stream = stream_of(&msgs, 1 << 20);
+        prop_assert_eq!(decode_all(&stream, 1 << 20).unwrap(), msgs);
+    }
+
+    #[test]
+    fn round_trip_survives_any_chunking(
+        msgs in proptest::collection::vec(arb_message(), 1..6),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let stream = stream_of(&msgs, 1 << 20);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(stream.len())).collect();
+        points.sort_unstable();
+        let mut d = StreamDecoder::new(1 << 20);
+        let mut got = Vec::new();
+        let mut start = 0;
+        for p in points.into_iter().chain([stream.len()]) {
+            d.push(&stream[start..p]);
+            start = p;
+            while let Some(batch) = d.next_batch().unwrap() {
+                got.extend(batch);
+            }
+        }
+        d.finish().unwrap();
+        prop_assert_eq!(got, msgs);
+    }
+
+    #[test]
+    fn message_len_matches_the_encoding(m in arb_message()) {
+        let mut out = BytesMut::new();
+        encode_message(&m, &mut out);
+        prop_assert_eq!(out.len(), message_len(&m));
+    }
+
+    /// The fuzz target: arbitrary bytes, as a stream or after a valid
+    /// header, never panic and never yield more than they could encode.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), after_header in any::<bool>()) {
+        let mut input = Vec::new();
+        if after_header {
+            input.extend_from_slice(b"RFTQ\x01\x00\x00\x00");
+        }
+        input.extend_from_slice(&bytes);
+        if let Ok(msgs) = decode_all(&input, 256) {
+            // Whatever decodes must survive another round trip unchanged.
+            let again = stream_of(&msgs, 256);
+            prop_assert_eq!(decode_all(&again, 256).unwrap(), msgs);
+        }
+    }
+
+    #[test]
+    fn arbitrary_frame_bodies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_frame_body(Bytes::from(bytes));
+    }
+}

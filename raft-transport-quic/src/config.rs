@@ -1,0 +1,232 @@
+//! What a node needs to know to talk to its peers, checked up front.
+
+use crate::tls::{TlsError, TlsMaterial};
+use raft_core::{NodeId, NO_NODE};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The smallest frame limit accepted: enough for any message without
+/// entries, so heartbeats and votes always fit.
+pub const MIN_FRAME_SIZE: u32 = 1024;
+/// The largest frame limit accepted; far above any sane batch, and it keeps
+/// a single frame's buffer well inside memory.
+pub const MAX_FRAME_SIZE: u32 = 1 << 30;
+
+/// Reconnection delays after a failed attempt: doubling from `initial` up to
+/// `max`, reset by a successful connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A node's transport configuration. Build with [`Config::new`], adjust the
+/// public fields, and [`crate::QuicTransport::bind`] validates it.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// This node's id; its certificate must name it.
+    pub id: NodeId,
+    /// UDP address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where each peer listens. Peers not listed can neither be sent to nor
+    /// connect in.
+    pub peers: HashMap<NodeId, SocketAddr>,
+    pub tls: TlsMaterial,
+    /// Messages waiting per peer; when full, `send` drops and reports the
+    /// peer unreachable.
+    pub queue_size: usize,
+    /// Received messages waiting for the node; when full, readers stop
+    /// reading and QUIC flow control pushes back on the senders.
+    pub inbox_size: usize,
+    /// Largest frame body sent or accepted, in bytes. Must be the same on
+    /// every node: a larger frame closes the connection that carried it.
+    pub max_frame_size: u32,
+    pub backoff: Backoff,
+    /// How long a dial may take, handshake and certificate checks included.
+    pub connect_timeout: Duration,
+    /// A connection silent this long is dead.
+    pub idle_timeout: Duration,
+    /// Pings keep a quiet connection alive; must be below `idle_timeout`.
+    pub keep_alive: Duration,
+}
+
+impl Config {
+    /// A configuration with defaults: 4096-message queues, 16 MiB frames,
+    /// 100 ms–5 s backoff, 3 s connect timeout, 10 s idle timeout.
+    pub fn new(id: NodeId, listen: SocketAddr, tls: TlsMaterial) -> Config {
+        Config {
+            id,
+            listen,
+            peers: HashMap::new(),
+            tls,
+            queue_size: 4096,
+            inbox_size: 4096,
+            max_frame_size: 16 << 20,
+            backoff: Backoff::default(),
+            connect_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(1),
+        }
+    }
+
+    /// Adds or replaces a peer's address.
+    pub fn with_peer(mut self, id: NodeId, addr: SocketAddr) -> Config {
+        self.peers.insert(id, addr);
+        self
+    }
+
+    /// Checks every field; [`crate::QuicTransport::bind`] calls it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id == NO_NODE {
+            return Err(ConfigError::ZeroId);
+        }
+        for &peer in self.peers.keys() {
+            if peer == NO_NODE {
+                return Err(ConfigError::ZeroId);
+            }
+            if peer == self.id {
+                return Err(ConfigError::SelfAsPeer(peer));
+            }
+        }
+        if self.queue_size == 0 {
+            return Err(ConfigError::Zero("queue_size"));
+        }
+        if self.inbox_size == 0 {
+            return Err(ConfigError::Zero("inbox_size"));
+        }
+        if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&self.max_frame_size) {
+            return Err(ConfigError::FrameSize(self.max_frame_size));
+        }
+        for (name, d) in [
+            ("backoff.initial", self.backoff.initial),
+            ("connect_timeout", self.connect_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("keep_alive", self.keep_alive),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        if self.backoff.initial > self.backoff.max {
+            return Err(ConfigError::Backoff(self.backoff));
+        }
+        if self.keep_alive >= self.idle_timeout {
+            return Err(ConfigError::KeepAlive {
+                keep_alive: self.keep_alive,
+                idle_timeout: self.idle_timeout,
+            });
+        }
+        if quinn::IdleTimeout::try_from(self.idle_timeout).is_err() {
+            return Err(ConfigError::IdleTimeoutTooLong(self.idle_timeout));
+        }
+        let named = self.tls.node_id()?;
+        if named != self.id {
+            return Err(ConfigError::CertificateId {
+                configured: self.id,
+                certificate: named,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("node id 0 is reserved for \"no node\"")]
+    ZeroId,
+    #[error("node {0} lists itself as a peer")]
+    SelfAsPeer(NodeId),
+    #[error("{0} must not be zero")]
+    Zero(&'static str),
+    #[error("max_frame_size {0} is outside {MIN_FRAME_SIZE}..={MAX_FRAME_SIZE}")]
+    FrameSize(u32),
+    #[error("backoff initial delay exceeds its maximum: {0:?}")]
+    Backoff(Backoff),
+    #[error("keep_alive {keep_alive:?} must be shorter than idle_timeout {idle_timeout:?}")]
+    KeepAlive {
+        keep_alive: Duration,
+        idle_timeout: Duration,
+    },
+    #[error("idle_timeout {0:?} is longer than QUIC can express")]
+    IdleTimeoutTooLong(Duration),
+    #[error("this node is {configured} but its certificate names node {certificate}")]
+    CertificateId {
+        configured: NodeId,
+        certificate: NodeId,
+    },
+    #[error("TLS material: {0}")]
+    Tls(#[from] TlsError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev_certs::DevCa;
+
+    fn base() -> Config {
+        let ca = DevCa::new().unwrap();
+        Config::new(1, "127.0.0.1:0".parse().unwrap(), ca.node_cert(1).unwrap())
+            .with_peer(2, "127.0.0.1:9".parse().unwrap())
+    }
+
+    #[test]
+    fn defaults_validate() {
+        base().validate().unwrap();
+    }
+
+    #[test]
+    fn each_bad_field_has_its_error() {
+        let check = |f: fn(&mut Config), want: fn(&ConfigError) -> bool| {
+            let mut c = base();
+            f(&mut c);
+            let err = c.validate().unwrap_err();
+            assert!(want(&err), "unexpected {err}");
+        };
+        check(|c| c.id = 0, |e| matches!(e, ConfigError::ZeroId));
+        check(
+            |c| {
+                c.peers.insert(1, "127.0.0.1:1".parse().unwrap());
+            },
+            |e| matches!(e, ConfigError::SelfAsPeer(1)),
+        );
+        check(|c| c.queue_size = 0, |e| matches!(e, ConfigError::Zero("queue_size")));
+        check(|c| c.max_frame_size = 10, |e| matches!(e, ConfigError::FrameSize(10)));
+        check(
+            |c| c.backoff.initial = Duration::from_secs(60),
+            |e| matches!(e, ConfigError::Backoff(_)),
+        );
+        check(
+            |c| c.keep_alive = Duration::from_secs(20),
+            |e| matches!(e, ConfigError::KeepAlive { .. }),
+        );
+        check(
+            |c| c.connect_timeout = Duration::ZERO,
+            |e| matches!(e, ConfigError::Zero("connect_timeout")),
+        );
+    }
+
+    #[test]
+    fn the_certificate_must_name_this_node() {
+        let ca = DevCa::new().unwrap();
+        let c = Config::new(1, "127.0.0.1:0".parse().unwrap(), ca.node_cert(2).unwrap());
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::CertificateId {
+                configured: 1,
+                certificate: 2
+            })
+        ));
+    }
+}

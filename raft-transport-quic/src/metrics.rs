@@ -1,0 +1,110 @@
+//! Counters for everything the transport drops, refuses or moves.
+//!
+//! Plain atomics rather than a metrics facade: the application reads a
+//! [`MetricsSnapshot`] and exports it however it likes.
+
+use crate::codec::DecodeErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Live counters, shared by the transport's tasks.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            $($(#[$doc])* pub $name: AtomicU64,)*
+        }
+
+        /// A copy of the counters at one moment.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct MetricsSnapshot {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl Metrics {
+            pub fn snapshot(&self) -> MetricsSnapshot {
+                MetricsSnapshot {
+                    $($name: self.$name.load(Ordering::Relaxed),)*
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Messages written to a stream.
+    messages_sent,
+    /// Frames written to a stream (one per batch unless split at the limit).
+    frames_sent,
+    /// Bytes of frames written, prefixes included.
+    bytes_sent,
+    /// Messages decoded and handed to the node.
+    messages_received,
+    frames_received,
+    bytes_received,
+    /// `send` found the peer's queue full.
+    dropped_queue_full,
+    /// `send` was given a recipient with no configured address.
+    dropped_unknown_peer,
+    /// A message larger than the frame limit on its own.
+    dropped_oversized,
+    /// Messages lost because the connection failed or was still backing off.
+    dropped_connection,
+    /// Connections this node dialed successfully.
+    connections_dialed,
+    /// Connections accepted from authenticated, known peers.
+    connections_accepted,
+    /// Dial attempts that failed (refused, timed out, TLS error).
+    connect_failures,
+    /// Incoming handshakes that failed, most often a refused certificate.
+    handshake_failures,
+    /// Authenticated peers that are not in the peer map.
+    unknown_peer_connections,
+    /// Certificates that name no node, or more than one.
+    bad_identity,
+    /// Messages whose `from` is not the authenticated peer.
+    from_mismatch,
+    /// Messages addressed to another node.
+    misaddressed,
+    /// Bidirectional streams, which the protocol does not use.
+    refused_streams,
+    /// Decode errors, one counter per class; each closed a connection.
+    bad_magic,
+    unsupported_version,
+    frame_too_large,
+    truncated,
+    unknown_message_type,
+    malformed,
+}
+
+impl Metrics {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn decode_error(&self, kind: DecodeErrorKind) {
+        Metrics::inc(match kind {
+            DecodeErrorKind::BadMagic => &self.bad_magic,
+            DecodeErrorKind::UnsupportedVersion => &self.unsupported_version,
+            DecodeErrorKind::FrameTooLarge => &self.frame_too_large,
+            DecodeErrorKind::Truncated => &self.truncated,
+            DecodeErrorKind::UnknownMessageType => &self.unknown_message_type,
+            DecodeErrorKind::Malformed => &self.malformed,
+        });
+    }
+}
+
+impl MetricsSnapshot {
+    /// Connections closed because of what a peer sent.
+    pub fn decode_errors(&self) -> u64 {
+        self.bad_magic
+            + self.unsupported_version
+            + self.frame_too_large
+            + self.truncated
+            + self.unknown_message_type
+            + self.malformed
+    }
+}

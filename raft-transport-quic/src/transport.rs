@@ -1,0 +1,322 @@
+//! The node-facing half: [`QuicTransport`] implements raft-core's
+//! [`Transport`] by handing messages to per-peer tasks and collecting what
+//! the connection readers deliver.
+
+use crate::config::{Config, ConfigError};
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::peer::{self, Link};
+use crate::tls::TlsError;
+use crate::{inbound, CloseCode};
+use raft_core::{Message, NodeId, Transport, TransportEvent};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+/// Why a transport could not start.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("QuicTransport::bind must run inside a tokio runtime")]
+    NoRuntime,
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Settings the tasks read, copied out of [`Config`].
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub queue_size: usize,
+    pub max_frame_size: u32,
+    pub backoff: crate::config::Backoff,
+    pub connect_timeout: Duration,
+}
+
+/// A peer's outbound task, as seen from outside it.
+struct LinkHandle {
+    queue: mpsc::Sender<Message>,
+    conns: mpsc::UnboundedSender<Link>,
+}
+
+/// Peers reported unreachable and not yet taken by the node, in order,
+/// each at most once.
+#[derive(Default)]
+struct Pending {
+    peers: VecDeque<NodeId>,
+    waker: Option<Waker>,
+}
+
+/// State shared by the transport and its tasks.
+pub(crate) struct Shared {
+    pub id: NodeId,
+    endpoint: Mutex<Option<quinn::Endpoint>>,
+    pub client_config: quinn::ClientConfig,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    pub inbox: mpsc::Sender<Message>,
+    runtime: tokio::runtime::Handle,
+    peers: RwLock<HashMap<NodeId, SocketAddr>>,
+    links: Mutex<HashMap<NodeId, LinkHandle>>,
+    pending: Mutex<Pending>,
+    closed: AtomicBool,
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked
+/// (plain maps and queues), so poisoning is ignored rather than propagated.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub fn endpoint(&self) -> Option<quinn::Endpoint> {
+        lock(&self.endpoint).clone()
+    }
+
+    pub fn peer_addr(&self, id: NodeId) -> Option<SocketAddr> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .copied()
+    }
+
+    pub fn report_unreachable(&self, peer: NodeId) {
+        let mut pending = lock(&self.pending);
+        if !pending.peers.contains(&peer) {
+            pending.peers.push_back(peer);
+        }
+        if let Some(w) = pending.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Hands a new connection with `peer` to its outbound task, starting
+    /// the task if needed.
+    pub fn adopt(self: &Arc<Self>, peer: NodeId, link: Link) {
+        let mut links = lock(&self.links);
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let handle = self.link(&mut links, peer);
+        if handle.conns.send(link).is_err() {
+            tracing::debug!(peer, "outbound task gone; connection not adopted");
+        }
+    }
+
+    fn link<'a>(
+        self: &Arc<Self>,
+        links: &'a mut HashMap<NodeId, LinkHandle>,
+        peer: NodeId,
+    ) -> &'a LinkHandle {
+        links.entry(peer).or_insert_with(|| {
+            let (queue, queue_rx) = mpsc::channel(self.settings.queue_size);
+            let (conns, conns_rx) = mpsc::unbounded_channel();
+            self.runtime
+                .spawn(peer::run(self.clone(), peer, queue_rx, conns_rx));
+            LinkHandle { queue, conns }
+        })
+    }
+
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(task);
+    }
+}
+
+/// raft-core's [`Transport`] over QUIC. See the crate docs.
+pub struct QuicTransport {
+    shared: Arc<Shared>,
+    inbox: mpsc::Receiver<Message>,
+    local_addr: SocketAddr,
+}
+
+impl QuicTransport {
+    /// Validates `config`, binds the UDP socket and starts accepting peers.
+    /// Must be called inside a tokio runtime, whose tasks then do all I/O.
+    pub fn bind(config: Config) -> Result<QuicTransport, TransportError> {
+        config.validate()?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| TransportError::NoRuntime)?;
+        let mut transport = quinn::TransportConfig::default();
+        transport
+            .max_idle_timeout(quinn::IdleTimeout::try_from(config.idle_timeout).ok())
+            .keep_alive_interval(Some(config.keep_alive))
+            // One stream per direction; a spare lets a replacement open
+            // before the old one is fully acknowledged.
+            .max_concurrent_uni_streams(4u32.into())
+            .max_concurrent_bidi_streams(0u32.into())
+            .datagram_receive_buffer_size(None);
+        let transport = Arc::new(transport);
+        let server_config = config.tls.quic_server_config(transport.clone())?;
+        let client_config = config.tls.quic_client_config(transport)?;
+        let bind_err = |source| TransportError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
+        let endpoint_config = quinn::EndpointConfig::new(Arc::new(config.tls.reset_key()));
+        let endpoint = quinn::Endpoint::new(
+            endpoint_config,
+            Some(server_config),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(bind_err)?;
+        let local_addr = endpoint.local_addr().map_err(bind_err)?;
+        let (inbox_tx, inbox) = mpsc::channel(config.inbox_size);
+        let shared = Arc::new(Shared {
+            id: config.id,
+            endpoint: Mutex::new(Some(endpoint.clone())),
+            client_config,
+            settings: Settings {
+                queue_size: config.queue_size,
+                max_frame_size: config.max_frame_size,
+                backoff: config.backoff,
+                connect_timeout: config.connect_timeout,
+            },
+            metrics: Metrics::default(),
+            inbox: inbox_tx,
+            runtime,
+            peers: RwLock::new(config.peers),
+            links: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending::default()),
+            closed: AtomicBool::new(false),
+        });
+        shared.spawn(inbound::accept_loop(shared.clone(), endpoint));
+        tracing::info!(id = config.id, addr = %local_addr, "QUIC transport listening");
+        Ok(QuicTransport {
+            shared,
+            inbox,
+            local_addr,
+        })
+    }
+
+    /// The bound address (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.shared.id
+    }
+
+    /// Adds or moves a peer. Connections already open stay until they fail.
+    pub fn set_peer(&self, id: NodeId, addr: SocketAddr) {
+        if id != self.shared.id && id != raft_core::NO_NODE {
+            self.shared
+                .peers
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, addr);
+        }
+    }
+
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.shared.metrics.snapshot()
+    }
+
+    /// The next event, waiting for one: for nodes driven from async code.
+    pub async fn recv(&mut self) -> Option<TransportEvent> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Closes every connection and stops the tasks. Dropping the transport
+    /// does the same without waiting.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        // Dropping the queue senders ends the outbound tasks.
+        lock(&self.shared.links).clear();
+        if let Some(endpoint) = lock(&self.shared.endpoint).take() {
+            endpoint.close(CloseCode::Shutdown.into(), b"shutdown");
+        }
+        if let Some(w) = lock(&self.shared.pending).waker.take() {
+            w.wake();
+        }
+    }
+
+    /// [`QuicTransport::close`], then waits until peers have been told and
+    /// the socket is released, so the address can be bound again.
+    pub async fn shutdown(self) {
+        let endpoint = self.shared.endpoint();
+        self.close();
+        if let Some(endpoint) = endpoint {
+            endpoint.wait_idle().await;
+        }
+    }
+}
+
+impl Drop for QuicTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Transport for QuicTransport {
+    fn send(&mut self, messages: Vec<Message>) {
+        let shared = &self.shared;
+        let mut links = lock(&shared.links);
+        for m in messages {
+            let to = m.to;
+            if shared.closed.load(Ordering::Acquire) {
+                Metrics::inc(&shared.metrics.dropped_connection);
+                shared.report_unreachable(to);
+                continue;
+            }
+            if shared.peer_addr(to).is_none() {
+                tracing::debug!(to, msg_type = %m.msg_type, "no address for peer; message dropped");
+                Metrics::inc(&shared.metrics.dropped_unknown_peer);
+                shared.report_unreachable(to);
+                continue;
+            }
+            let handle = shared.link(&mut links, to);
+            match handle.queue.try_send(m) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(m)) => {
+                    tracing::debug!(to, msg_type = %m.msg_type, "send queue full; message dropped");
+                    Metrics::inc(&shared.metrics.dropped_queue_full);
+                    shared.report_unreachable(to);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    Metrics::inc(&shared.metrics.dropped_connection);
+                    shared.report_unreachable(to);
+                }
+            }
+        }
+    }
+
+    fn try_recv(&mut self) -> Option<TransportEvent> {
+        if let Some(peer) = lock(&self.shared.pending).peers.pop_front() {
+            return Some(TransportEvent::Unreachable(peer));
+        }
+        self.inbox.try_recv().ok().map(TransportEvent::Message)
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<TransportEvent>> {
+        {
+            let mut pending = lock(&self.shared.pending);
+            if let Some(peer) = pending.peers.pop_front() {
+                return Poll::Ready(Some(TransportEvent::Unreachable(peer)));
+            }
+            if self.shared.closed.load(Ordering::Acquire) {
+                return Poll::Ready(None);
+            }
+            pending.waker = Some(cx.waker().clone());
+        }
+        self.inbox
+            .poll_recv(cx)
+            .map(|m| m.map(TransportEvent::Message))
+    }
+}
