@@ -47,6 +47,58 @@ impl Ready {
     }
 }
 
+/// Terms and indexes beyond this are refused: no group ever reaches them
+/// (2^63 elections or entries), and refusing them keeps every `+ 1` in the
+/// protocol free of overflow.
+const MAX_PLAUSIBLE: u64 = u64::MAX / 2;
+
+/// Rejects what no correct peer sends. etcd trusts its peers here; a
+/// process facing a network should not: a term of 0 would be taken for a
+/// local message, a message "from" ourselves would be answered to
+/// ourselves, and numbers near `u64::MAX` would overflow.
+fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
+    let invalid = |reason: String| {
+        Err(Error::InvalidMessage {
+            from: m.from,
+            reason,
+        })
+    };
+    if m.from == crate::types::NO_NODE || m.from == me {
+        return invalid(format!("{} claims to come from {:x}", m.msg_type, m.from));
+    }
+    // Proposals are forwarded requests, not assertions of a term; a leader
+    // may be told to forget itself by anyone.
+    let termless = matches!(
+        m.msg_type,
+        MessageType::MsgProp | MessageType::MsgForgetLeader
+    );
+    if m.term == 0 && !termless {
+        return invalid(format!("{} without a term", m.msg_type));
+    }
+    let numbers = [m.term, m.log_term, m.index, m.commit, m.reject_hint];
+    let entry_numbers = m.entries.iter().flat_map(|e| [e.term, e.index]);
+    if numbers
+        .into_iter()
+        .chain(entry_numbers)
+        .any(|n| n > MAX_PLAUSIBLE)
+    {
+        return invalid(format!(
+            "{} carries a term or index beyond 2^63",
+            m.msg_type
+        ));
+    }
+    if m.msg_type == MessageType::MsgApp {
+        // Checked here, not only where the entries are appended, so that a
+        // malformed append changes nothing: not the term, not the leader.
+        let prev = EntryId {
+            term: m.log_term,
+            index: m.index,
+        };
+        crate::log::check_append(m.term, prev, &m.entries).or_else(invalid)?;
+    }
+    Ok(())
+}
+
 /// What `advance` does once the application has handled a Ready. etcd
 /// models these as messages to itself; they are kept internal here.
 #[derive(Debug)]
@@ -106,8 +158,9 @@ impl<S: LogStorage> RawNode<S> {
 
     /// Hands the node a message from a peer.
     ///
-    /// Refuses message types only a node generates for itself, and responses
-    /// from nodes outside the group.
+    /// Refuses message types only a node generates for itself, responses
+    /// from nodes outside the group, and messages no correct peer sends (see
+    /// [`check_peer_message`]), leaving the node unchanged.
     pub fn step(&mut self, m: Message) -> Result<()> {
         if m.msg_type.is_local() {
             return Err(Error::StepLocalMsg);
@@ -115,6 +168,7 @@ impl<S: LogStorage> RawNode<S> {
         if m.msg_type.is_response() && !self.raft.trk.progress.contains_key(&m.from) {
             return Err(Error::StepPeerNotFound);
         }
+        check_peer_message(self.raft.id, &m)?;
         self.raft.step(m)
     }
 

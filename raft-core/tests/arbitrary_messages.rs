@@ -266,8 +266,6 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "raft-core bug: messages with term 0, from the node itself, or with \
-                indexes/terms near u64::MAX panic (minimal cases in hostile_input.rs)"]
     fn arbitrary_envelopes_never_panic_or_break_invariants(
         role in role_strategy(),
         pre_vote in any::<bool>(),

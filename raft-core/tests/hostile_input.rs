@@ -17,8 +17,6 @@ fn step_and_drain(c: &mut Cluster, m: Message) -> Result<(), Error> {
 }
 
 #[test]
-#[ignore = "raft-core bug: a MsgVote with term 0 is taken for a local message and the \
-            vote response (term 0) trips the debug assertion in Raft::send"]
 fn a_vote_request_without_a_term_does_not_panic() {
     for t in [MessageType::MsgVote, MessageType::MsgPreVote] {
         // Term 1, no leader known, no vote cast: the request would be granted.
@@ -37,8 +35,6 @@ fn a_vote_request_without_a_term_does_not_panic() {
 }
 
 #[test]
-#[ignore = "raft-core bug: a MsgApp with term 0 into a candidate makes it \
-            become_follower(0): its term goes back to 0 and its vote is lost"]
 fn an_append_without_a_term_does_not_move_a_candidates_term_back() {
     let mut c = Cluster::new(3);
     c.node_mut(1).campaign().unwrap();
@@ -50,8 +46,6 @@ fn an_append_without_a_term_does_not_move_a_candidates_term_back() {
 }
 
 #[test]
-#[ignore = "raft-core bug: a MsgHeartbeat claiming to come from the node itself makes it \
-            answer itself, tripping the debug assertion in Raft::send"]
 fn a_heartbeat_from_the_node_itself_does_not_panic() {
     let mut c = Cluster::new(3);
     c.elect(2);
@@ -60,8 +54,6 @@ fn a_heartbeat_from_the_node_itself_does_not_panic() {
 }
 
 #[test]
-#[ignore = "raft-core bug: `prev.index + 1` overflows in LogSlice::validate / RaftLog::term \
-            for a MsgApp whose prev index is u64::MAX"]
 fn an_append_at_the_end_of_the_index_range_does_not_panic() {
     for entries in [vec![], vec![ent(1, 0)]] {
         let mut c = Cluster::new(3);
@@ -72,8 +64,6 @@ fn an_append_at_the_end_of_the_index_range_does_not_panic() {
 }
 
 #[test]
-#[ignore = "raft-core bug: Progress::maybe_update computes `n + 1` for an acknowledged \
-            index of u64::MAX"]
 fn an_acknowledgement_of_index_u64_max_does_not_panic() {
     let mut c = Cluster::new(3);
     c.elect(1);
@@ -86,8 +76,6 @@ fn an_acknowledgement_of_index_u64_max_does_not_panic() {
 }
 
 #[test]
-#[ignore = "raft-core bug: a rejection hinting at u64::MAX overflows in \
-            Progress::maybe_decr_to (`match_hint + 1`) or RaftLog::term (`index + 1`)"]
 fn a_rejection_hint_of_u64_max_does_not_panic() {
     for log_term in [0, 1] {
         let mut c = Cluster::new(3);
@@ -107,17 +95,19 @@ fn a_rejection_hint_of_u64_max_does_not_panic() {
 }
 
 #[test]
-#[ignore = "raft-core bug: after adopting a peer's term of u64::MAX, the next campaign \
-            computes `term + 1` and overflows"]
 fn a_term_of_u64_max_does_not_make_a_later_campaign_panic() {
     for pre_vote in [false, true] {
         let mut c = Cluster::with_config(3, |id| raft_core::Config {
             pre_vote,
             ..config(id)
         });
-        let _ = step_and_drain(&mut c, msg(MessageType::MsgHeartbeat, 2, 1, u64::MAX));
+        let refused = step_and_drain(&mut c, msg(MessageType::MsgHeartbeat, 2, 1, u64::MAX));
+        assert!(
+            matches!(refused, Err(Error::InvalidMessage { .. })),
+            "pre_vote {pre_vote}: {refused:?}"
+        );
         let _ = c.node_mut(1).campaign();
         c.flush(1);
-        assert_eq!(c.term(1), u64::MAX, "pre_vote {pre_vote}");
+        assert!(c.term(1) <= 2, "pre_vote {pre_vote}: term {}", c.term(1));
     }
 }

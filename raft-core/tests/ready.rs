@@ -192,9 +192,6 @@ fn max_committed_size_per_ready_limits_each_ready() {
 }
 
 #[test]
-#[ignore = "raft-core bug (inherited from etcd): with max_size_per_msg = 0 and \
-            max_committed_size_per_ready = 0 the apply budget is 0, and application \
-            pauses for good after the first committed Ready"]
 fn max_size_per_msg_zero_does_not_stall_application() {
     let mut node = single_leader(Config {
         max_size_per_msg: 0,

@@ -21,31 +21,40 @@ impl LogSlice {
         self.prev.index + self.entries.len() as u64
     }
 
-    /// A correct leader only sends entries that follow each other, with terms
-    /// that never decrease and never exceed its own. Anything else would
-    /// corrupt the log, so it is refused before touching state.
+    /// See [`check_append`].
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
-        let mut prev = self.prev;
-        for e in &self.entries {
-            if e.index != prev.index + 1 || e.term < prev.term {
-                return Err(format!(
-                    "entry {}/{} cannot follow {}/{}",
-                    e.term, e.index, prev.term, prev.index
-                ));
-            }
-            prev = EntryId {
-                term: e.term,
-                index: e.index,
-            };
-        }
-        if prev.term > self.term {
+        check_append(self.term, self.prev, &self.entries)
+    }
+}
+
+/// A correct leader at `term` only sends entries that follow `prev` and each
+/// other, with terms that never decrease and never exceed its own. Anything
+/// else would corrupt the log, so it is refused before touching state.
+pub(crate) fn check_append(
+    term: u64,
+    prev: EntryId,
+    entries: &[Entry],
+) -> std::result::Result<(), String> {
+    let mut prev = prev;
+    for e in entries {
+        if Some(e.index) != prev.index.checked_add(1) || e.term < prev.term {
             return Err(format!(
-                "entry {}/{} is newer than the leader's term {}",
-                prev.term, prev.index, self.term
+                "entry {}/{} cannot follow {}/{}",
+                e.term, e.index, prev.term, prev.index
             ));
         }
-        Ok(())
+        prev = EntryId {
+            term: e.term,
+            index: e.index,
+        };
     }
+    if prev.term > term {
+        return Err(format!(
+            "entry {}/{} is newer than the leader's term {}",
+            prev.term, prev.index, term
+        ));
+    }
+    Ok(())
 }
 
 /// The log plus its cursors: `applied <= applying <= committed <= last`.
@@ -98,7 +107,7 @@ impl<S: LogStorage> RaftLog<S> {
         if let Some(t) = self.unstable.maybe_term(index) {
             return Ok(t);
         }
-        if index + 1 < self.store.first_index()? {
+        if index.saturating_add(1) < self.store.first_index()? {
             return Err(StorageError::Compacted);
         }
         let last = match self.unstable.maybe_last_index() {
@@ -293,7 +302,7 @@ impl<S: LogStorage> RaftLog<S> {
         self.applied = index;
         self.applying = self.applying.max(index);
         self.applying_size = self.applying_size.saturating_sub(size);
-        self.applying_paused = self.applying_size >= self.max_applying_size;
+        self.applying_paused = self.over_applying_budget();
     }
 
     pub(crate) fn accept_applying(&mut self, index: u64, size: u64, allow_unstable: bool) {
@@ -301,8 +310,16 @@ impl<S: LogStorage> RaftLog<S> {
         self.applying_size = self.applying_size.saturating_add(size);
         // A Ready cut short by the budget pauses until the application has
         // applied it, so that Readies never overlap in what they apply.
-        self.applying_paused = self.applying_size >= self.max_applying_size
-            || index < self.max_appliable_index(allow_unstable);
+        self.applying_paused =
+            self.over_applying_budget() || index < self.max_appliable_index(allow_unstable);
+    }
+
+    /// Whether the bytes being applied use up the budget. Nothing being
+    /// applied is never over budget: with a budget of 0 (etcd's reading of
+    /// `max_size_per_msg = 0` when no apply budget is set) entries are handed
+    /// out one at a time instead of never, where etcd would panic.
+    fn over_applying_budget(&self) -> bool {
+        self.applying_size > 0 && self.applying_size >= self.max_applying_size
     }
 
     pub(crate) fn stable_to(&mut self, id: EntryId) {

@@ -122,7 +122,7 @@ impl Progress {
             return false;
         }
         self.matched = n;
-        self.next = self.next.max(n + 1);
+        self.next = self.next.max(n.saturating_add(1));
         self.msg_app_flow_paused = false;
         true
     }
@@ -145,7 +145,9 @@ impl Progress {
         if self.next - 1 != rejected {
             return false;
         }
-        self.next = rejected.min(match_hint + 1).max(self.matched + 1);
+        self.next = rejected
+            .min(match_hint.saturating_add(1))
+            .max(self.matched + 1);
         self.sent_commit = self.sent_commit.min(self.next - 1);
         self.msg_app_flow_paused = false;
         true
