@@ -80,9 +80,9 @@ pub mod tracker;
 pub mod transport;
 mod types;
 
-pub use config::{Config, ConfigError};
 #[cfg(feature = "fault-injection")]
 pub use config::Fault;
+pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};

@@ -71,7 +71,10 @@ async fn proposals_commit_and_apply_everywhere_in_order() {
     assert!(indexes.windows(2).all(|w| w[0] < w[1]), "{indexes:?}");
     let last = *indexes.last().unwrap();
     for node in &c.nodes {
-        timeout(node.wait_for(|m| m.applied >= last)).await.unwrap().unwrap();
+        timeout(node.wait_for(|m| m.applied >= last))
+            .await
+            .unwrap()
+            .unwrap();
     }
     let reference = c.applied[0].lock().unwrap().clone();
     assert_eq!(reference.len(), 20);
@@ -133,7 +136,10 @@ async fn a_leader_cut_off_times_out_its_proposals() {
             c.net.cut(other, id);
         }
     }
-    let err = timeout(leader.propose(&b"lost"[..])).await.unwrap().unwrap_err();
+    let err = timeout(leader.propose(&b"lost"[..]))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, ProposeError::Dropped { .. }), "{err}");
 }
 
@@ -157,7 +163,10 @@ async fn after_the_leader_stops_a_new_one_keeps_committed_entries() {
     let second = new_leader.propose(&b"after"[..]).await.unwrap();
     assert!(second > first);
     for n in &survivors {
-        timeout(n.wait_for(|m| m.applied >= second)).await.unwrap().unwrap();
+        timeout(n.wait_for(|m| m.applied >= second))
+            .await
+            .unwrap()
+            .unwrap();
         let log = c.applied[(n.id() - 1) as usize].lock().unwrap().clone();
         let payloads: Vec<&[u8]> = log.iter().map(|(_, d)| &d[..]).collect();
         assert_eq!(payloads, vec![&b"before"[..], &b"after"[..]]);
@@ -180,11 +189,22 @@ async fn invalid_configs_are_refused() {
     let net = MemNetwork::new(8);
     let mut c = config(1);
     c.tick_interval = Duration::ZERO;
-    let err = spawn(c, MemStorage::with_voters([1]), net.join(1), |_: u64, _: &Bytes| {});
+    let err = spawn(
+        c,
+        MemStorage::with_voters([1]),
+        net.join(1),
+        |_: u64, _: &Bytes| {},
+    );
     assert!(err.is_err());
     let bad_raft = NodeConfig::new(Config {
         election_tick: 1,
         ..Config::new(1)
     });
-    assert!(spawn(bad_raft, MemStorage::with_voters([1]), net.join(1), |_: u64, _: &Bytes| {}).is_err());
+    assert!(spawn(
+        bad_raft,
+        MemStorage::with_voters([1]),
+        net.join(1),
+        |_: u64, _: &Bytes| {}
+    )
+    .is_err());
 }

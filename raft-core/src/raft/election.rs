@@ -99,8 +99,7 @@ impl<S: LogStorage> Raft<S> {
         let response = m.msg_type.vote_response();
         let up_to_date = self.raft_log.is_up_to_date(theirs)?;
         #[cfg(feature = "fault-injection")]
-        let up_to_date =
-            up_to_date || self.fault == Some(crate::config::Fault::SkipUpToDateCheck);
+        let up_to_date = up_to_date || self.fault == Some(crate::config::Fault::SkipUpToDateCheck);
         if can_vote && up_to_date {
             tracing::info!(
                 "{:x} [logterm: {}, index: {}, vote: {:x}] cast {} for {:x} [logterm: {}, index: {}] at term {}",
