@@ -196,6 +196,7 @@ impl PeerTask {
         let stream = tokio::time::timeout(timeout, link.conn.open_uni())
             .await
             .map_err(|_| DialError::Timeout(timeout))??;
+        self.watch(link.conn.clone());
         self.out = Some(Outbound {
             conn: link.conn,
             dialed_by_us: link.dialed_by_us,
@@ -203,6 +204,28 @@ impl PeerTask {
             header_sent: false,
         });
         Ok(())
+    }
+
+    /// Reports the peer unreachable as soon as the connection we send on
+    /// dies: whatever was written but not yet acknowledged is lost, and
+    /// Raft should fall back to probing rather than wait for responses.
+    fn watch(&self, conn: quinn::Connection) {
+        let shared = self.shared.clone();
+        let peer = self.peer;
+        self.shared.spawn(async move {
+            let reason = conn.closed().await;
+            let benign = match &reason {
+                quinn::ConnectionError::LocallyClosed => true,
+                quinn::ConnectionError::ApplicationClosed(close) => {
+                    close.error_code == quinn::VarInt::from(CloseCode::Superseded)
+                }
+                _ => false,
+            };
+            if !benign && !shared.is_closed() {
+                tracing::info!(peer, %reason, "connection to peer lost");
+                shared.report_unreachable(peer);
+            }
+        });
     }
 
     /// Stops sending on a connection that is no longer the best. If we dialed

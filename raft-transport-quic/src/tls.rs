@@ -175,15 +175,28 @@ impl TlsMaterial {
         Ok(config)
     }
 
-    /// A stateless-reset key that survives restarts: derived from the node's
-    /// private key, so a restarted node can tell peers still talking on its
-    /// old connections that those are gone, instead of letting them write
-    /// into the void until the idle timeout.
-    pub(crate) fn reset_key(&self) -> ring::hmac::Key {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(b"raft-transport-quic stateless reset v1");
-        ctx.update(self.key.secret_der());
-        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, ctx.finish().as_ref())
+    /// Endpoint secrets that survive restarts, derived from the node's
+    /// private key: the stateless-reset key, and the key that stamps
+    /// connection ids so the endpoint can tell its own. With both stable, a
+    /// restarted node recognises packets on connections of its previous
+    /// incarnation as its own and answers them with a stateless reset, so
+    /// peers learn at once that those connections are gone instead of
+    /// writing into the void until the idle timeout.
+    pub(crate) fn endpoint_secrets(&self) -> (ring::hmac::Key, u64) {
+        let derive = |label: &[u8]| {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(label);
+            ctx.update(self.key.secret_der());
+            ctx.finish()
+        };
+        let reset = derive(b"raft-transport-quic stateless reset v1");
+        let cid = derive(b"raft-transport-quic connection id v1");
+        let mut cid_key = [0u8; 8];
+        cid_key.copy_from_slice(&cid.as_ref()[..8]);
+        (
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, reset.as_ref()),
+            u64::from_le_bytes(cid_key),
+        )
     }
 
     fn roots(&self) -> Result<Arc<rustls::RootCertStore>, TlsError> {

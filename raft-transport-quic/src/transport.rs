@@ -91,6 +91,10 @@ impl Shared {
             .copied()
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub fn report_unreachable(&self, peer: NodeId) {
         let mut pending = lock(&self.pending);
         if !pending.peers.contains(&peer) {
@@ -167,7 +171,11 @@ impl QuicTransport {
             source,
         };
         let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
-        let endpoint_config = quinn::EndpointConfig::new(Arc::new(config.tls.reset_key()));
+        let (reset_key, cid_key) = config.tls.endpoint_secrets();
+        let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+        endpoint_config.cid_generator(move || {
+            Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+        });
         let endpoint = quinn::Endpoint::new(
             endpoint_config,
             Some(server_config),
