@@ -26,10 +26,19 @@ struct Combination {
 /// Every combination the scripts run under. Add new storages and transports
 /// here; each one is checked against the same snapshots.
 fn combinations() -> Vec<Combination> {
-    vec![Combination {
-        name: "storage=memory transport=memory",
-        options: EnvOptions::default(),
-    }]
+    vec![
+        Combination {
+            name: "storage=memory transport=memory",
+            options: EnvOptions::default(),
+        },
+        Combination {
+            name: "storage=memory transport=quic",
+            options: EnvOptions {
+                transport: raft_conformance::TransportKind::Quic,
+                ..EnvOptions::default()
+            },
+        },
+    ]
 }
 
 fn scripts_dir() -> PathBuf {

@@ -86,7 +86,7 @@ async fn good_frames_before_bad_ones_are_delivered() {
         .await
         .unwrap();
     let good = msg(MessageType::MsgApp, 3, 2, 1);
-    let mut s = stream_bytes(&[good.clone()]);
+    let mut s = stream_bytes(std::slice::from_ref(&good));
     s.put_slice(b"\xff\xff\xff\xff");
     write_stream(&conn, &s).await.unwrap();
     assert_eq!(next_message(&mut nodes[1]).await, good);

@@ -14,7 +14,7 @@ mod ready;
 mod storage;
 mod wire;
 
-pub use wire::{MemoryWire, Wire, WireError};
+pub use wire::{MemoryWire, QuicWire, Wire, WireError};
 
 use crate::datadriven::{ArgError, Directive};
 use crate::output::Output;
@@ -44,12 +44,15 @@ pub enum TransportKind {
     /// Handed over in process.
     #[default]
     Memory,
+    /// Encoded and sent through real QUIC endpoints on 127.0.0.1.
+    Quic,
 }
 
 impl TransportKind {
     pub fn parse(name: &str) -> Option<TransportKind> {
         match name {
             "mem" | "memory" => Some(TransportKind::Memory),
+            "quic" => Some(TransportKind::Quic),
             _ => None,
         }
     }
