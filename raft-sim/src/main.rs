@@ -1,0 +1,274 @@
+//! `raft-sim`: runs seeds of the deterministic Raft simulation.
+//!
+//! ```text
+//! raft-sim --seeds N [--start S] [--nodes 3|5] [--storage mem|rocks] [--jobs J]
+//! raft-sim --seed S [--keep I,J,...] [--nodes 3|5] [--storage mem|rocks]
+//! ```
+//!
+//! A range prints `N seeds, K violations` and exits 1 on any violation, each
+//! reported with its seed, the property, a shortened event sequence and the
+//! command that replays it. `--seed` replays one seed, printing its events.
+
+use raft_sim::shrink::shrink;
+use raft_sim::{run, run_subset, Outcome, SimError, SimOptions, StorageKind};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,J,..]
+  [--nodes 3|5] [--storage mem|rocks] [--ticks T] [--jobs J] [--no-shrink]
+  [--fault skip-up-to-date|commit-old-term]  (builds with --features fault-injection)";
+
+struct Args {
+    seeds: u64,
+    start: u64,
+    single: Option<u64>,
+    keep: Option<Vec<usize>>,
+    jobs: usize,
+    shrink: bool,
+    fault: Option<String>,
+    opts: SimOptions,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        seeds: 0,
+        start: 0,
+        single: None,
+        keep: None,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        shrink: true,
+        fault: None,
+        opts: SimOptions::default(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num = |v: String| v.parse::<u64>().map_err(|e| format!("{flag} {v}: {e}"));
+        match flag.as_str() {
+            "--seeds" => a.seeds = num(value()?)?,
+            "--start" => a.start = num(value()?)?,
+            "--seed" => a.single = Some(num(value()?)?),
+            "--nodes" => match num(value()?)? {
+                n @ (3 | 5) => a.opts.nodes = Some(n as usize),
+                n => return Err(format!("--nodes must be 3 or 5, not {n}")),
+            },
+            "--storage" => {
+                a.opts.storage = match value()?.as_str() {
+                    "mem" => StorageKind::Mem,
+                    "rocks" => StorageKind::Rocks,
+                    other => return Err(format!("--storage must be mem or rocks, not {other}")),
+                }
+            }
+            "--ticks" => a.opts.fault_ticks = num(value()?)?,
+            "--jobs" => a.jobs = num(value()?)?.max(1) as usize,
+            "--keep" => {
+                let v = value()?;
+                let list: Result<Vec<usize>, _> = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<usize>())
+                    .collect();
+                a.keep = Some(list.map_err(|e| format!("--keep {v}: {e}"))?);
+            }
+            "--no-shrink" => a.shrink = false,
+            "--fault" => a.fault = Some(value()?),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if a.single.is_none() && a.seeds == 0 {
+        return Err(USAGE.to_string());
+    }
+    if a.keep.is_some() && a.single.is_none() {
+        return Err("--keep needs --seed".to_string());
+    }
+    if let Some(name) = &a.fault {
+        a.opts.config_hook = Some(fault_hook(name)?);
+    }
+    Ok(a)
+}
+
+#[cfg(feature = "fault-injection")]
+fn fault_hook(name: &str) -> Result<fn(&mut raft_core::Config), String> {
+    use raft_core::{Config, Fault};
+    fn skip(c: &mut Config) {
+        c.fault = Some(Fault::SkipUpToDateCheck);
+    }
+    fn old_term(c: &mut Config) {
+        c.fault = Some(Fault::CommitOldTermEntries);
+    }
+    match name {
+        "skip-up-to-date" => Ok(skip),
+        "commit-old-term" => Ok(old_term),
+        other => Err(format!("unknown fault {other}")),
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_hook(_name: &str) -> Result<fn(&mut raft_core::Config), String> {
+    Err("--fault needs a build with --features fault-injection".to_string())
+}
+
+/// The command that replays `seed` with the options that matter.
+fn replay_command(a: &Args, seed: u64, keep: Option<&[usize]>) -> String {
+    let mut cmd = format!("raft-sim --seed {seed}");
+    if let Some(n) = a.opts.nodes {
+        cmd += &format!(" --nodes {n}");
+    }
+    if a.opts.storage == StorageKind::Rocks {
+        cmd += " --storage rocks";
+    }
+    if a.opts.fault_ticks != SimOptions::default().fault_ticks {
+        cmd += &format!(" --ticks {}", a.opts.fault_ticks);
+    }
+    if let Some(f) = &a.fault {
+        cmd += &format!(" --fault {f}");
+    }
+    if let Some(keep) = keep {
+        let list: Vec<String> = keep.iter().map(|i| i.to_string()).collect();
+        cmd += &format!(" --keep {}", list.join(","));
+    }
+    cmd
+}
+
+/// Prints a failing seed: property, shortened schedule, its event log.
+fn report(a: &Args, out: &Outcome) -> Result<(), SimError> {
+    let Some(v) = &out.violation else {
+        return Ok(());
+    };
+    let mut text = format!(
+        "\n=== seed {} VIOLATION: {} ({})\n{v}\n",
+        out.seed, v.property, out.profile.nodes
+    );
+    if a.shrink {
+        let s = shrink(out.seed, &a.opts, v, 400)?;
+        let still = s
+            .outcome
+            .violation
+            .as_ref()
+            .map_or("(gone on replay)".to_string(), |v| v.to_string());
+        text += &format!(
+            "shrunk the schedule from {} to {} events in {} runs; it still fails: {still}\n--- event sequence\n",
+            s.original_len,
+            s.keep.len(),
+            s.runs
+        );
+        for line in &s.outcome.trace {
+            text += line;
+            text.push('\n');
+        }
+        text += &format!(
+            "--- replay: {}\n    full run: {}\n",
+            replay_command(a, out.seed, Some(&s.keep)),
+            replay_command(a, out.seed, None)
+        );
+    } else {
+        text += &format!("--- replay: {}\n", replay_command(a, out.seed, None));
+    }
+    print!("{text}");
+    Ok(())
+}
+
+fn run_range(a: &Args) -> Result<u64, SimError> {
+    let next = AtomicU64::new(a.start);
+    let end = a.start + a.seeds;
+    let failures: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    let error: Mutex<Option<SimError>> = Mutex::new(None);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..a.jobs {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= end {
+                    return;
+                }
+                match run(seed, &a.opts) {
+                    Ok(out) if out.violation.is_some() => {
+                        if let Err(e) = report(a, &out) {
+                            error.lock().map(|mut g| *g = Some(e)).ok();
+                        }
+                        failures.lock().map(|mut f| f.push(out)).ok();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        error.lock().map(|mut g| *g = Some(e)).ok();
+                        next.store(end, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let failed = failures.into_inner().map(|f| f.len()).unwrap_or(0) as u64;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} seeds, {} violations ({:.1} s, {:.1} seeds/s, {} jobs)",
+        a.seeds,
+        failed,
+        secs,
+        a.seeds as f64 / secs.max(1e-9),
+        a.jobs
+    );
+    Ok(failed)
+}
+
+fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
+    let opts = SimOptions {
+        trace: true,
+        ..a.opts
+    };
+    let out = run_subset(seed, &opts, a.keep.as_deref())?;
+    for line in &out.trace {
+        println!("{line}");
+    }
+    let s = &out.stats;
+    println!(
+        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} unsynced writes lost)",
+        out.profile.nodes,
+        s.ticks,
+        s.net.sent,
+        s.net.dropped,
+        s.net.cut,
+        s.net.duplicated,
+        s.leaders_elected,
+        s.committed,
+        s.acked,
+        s.crashes,
+        s.unsynced_writes_lost
+    );
+    // A subset is already the shortened replay; shrinking it again would
+    // only repeat the search.
+    if a.keep.is_none() {
+        report(a, &out)?;
+    }
+    let failed = u64::from(out.violation.is_some());
+    println!("1 seeds, {failed} violations");
+    Ok(failed)
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.single {
+        Some(seed) => run_single(&args, seed),
+        None => run_range(&args),
+    };
+    match result {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("raft-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

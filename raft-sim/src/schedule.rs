@@ -1,0 +1,353 @@
+//! What a seed decides before the run starts: the cluster's configuration
+//! and the timed list of faults and client proposals.
+//!
+//! The schedule is a plain list so that the shrinker can drop events from it
+//! and replay the rest with the same seed; everything decided during the run
+//! (per-message drops, delays, how much of an unsynced tail a crash loses)
+//! comes from separate random streams.
+
+use crate::rng::Rng;
+use raft_core::{Config, NodeId};
+use std::fmt;
+
+/// Simulated time units per Raft tick. Messages take a few units, so
+/// several rounds of messages fit in one tick, as on a real network.
+pub const TICK: u64 = 10;
+
+/// Random streams, one per concern.
+pub(crate) mod stream {
+    pub const SCHEDULE: u64 = 1;
+    pub const NETWORK: u64 = 2;
+    pub const CRASH: u64 = 3;
+    pub const CLIENT: u64 = 4;
+    pub const RAFT: u64 = 5;
+}
+
+/// Message-level faults in force until the next change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetParams {
+    /// Chance that a message is dropped, per mille.
+    pub drop_per_mille: u64,
+    /// Chance that a message is delivered twice, per mille.
+    pub dup_per_mille: u64,
+    /// Each copy is delayed by a uniform draw in `[1, max_delay]` time units,
+    /// which also reorders messages.
+    pub max_delay: u64,
+}
+
+impl NetParams {
+    /// What the network returns to when faults stop.
+    pub const RELIABLE: NetParams = NetParams {
+        drop_per_mille: 0,
+        dup_per_mille: 0,
+        max_delay: 3,
+    };
+}
+
+/// One scheduled happening.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A client proposes a fresh, unique payload to `node`.
+    Propose { node: NodeId },
+    /// Message-level faults change.
+    Network(NetParams),
+    /// Cuts every link between the nodes in `side` (a bit per node id) and
+    /// the others, in both directions, on top of existing cuts.
+    Partition { side: u64 },
+    /// Cuts the link from `from` to `to` only.
+    CutLink { from: NodeId, to: NodeId },
+    /// Restores every link.
+    Heal,
+    /// The node's process dies; unsynced writes may be lost.
+    Crash { node: NodeId },
+    /// A crashed node starts again from its disk.
+    Restart { node: NodeId },
+    /// Crashes whichever node leads (the highest term) at that moment.
+    CrashLeader,
+    /// Cuts the current leader off from everyone.
+    IsolateLeader,
+    /// Restarts every crashed node.
+    RestartAll,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Propose { node } => write!(f, "propose to n{node}"),
+            Event::Network(p) => write!(
+                f,
+                "network: drop {}‰, duplicate {}‰, delay 1..={}",
+                p.drop_per_mille, p.dup_per_mille, p.max_delay
+            ),
+            Event::Partition { side } => {
+                let ids: Vec<String> = (1..64)
+                    .filter(|id| side & (1 << id) != 0)
+                    .map(|id| format!("n{id}"))
+                    .collect();
+                write!(f, "partition {{{}}} from the rest", ids.join(","))
+            }
+            Event::CutLink { from, to } => write!(f, "cut link n{from} -> n{to}"),
+            Event::Heal => write!(f, "heal all links"),
+            Event::Crash { node } => write!(f, "crash n{node}"),
+            Event::Restart { node } => write!(f, "restart n{node}"),
+            Event::CrashLeader => write!(f, "crash the leader"),
+            Event::IsolateLeader => write!(f, "isolate the leader"),
+            Event::RestartAll => write!(f, "restart every crashed node"),
+        }
+    }
+}
+
+/// An event at a point in simulated time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timed {
+    pub at: u64,
+    pub event: Event,
+}
+
+/// The per-seed cluster configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub nodes: usize,
+    pub pre_vote: bool,
+    pub check_quorum: bool,
+    pub max_inflight_msgs: usize,
+    pub max_size_per_msg: u64,
+    pub max_committed_size_per_ready: u64,
+    /// Each node ticks when `time % TICK == phase`: real clocks are not
+    /// aligned.
+    pub tick_phase: Vec<u64>,
+}
+
+impl Profile {
+    /// The raft-core configuration of node `id`, with jitter seeded from
+    /// the simulation seed.
+    pub fn config(&self, seed: u64, id: NodeId) -> Config {
+        Config {
+            id,
+            check_quorum: self.check_quorum,
+            pre_vote: self.pre_vote,
+            max_inflight_msgs: self.max_inflight_msgs,
+            max_size_per_msg: self.max_size_per_msg,
+            max_committed_size_per_ready: self.max_committed_size_per_ready,
+            random_seed: Some(Rng::stream(seed, stream::RAFT + id).next_u64()),
+            ..Config::new(id)
+        }
+    }
+
+    pub fn voters(&self) -> Vec<NodeId> {
+        (1..=self.nodes as u64).collect()
+    }
+}
+
+/// Everything decided up front by a seed.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub profile: Profile,
+    pub events: Vec<Timed>,
+    /// When the fault phase ends: links heal, the network turns reliable,
+    /// crashed nodes restart.
+    pub heal_at: u64,
+}
+
+impl Schedule {
+    /// The schedule of `seed` for a cluster of `nodes` (or 3 or 5, as the
+    /// seed decides) with a fault phase of `fault_ticks` ticks.
+    pub fn generate(seed: u64, nodes: Option<usize>, fault_ticks: u64) -> Schedule {
+        let mut rng = Rng::stream(seed, stream::SCHEDULE);
+        let nodes = nodes.unwrap_or(if rng.chance(500) { 3 } else { 5 });
+        let max_size_per_msg = rng.pick(&[0, 64, 1 << 20]).unwrap_or(1 << 20);
+        // 0 inherits max_size_per_msg; when that is 0 too, applying stalls
+        // after the first entry (as in etcd: appliedTo re-pauses while
+        // 0 >= 0), so that pairing is left out.
+        let committed_sizes: &[u64] = if max_size_per_msg == 0 {
+            &[64, 1 << 20]
+        } else {
+            &[0, 64, 1 << 20]
+        };
+        let profile = Profile {
+            nodes,
+            pre_vote: rng.chance(750),
+            check_quorum: rng.chance(500),
+            max_inflight_msgs: rng.pick(&[1, 2, 4, 256]).unwrap_or(256),
+            max_size_per_msg,
+            max_committed_size_per_ready: rng.pick(committed_sizes).unwrap_or(0),
+            tick_phase: (0..nodes).map(|_| rng.below(TICK)).collect(),
+        };
+        let heal_at = fault_ticks * TICK;
+        // Each seed has its own mix, so that some runs are dominated by
+        // crashes, others by partitions or a lossy network.
+        let propose_rate = rng.range(100, 700);
+        // One seed in four is chaotic: a fault every few ticks, which is
+        // what the interleavings behind the subtle bugs need.
+        let fault_rate = if rng.chance(250) {
+            rng.range(60, 200)
+        } else {
+            rng.range(10, 60)
+        };
+        let weights = [
+            rng.range(0, 4), // network
+            rng.range(0, 4), // partition
+            rng.range(0, 2), // one-way cut
+            rng.range(0, 4), // crash
+            rng.range(0, 4), // crash the leader
+            rng.range(0, 3), // isolate the leader
+        ];
+        let total: u64 = weights.iter().sum::<u64>().max(1);
+
+        let mut events = Vec::new();
+        for tick in 0..fault_ticks {
+            let base = tick * TICK;
+            if rng.chance(propose_rate) {
+                let node = rng.range(1, nodes as u64);
+                events.push(Timed {
+                    at: base + rng.below(TICK),
+                    event: Event::Propose { node },
+                });
+            }
+            if !rng.chance(fault_rate) {
+                continue;
+            }
+            let at = base + rng.below(TICK);
+            let mut draw = rng.below(total);
+            let kind = weights
+                .iter()
+                .position(|w| {
+                    if draw < *w {
+                        true
+                    } else {
+                        draw -= w;
+                        false
+                    }
+                })
+                .unwrap_or(0);
+            let later =
+                |rng: &mut Rng, lo: u64, hi: u64| (at + rng.range(lo, hi) * TICK).min(heal_at);
+            match kind {
+                0 => {
+                    let p = NetParams {
+                        drop_per_mille: rng.pick(&[0, 0, 20, 50, 150, 400]).unwrap_or(0),
+                        dup_per_mille: rng.pick(&[0, 0, 20, 100]).unwrap_or(0),
+                        max_delay: rng.pick(&[3, 10, 30, 100]).unwrap_or(3),
+                    };
+                    events.push(Timed {
+                        at,
+                        event: Event::Network(p),
+                    });
+                }
+                1 => {
+                    // A non-empty proper subset: isolating one node and
+                    // splitting the group both happen.
+                    let all = ((1u64 << nodes) - 1) << 1;
+                    let side = (rng.range(1, (1 << nodes) - 2) << 1) & all;
+                    events.push(Timed {
+                        at,
+                        event: Event::Partition { side },
+                    });
+                    let heal = later(&mut rng, 5, 150);
+                    events.push(Timed {
+                        at: heal,
+                        event: Event::Heal,
+                    });
+                }
+                2 => {
+                    let from = rng.range(1, nodes as u64);
+                    let to = (from + rng.range(1, nodes as u64 - 1) - 1) % nodes as u64 + 1;
+                    events.push(Timed {
+                        at,
+                        event: Event::CutLink { from, to },
+                    });
+                    let heal = later(&mut rng, 5, 150);
+                    events.push(Timed {
+                        at: heal,
+                        event: Event::Heal,
+                    });
+                }
+                4 => {
+                    events.push(Timed {
+                        at,
+                        event: Event::CrashLeader,
+                    });
+                    let back = later(&mut rng, 1, 60);
+                    events.push(Timed {
+                        at: back,
+                        event: Event::RestartAll,
+                    });
+                }
+                5 => {
+                    events.push(Timed {
+                        at,
+                        event: Event::IsolateLeader,
+                    });
+                    let heal = later(&mut rng, 5, 100);
+                    events.push(Timed {
+                        at: heal,
+                        event: Event::Heal,
+                    });
+                }
+                _ => {
+                    let node = rng.range(1, nodes as u64);
+                    events.push(Timed {
+                        at,
+                        event: Event::Crash { node },
+                    });
+                    let back = later(&mut rng, 1, 80);
+                    events.push(Timed {
+                        at: back,
+                        event: Event::Restart { node },
+                    });
+                }
+            }
+        }
+        // Stable: events at the same time keep their generation order.
+        events.sort_by_key(|t| t.at);
+        Schedule {
+            profile,
+            events,
+            heal_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_always_yields_the_same_schedule() {
+        let a = Schedule::generate(99, None, 300);
+        let b = Schedule::generate(99, None, 300);
+        assert_eq!(a.profile, b.profile);
+        assert_eq!(a.events, b.events);
+        assert_ne!(a.events, Schedule::generate(100, None, 300).events);
+    }
+
+    #[test]
+    fn events_stay_in_the_fault_phase_and_name_real_nodes() {
+        for seed in 0..200 {
+            let s = Schedule::generate(seed, Some(5), 200);
+            assert!(s.events.windows(2).all(|w| w[0].at <= w[1].at));
+            for t in &s.events {
+                assert!(t.at <= s.heal_at);
+                match t.event {
+                    Event::Propose { node } | Event::Crash { node } | Event::Restart { node } => {
+                        assert!((1..=5).contains(&node))
+                    }
+                    Event::CutLink { from, to } => {
+                        assert_ne!(from, to);
+                        assert!((1..=5).contains(&from) && (1..=5).contains(&to));
+                    }
+                    Event::Partition { side } => {
+                        assert_ne!(side, 0);
+                        assert_ne!(side, 0b111110, "a partition must leave someone out");
+                        assert_eq!(side & !0b111110, 0);
+                    }
+                    Event::Network(_)
+                    | Event::Heal
+                    | Event::CrashLeader
+                    | Event::IsolateLeader
+                    | Event::RestartAll => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! The simulation loop: one seed, one cluster, a fault phase, then a
+//! liveness phase on a healed cluster.
+//!
+//! Time advances in units ([`TICK`] per Raft tick). At each unit the loop
+//! runs the scheduled events due, delivers the messages due, and ticks the
+//! nodes whose clock fires; every one of those is a step, and the checker
+//! runs inside each.
+//!
+//! Liveness, exactly: once the fault phase ends (links heal, the network is
+//! reliable, crashed nodes restart), (1) within `elect_bound` ticks the
+//! cluster must be stable: some node leads term T and every node is in
+//! term T and follows it; (2) from then on, a client proposes
+//! `live_proposals` fresh payloads to random nodes, and retries each one
+//! that is not yet applied anywhere: at once when a node refuses it (no
+//! leader known), and every [`RETRY_TICKS`] ticks otherwise, as a real
+//! client with a timeout would (a leader that was stable by the definition
+//! above may still lose its term right after healing, e.g. to CheckQuorum,
+//! taking accepted proposals with it); (3) within `converge_bound` ticks of
+//! stability every live payload is applied on every node, and every node's
+//! log is identical to the applied sequence. Proposals made during the
+//! fault phase carry no liveness promise, for the same reason. What is
+//! promised for them is safety: once any node applied one (acknowledged it
+//! to the client), it stays at that index in every node's log.
+
+use crate::checker::{Checker, Property, Violation};
+use crate::network::{Lost, NetStats, Network};
+use crate::node::{Input, SimNode};
+use crate::rng::Rng;
+use crate::schedule::{stream, Event, NetParams, Profile, Schedule, TICK};
+use crate::storage::{Backend, Disk, MemBackend};
+use bytes::Bytes;
+use raft_core::{Config, MessageType, NodeId, Role};
+use std::collections::VecDeque;
+use thiserror::Error;
+
+/// Which durable backend the simulated disks sit on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    Mem,
+    Rocks,
+}
+
+/// How a run is sized and what it runs on.
+#[derive(Clone, Copy, Debug)]
+pub struct SimOptions {
+    /// Cluster size; `None` lets each seed pick 3 or 5.
+    pub nodes: Option<usize>,
+    pub storage: StorageKind,
+    /// Length of the fault phase, in ticks.
+    pub fault_ticks: u64,
+    /// Ticks after healing within which a stable leader must exist.
+    pub elect_bound: u64,
+    /// Ticks after stability within which new proposals must be applied
+    /// everywhere.
+    pub converge_bound: u64,
+    pub live_proposals: usize,
+    /// Applied to every node's configuration (tests use it to inject
+    /// raft-core faults).
+    pub config_hook: Option<fn(&mut Config)>,
+    /// Record a human-readable event log.
+    pub trace: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> SimOptions {
+        SimOptions {
+            nodes: None,
+            storage: StorageKind::Mem,
+            fault_ticks: 3000,
+            elect_bound: 150,
+            converge_bound: 300,
+            live_proposals: 3,
+            config_hook: None,
+            trace: false,
+        }
+    }
+}
+
+/// Why a run could not even start.
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error("this build has no RocksDB support (build raft-sim with --features rocks)")]
+    RocksUnavailable,
+    #[error("could not set up storage: {0}")]
+    Setup(String),
+}
+
+/// What the run did, for the summary line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunStats {
+    pub ticks: u64,
+    pub net: NetStats,
+    pub leaders_elected: u64,
+    pub committed: u64,
+    pub acked: usize,
+    pub proposals_accepted: u64,
+    pub proposals_refused: u64,
+    pub crashes: u64,
+    pub unsynced_writes_lost: u64,
+}
+
+/// The result of one seed.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub seed: u64,
+    pub profile: Profile,
+    pub violation: Option<Violation>,
+    pub stats: RunStats,
+    /// The event log, when `SimOptions::trace` was set.
+    pub trace: Vec<String>,
+}
+
+enum Phase {
+    Faults,
+    /// Healed; waiting for a stable leader until the deadline.
+    Stabilizing {
+        deadline: u64,
+    },
+    /// Stable; the live proposals must land everywhere by the deadline.
+    Converging {
+        deadline: u64,
+    },
+}
+
+/// A live proposal not applied anywhere this many ticks after it was
+/// accepted is proposed again.
+pub const RETRY_TICKS: u64 = 20;
+
+/// How many recent low-level steps a trace keeps before each logged event.
+const RECENT: usize = 16;
+
+struct Sim {
+    seed: u64,
+    opts: SimOptions,
+    /// Backends waiting for their node to start.
+    backends: Vec<Box<dyn Backend>>,
+    schedule: Schedule,
+    /// Indexes into `schedule.events` that take part (all, unless shrinking).
+    keep: Vec<bool>,
+    nodes: Vec<SimNode>,
+    net: Network,
+    chk: Checker,
+    crash_rng: Rng,
+    client_rng: Rng,
+    now: u64,
+    stats: RunStats,
+    /// Live payloads, with when each was last accepted by a node.
+    live: Vec<(Bytes, Option<u64>)>,
+    trace: Option<Vec<String>>,
+    recent: VecDeque<String>,
+    _dirs: Vec<crate::backend::TempDir>,
+}
+
+/// Runs `seed` with its whole schedule.
+pub fn run(seed: u64, opts: &SimOptions) -> Result<Outcome, SimError> {
+    run_subset(seed, opts, None)
+}
+
+/// Runs `seed` with only the scheduled events whose index is in `keep`.
+pub fn run_subset(
+    seed: u64,
+    opts: &SimOptions,
+    keep: Option<&[usize]>,
+) -> Result<Outcome, SimError> {
+    let schedule = Schedule::generate(seed, opts.nodes, opts.fault_ticks);
+    let mut mask = vec![keep.is_none(); schedule.events.len()];
+    for &i in keep.unwrap_or(&[]) {
+        if let Some(m) = mask.get_mut(i) {
+            *m = true;
+        }
+    }
+    let mut sim = Sim::new(seed, *opts, schedule, mask)?;
+    let violation = sim.start().and_then(|()| sim.run_loop()).err();
+    if let Some(v) = &violation {
+        sim.log(format!("VIOLATION: {v}"));
+    }
+    sim.stats.ticks = sim.now / TICK;
+    sim.stats.net = sim.net.stats;
+    sim.stats.committed = sim.chk.committed_len();
+    sim.stats.acked = sim.chk.acked_count();
+    Ok(Outcome {
+        seed,
+        profile: sim.schedule.profile.clone(),
+        violation,
+        stats: sim.stats,
+        trace: sim.trace.unwrap_or_default(),
+    })
+}
+
+impl Sim {
+    fn new(
+        seed: u64,
+        opts: SimOptions,
+        schedule: Schedule,
+        keep: Vec<bool>,
+    ) -> Result<Sim, SimError> {
+        let n = schedule.profile.nodes;
+        let voters = schedule.profile.voters();
+        let mut backends: Vec<Box<dyn Backend>> = Vec::with_capacity(n);
+        let mut dirs = Vec::new();
+        for _ in 0..n {
+            match opts.storage {
+                StorageKind::Mem => {
+                    backends.push(Box::new(MemBackend::new(voters.iter().copied())))
+                }
+                StorageKind::Rocks => {
+                    if !crate::backend::ROCKS_AVAILABLE {
+                        return Err(SimError::RocksUnavailable);
+                    }
+                    let (backend, dir) = crate::backend::rocks(&voters).map_err(SimError::Setup)?;
+                    backends.push(backend);
+                    dirs.push(dir);
+                }
+            }
+        }
+        Ok(Sim {
+            seed,
+            opts,
+            backends,
+            keep,
+            nodes: Vec::with_capacity(n),
+            net: Network::new(n, Rng::stream(seed, stream::NETWORK)),
+            chk: Checker::new(n),
+            crash_rng: Rng::stream(seed, stream::CRASH),
+            client_rng: Rng::stream(seed, stream::CLIENT),
+            now: 0,
+            stats: RunStats::default(),
+            live: (0..opts.live_proposals)
+                .map(|k| (Bytes::from(format!("live{k}")), None))
+                .collect(),
+            trace: opts.trace.then(Vec::new),
+            recent: VecDeque::new(),
+            _dirs: dirs,
+            schedule,
+        })
+    }
+
+    fn start(&mut self) -> Result<(), Violation> {
+        let profile = self.schedule.profile.clone();
+        let voters = profile.voters();
+        self.log(format!(
+            "cluster of {} (pre-vote {}, check-quorum {}, max inflight {}, max msg size {}, max committed size per ready {}), {:?} storage",
+            profile.nodes,
+            profile.pre_vote,
+            profile.check_quorum,
+            profile.max_inflight_msgs,
+            profile.max_size_per_msg,
+            profile.max_committed_size_per_ready,
+            self.opts.storage
+        ));
+        let backends = std::mem::take(&mut self.backends);
+        for (backend, &id) in backends.into_iter().zip(&voters) {
+            let mut config = profile.config(self.seed, id);
+            if let Some(hook) = self.opts.config_hook {
+                hook(&mut config);
+            }
+            let node = SimNode::start(config, Disk::new(backend, &voters), &mut self.chk)?;
+            self.nodes.push(node);
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, line: String) {
+        self.flush_recent();
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(format!(
+                "t={:>6}.{} {}",
+                self.now / TICK,
+                self.now % TICK,
+                line
+            ));
+        }
+    }
+
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.trace.is_some() {
+            if self.recent.len() == RECENT {
+                self.recent.pop_front();
+            }
+            let line = format!(
+                "t={:>6}.{}   . {}",
+                self.now / TICK,
+                self.now % TICK,
+                line()
+            );
+            self.recent.push_back(line);
+        }
+    }
+
+    fn run_loop(&mut self) -> Result<(), Violation> {
+        let heal_at = self.schedule.heal_at;
+        let mut next_event = 0;
+        let mut phase = Phase::Faults;
+        loop {
+            self.chk.set_time(self.now);
+            while next_event < self.schedule.events.len()
+                && self.schedule.events[next_event].at <= self.now
+            {
+                if self.keep[next_event] {
+                    let event = self.schedule.events[next_event].event.clone();
+                    self.apply_event(next_event, event)?;
+                }
+                next_event += 1;
+            }
+            if self.now == heal_at {
+                self.heal_all()?;
+                phase = Phase::Stabilizing {
+                    deadline: heal_at + self.opts.elect_bound * TICK,
+                };
+            }
+            while let Some(m) = self.net.next_due(self.now) {
+                let to = m.to;
+                self.note(|| {
+                    format!(
+                        "{} n{}->n{} term {} index {} commit {}{}",
+                        m.msg_type,
+                        m.from,
+                        m.to,
+                        m.term,
+                        m.index,
+                        m.commit,
+                        if m.reject { " reject" } else { "" }
+                    )
+                });
+                self.feed(to, Input::Step(m))?;
+            }
+            for i in 0..self.nodes.len() {
+                if self.now % TICK == self.schedule.profile.tick_phase[i] {
+                    self.feed(i as u64 + 1, Input::Tick)?;
+                }
+            }
+            // The workspace's rust-version (1.85) predates is_multiple_of.
+            #[allow(clippy::manual_is_multiple_of)]
+            if self.now % TICK == 0 {
+                match phase {
+                    Phase::Faults => {}
+                    Phase::Stabilizing { deadline } => {
+                        if let Some((leader, term)) = self.stable_leader() {
+                            self.log(format!(
+                                "stable: n{leader} leads term {term} and everyone follows"
+                            ));
+                            phase = Phase::Converging {
+                                deadline: self.now + self.opts.converge_bound * TICK,
+                            };
+                        } else if self.now >= deadline {
+                            return Err(self.chk.fail(
+                                Property::Liveness,
+                                format!(
+                                    "no stable leader {} ticks after healing: {}",
+                                    self.opts.elect_bound,
+                                    self.describe_nodes()
+                                ),
+                            ));
+                        }
+                    }
+                    Phase::Converging { deadline } => {
+                        self.propose_live()?;
+                        if self.converged() {
+                            self.chk.check_logs(true)?;
+                            self.log(format!(
+                                "converged: {} entries applied on every node",
+                                self.chk.committed_len()
+                            ));
+                            return Ok(());
+                        }
+                        if self.now >= deadline {
+                            return Err(self.chk.fail(
+                                Property::Liveness,
+                                format!(
+                                    "not converged {} ticks after a stable leader: {}",
+                                    self.opts.converge_bound,
+                                    self.describe_nodes()
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            self.now += 1;
+        }
+    }
+
+    fn describe_nodes(&self) -> String {
+        let parts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| match n.role() {
+                Some(role) => format!(
+                    "n{} {:?} term {} lead {} commit {} applied {} last {}",
+                    n.id,
+                    role,
+                    n.term(),
+                    n.lead(),
+                    n.commit(),
+                    n.applied(),
+                    self.chk.stored_log_len(n.id)
+                ),
+                None => format!("n{} down", n.id),
+            })
+            .collect();
+        parts.join("; ")
+    }
+
+    fn node(&mut self, id: NodeId) -> Option<&mut SimNode> {
+        self.nodes.get_mut((id as usize).wrapping_sub(1))
+    }
+
+    /// Feeds one input to a node and sends what it produces; transports
+    /// report cut links back to the sender, which feeds more input.
+    fn feed(&mut self, id: NodeId, input: Input) -> Result<bool, Violation> {
+        let mut out = Vec::new();
+        let mut reports = vec![(id, input)];
+        let mut first_result = None;
+        while let Some((id, input)) = reports.pop() {
+            let Some(node) = self.nodes.get_mut((id as usize).wrapping_sub(1)) else {
+                continue;
+            };
+            let was = node.role();
+            let term_before = node.term();
+            let accepted = node.input(input, &mut self.chk, &mut out)?;
+            self.chk.check_electability()?;
+            first_result.get_or_insert(accepted);
+            let (now_role, term) = (node.role(), node.term());
+            if now_role != was && now_role == Some(Role::Leader) {
+                self.stats.leaders_elected += 1;
+                self.log(format!("n{id} became leader of term {term}"));
+            } else if term != term_before {
+                let role = now_role.map_or("down".to_string(), |r| format!("{r:?}"));
+                self.note(|| format!("n{id} now in term {term} as {role}"));
+            }
+            for m in out.drain(..) {
+                let (from, to, is_app) = (m.from, m.to, m.msg_type == MessageType::MsgApp);
+                if let Err(Lost::Cut) = self.net.send(self.now, m) {
+                    if is_app {
+                        reports.push((from, Input::Unreachable(to)));
+                    }
+                }
+            }
+        }
+        Ok(first_result.unwrap_or(false))
+    }
+
+    /// Moves the recent low-level steps into the trace, as context for
+    /// what is logged next.
+    fn flush_recent(&mut self) {
+        let recent: Vec<String> = self.recent.drain(..).collect();
+        if let Some(trace) = self.trace.as_mut() {
+            trace.extend(recent);
+        }
+    }
+
+    fn apply_event(&mut self, index: usize, event: Event) -> Result<(), Violation> {
+        self.log(format!("#{index} {event}"));
+        match event {
+            Event::Propose { node } => {
+                if !self.node(node).is_some_and(|n| n.is_up()) {
+                    return Ok(());
+                }
+                let data = Bytes::from(format!("c{index}"));
+                if self.feed(node, Input::Propose(data))? {
+                    self.stats.proposals_accepted += 1;
+                } else {
+                    self.stats.proposals_refused += 1;
+                    self.log(format!("   n{node} refused the proposal"));
+                }
+            }
+            Event::Network(p) => self.net.set_params(p),
+            Event::Partition { side } => self.net.partition(side),
+            Event::CutLink { from, to } => self.net.cut(from, to),
+            Event::Heal => self.net.heal(),
+            Event::Crash { node } => self.crash(node)?,
+            Event::Restart { node } => self.restart(node)?,
+            Event::CrashLeader => {
+                if let Some(leader) = self.current_leader() {
+                    self.crash(leader)?;
+                }
+            }
+            Event::IsolateLeader => {
+                if let Some(leader) = self.current_leader() {
+                    self.net.partition(1 << leader);
+                    self.log(format!("   isolated n{leader}"));
+                }
+            }
+            Event::RestartAll => {
+                for id in 1..=self.nodes.len() as u64 {
+                    self.restart(id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The running leader of the highest term, if any.
+    fn current_leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.role() == Some(Role::Leader))
+            .max_by_key(|n| n.term())
+            .map(|n| n.id)
+    }
+
+    fn crash(&mut self, id: NodeId) -> Result<(), Violation> {
+        let Some(node) = self.nodes.get_mut((id as usize).wrapping_sub(1)) else {
+            return Ok(());
+        };
+        if !node.is_up() {
+            return Ok(());
+        }
+        let loss = node.crash(&mut self.crash_rng, &mut self.chk)?;
+        self.stats.crashes += 1;
+        self.stats.unsynced_writes_lost += loss.lost as u64;
+        self.log(format!(
+            "   n{id} down; unsynced writes: {} reached disk, {} lost",
+            loss.survived, loss.lost
+        ));
+        Ok(())
+    }
+
+    fn restart(&mut self, id: NodeId) -> Result<(), Violation> {
+        let Some(node) = self.nodes.get_mut((id as usize).wrapping_sub(1)) else {
+            return Ok(());
+        };
+        if node.is_up() {
+            return Ok(());
+        }
+        node.restart(&mut self.chk)?;
+        let (term, applied) = (node.term(), node.applied());
+        self.log(format!(
+            "   n{id} up at term {term}, re-applied {applied} entries"
+        ));
+        Ok(())
+    }
+
+    fn heal_all(&mut self) -> Result<(), Violation> {
+        self.log("faults end: links healed, network reliable, crashed nodes restart".to_string());
+        self.net.heal();
+        self.net.set_params(NetParams::RELIABLE);
+        for id in 1..=self.nodes.len() as u64 {
+            self.restart(id)?;
+        }
+        Ok(())
+    }
+
+    /// A leader whose term every node is in and whose leadership every node
+    /// knows.
+    fn stable_leader(&self) -> Option<(NodeId, u64)> {
+        let leader = self.nodes.iter().find(|n| n.role() == Some(Role::Leader))?;
+        let (id, term) = (leader.id, leader.term());
+        self.nodes
+            .iter()
+            .all(|n| n.is_up() && n.term() == term && n.lead() == id)
+            .then_some((id, term))
+    }
+
+    fn propose_live(&mut self) -> Result<(), Violation> {
+        for k in 0..self.live.len() {
+            let (data, accepted_at) = self.live[k].clone();
+            let waited = accepted_at.map(|t| self.now - t);
+            if self.chk.is_acked(&data) || waited.is_some_and(|w| w < RETRY_TICKS * TICK) {
+                continue;
+            }
+            let node = self.client_rng.range(1, self.nodes.len() as u64);
+            let accepted = self.feed(node, Input::Propose(data.clone()))?;
+            self.log(format!(
+                "live proposal {:?} to n{node}{}: {}",
+                data,
+                if waited.is_some() { " (retry)" } else { "" },
+                if accepted {
+                    "accepted"
+                } else {
+                    "refused, will retry"
+                }
+            ));
+            self.live[k].1 = if accepted { Some(self.now) } else { None };
+        }
+        Ok(())
+    }
+
+    fn converged(&self) -> bool {
+        let applied = self.chk.committed_len();
+        self.live.iter().all(|(data, _)| self.chk.is_acked(data))
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.applied() == applied && self.chk.stored_log_len(n.id) == applied)
+    }
+}

@@ -1,0 +1,70 @@
+//! The simulator finds real protocol bugs: with one of raft-core's safety
+//! rules switched off (its `fault-injection` feature, enabled for these
+//! tests through the dev-dependency), a violation turns up within the seed
+//! budget CI runs, and shrinks to a short schedule that still fails.
+
+use raft_core::{Config, Fault};
+use raft_sim::shrink::shrink;
+use raft_sim::{run, run_subset, Property, SimOptions};
+
+/// The number of seeds CI runs.
+const CI_SEEDS: u64 = 2000;
+
+fn hunt(hook: fn(&mut Config), expected: &[Property]) {
+    let opts = SimOptions {
+        config_hook: Some(hook),
+        ..SimOptions::default()
+    };
+    let found = (0..CI_SEEDS).find_map(|seed| {
+        let out = run(seed, &opts).expect("simulation runs");
+        out.violation
+            .filter(|v| expected.contains(&v.property))
+            .map(|v| (seed, v))
+    });
+    let Some((seed, violation)) = found else {
+        panic!("no {expected:?} violation in {CI_SEEDS} seeds");
+    };
+    let shrunk = shrink(seed, &opts, &violation, 200).expect("shrinking runs");
+    let again = shrunk
+        .outcome
+        .violation
+        .expect("the shrunk schedule still fails");
+    assert_eq!(again.property, violation.property, "seed {seed}");
+    assert!(
+        shrunk.keep.len() < shrunk.original_len,
+        "seed {seed}: nothing was removed"
+    );
+    // The printed replay command reproduces it exactly.
+    let replay = run_subset(seed, &opts, Some(&shrunk.keep)).expect("replay runs");
+    assert_eq!(replay.violation, Some(again));
+}
+
+#[test]
+fn granting_votes_without_the_up_to_date_check_is_caught() {
+    fn fault(c: &mut Config) {
+        c.fault = Some(Fault::SkipUpToDateCheck);
+    }
+    hunt(
+        fault,
+        &[
+            Property::LeaderCompleteness,
+            Property::CommittedDurability,
+            Property::StateMachineSafety,
+        ],
+    );
+}
+
+#[test]
+fn committing_entries_of_older_terms_by_counting_is_caught() {
+    fn fault(c: &mut Config) {
+        c.fault = Some(Fault::CommitOldTermEntries);
+    }
+    hunt(
+        fault,
+        &[
+            Property::LeaderCompleteness,
+            Property::CommittedDurability,
+            Property::StateMachineSafety,
+        ],
+    );
+}
