@@ -383,8 +383,7 @@ fn check_header_prefix(buf: &[u8]) -> Result<(), DecodeError> {
         }
     }
     let reserved_end = buf.len().min(HEADER_LEN);
-    if buf.len() > MAGIC.len() + 1 && buf[MAGIC.len() + 1..reserved_end].iter().any(|b| *b != 0)
-    {
+    if buf.len() > MAGIC.len() + 1 && buf[MAGIC.len() + 1..reserved_end].iter().any(|b| *b != 0) {
         return Err(DecodeError::Malformed("reserved header bytes are not zero"));
     }
     Ok(())

@@ -101,9 +101,15 @@ fn bad_input_is_classified() {
     );
     assert_eq!(
         decode_all(b"RFTQ\x01\x00\x00\x00\x00\x01\x00\x00", 1024),
-        Err(DecodeError::FrameTooLarge { len: 65536, max: 1024 })
+        Err(DecodeError::FrameTooLarge {
+            len: 65536,
+            max: 1024
+        })
     );
-    assert_eq!(decode_all(b"RFTQ\x01", 1024), Err(DecodeError::Truncated("stream header")));
+    assert_eq!(
+        decode_all(b"RFTQ\x01", 1024),
+        Err(DecodeError::Truncated("stream header"))
+    );
     let full = stream_of(&[heartbeat(1, 2)], 1024);
     assert_eq!(
         decode_all(&full[..full.len() - 1], 1024),
@@ -111,13 +117,22 @@ fn bad_input_is_classified() {
     );
     let mut unknown = full.clone();
     unknown[13] = 7; // MsgSnap: reserved, not implemented
-    assert_eq!(decode_all(&unknown, 1024), Err(DecodeError::UnknownMessageType(7)));
+    assert_eq!(
+        decode_all(&unknown, 1024),
+        Err(DecodeError::UnknownMessageType(7))
+    );
     let mut flags = full.clone();
     flags[22] = 0b10;
-    assert_eq!(decode_all(&flags, 1024).unwrap_err().kind(), DecodeErrorKind::Malformed);
+    assert_eq!(
+        decode_all(&flags, 1024).unwrap_err().kind(),
+        DecodeErrorKind::Malformed
+    );
     let mut reserved = full;
     reserved[6] = 1;
-    assert_eq!(decode_all(&reserved, 1024).unwrap_err().kind(), DecodeErrorKind::Malformed);
+    assert_eq!(
+        decode_all(&reserved, 1024).unwrap_err().kind(),
+        DecodeErrorKind::Malformed
+    );
 }
 
 #[test]
@@ -161,14 +176,17 @@ fn entry_payloads_are_slices_of_the_frame() {
 }
 
 fn arb_entry() -> impl Strategy<Value = Entry> {
-    (any::<u64>(), any::<u64>(), proptest::collection::vec(any::<u8>(), 0..40)).prop_map(
-        |(term, index, data)| Entry {
+    (
+        any::<u64>(),
+        any::<u64>(),
+        proptest::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(term, index, data)| Entry {
             term,
             index,
             entry_type: EntryType::EntryNormal,
             data: data.into(),
-        },
-    )
+        })
 }
 
 fn arb_message() -> impl Strategy<Value = Message> {

@@ -201,8 +201,14 @@ mod tests {
             },
             |e| matches!(e, ConfigError::SelfAsPeer(1)),
         );
-        check(|c| c.queue_size = 0, |e| matches!(e, ConfigError::Zero("queue_size")));
-        check(|c| c.max_frame_size = 10, |e| matches!(e, ConfigError::FrameSize(10)));
+        check(
+            |c| c.queue_size = 0,
+            |e| matches!(e, ConfigError::Zero("queue_size")),
+        );
+        check(
+            |c| c.max_frame_size = 10,
+            |e| matches!(e, ConfigError::FrameSize(10)),
+        );
         check(
             |c| c.backoff.initial = Duration::from_secs(60),
             |e| matches!(e, ConfigError::Backoff(_)),

@@ -76,9 +76,10 @@ impl DevCa {
 
     fn issue(&self, names: &[String]) -> Result<(rcgen::Certificate, KeyPair), TlsError> {
         let mut params = CertificateParams::new(names.to_vec())?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, names.first().map_or("anonymous", String::as_str));
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().map_or("anonymous", String::as_str),
+        );
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         // One certificate serves both ends of a connection.
         params.extended_key_usages = vec![
@@ -102,9 +103,7 @@ mod tests {
         assert_eq!(ca.node_cert(42).unwrap().node_id().unwrap(), 42);
         let none = ca.cert_for_names(&["example.com".to_string()]).unwrap();
         assert!(matches!(none.node_id(), Err(TlsError::NoNodeName)));
-        let two = ca
-            .cert_for_names(&[node_name(1), node_name(2)])
-            .unwrap();
+        let two = ca.cert_for_names(&[node_name(1), node_name(2)]).unwrap();
         assert!(matches!(two.node_id(), Err(TlsError::SeveralNodeNames(ids)) if ids == vec![1, 2]));
     }
 
@@ -114,7 +113,11 @@ mod tests {
         let pem = ca.node_pem(9).unwrap();
         let dir = std::env::temp_dir().join(format!("rtq-pem-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (c, n, k) = (dir.join("ca.pem"), dir.join("node.pem"), dir.join("node.key"));
+        let (c, n, k) = (
+            dir.join("ca.pem"),
+            dir.join("node.pem"),
+            dir.join("node.key"),
+        );
         std::fs::write(&c, &pem.ca).unwrap();
         std::fs::write(&n, &pem.cert).unwrap();
         std::fs::write(&k, &pem.key).unwrap();
@@ -131,7 +134,10 @@ mod tests {
         ));
         assert!(matches!(
             TlsMaterial::from_pem(pem.ca.as_bytes(), pem.cert.as_bytes(), b"junk"),
-            Err(TlsError::Pem { what: "key file", .. })
+            Err(TlsError::Pem {
+                what: "key file",
+                ..
+            })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -139,6 +145,9 @@ mod tests {
     #[test]
     fn garbage_certificates_are_errors() {
         let junk = CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff]);
-        assert!(matches!(node_id_of(&junk), Err(TlsError::BadCertificate(_))));
+        assert!(matches!(
+            node_id_of(&junk),
+            Err(TlsError::BadCertificate(_))
+        ));
     }
 }

@@ -40,7 +40,10 @@ async fn handshake(shared: Arc<Shared>, incoming: quinn::Incoming) {
         Err(e) => {
             tracing::warn!(%remote, error = %e, "peer certificate names no single node; closing");
             Metrics::inc(&shared.metrics.bad_identity);
-            conn.close(CloseCode::Identity.into(), b"certificate names no single node");
+            conn.close(
+                CloseCode::Identity.into(),
+                b"certificate names no single node",
+            );
             return;
         }
     };

@@ -23,6 +23,10 @@ use tokio::time::Instant;
 
 /// Most messages taken off the queue for one write.
 const MAX_BATCH: usize = 4096;
+/// Live connections kept per peer. A correct peer has one, two during a
+/// simultaneous dial or a restart; more means it keeps reconnecting, and
+/// the oldest are closed rather than kept forever.
+const MAX_LINKS: usize = 4;
 
 /// A connection with the peer, however it was opened.
 #[derive(Clone, Debug)]
@@ -86,7 +90,7 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             link = conns.recv() => match link {
-                Some(link) => task.links.push(link),
+                Some(link) => task.add_link(link),
                 None => break,
             },
             n = queue.recv_many(&mut batch, MAX_BATCH) => {
@@ -94,7 +98,7 @@ pub(crate) async fn run(
                     break;
                 }
                 while let Ok(link) = conns.try_recv() {
-                    task.links.push(link);
+                    task.add_link(link);
                 }
                 task.deliver(&batch, &mut buf).await;
                 batch.clear();
@@ -108,6 +112,18 @@ pub(crate) async fn run(
 }
 
 impl PeerTask {
+    fn add_link(&mut self, link: Link) {
+        self.links.retain(|l| l.conn.close_reason().is_none());
+        self.links.push(link);
+        while self.links.len() > MAX_LINKS {
+            let oldest = self.links.remove(0);
+            tracing::warn!(peer = self.peer, "too many connections from peer; closing the oldest");
+            oldest
+                .conn
+                .close(CloseCode::Superseded.into(), b"too many connections");
+        }
+    }
+
     async fn deliver(&mut self, batch: &[Message], buf: &mut BytesMut) {
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
@@ -246,7 +262,10 @@ impl PeerTask {
     }
 
     async fn dial(&mut self) -> Result<Link, DialError> {
-        let addr = self.shared.peer_addr(self.peer).ok_or(DialError::NoAddress)?;
+        let addr = self
+            .shared
+            .peer_addr(self.peer)
+            .ok_or(DialError::NoAddress)?;
         let endpoint = self.shared.endpoint().ok_or(DialError::Stopped)?;
         let connecting = endpoint.connect_with(
             self.shared.client_config.clone(),
@@ -267,7 +286,10 @@ impl PeerTask {
             Ok(id) if id == self.peer => {}
             other => {
                 Metrics::inc(&self.shared.metrics.bad_identity);
-                conn.close(CloseCode::Identity.into(), b"certificate names another node");
+                conn.close(
+                    CloseCode::Identity.into(),
+                    b"certificate names another node",
+                );
                 return Err(DialError::Identity {
                     expected: self.peer,
                     reason: match other {

@@ -110,7 +110,11 @@ impl TlsMaterial {
 
     /// Material from PEM text: CA certificate(s), the node's chain (leaf
     /// first), and its PKCS#8, PKCS#1 or SEC1 private key.
-    pub fn from_pem(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<TlsMaterial, TlsError> {
+    pub fn from_pem(
+        ca_pem: &[u8],
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<TlsMaterial, TlsError> {
         let ca = certs_from_pem(ca_pem, "CA file")?;
         let chain = certs_from_pem(cert_pem, "certificate file")?;
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem {
@@ -126,12 +130,19 @@ impl TlsMaterial {
         cert: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Result<TlsMaterial, TlsError> {
-        TlsMaterial::from_pem(&read(ca.as_ref())?, &read(cert.as_ref())?, &read(key.as_ref())?)
+        TlsMaterial::from_pem(
+            &read(ca.as_ref())?,
+            &read(cert.as_ref())?,
+            &read(key.as_ref())?,
+        )
     }
 
     /// The node id the leaf certificate names.
     pub fn node_id(&self) -> Result<NodeId, TlsError> {
-        let leaf = self.chain.first().ok_or(TlsError::NoCertificate("certificate chain"))?;
+        let leaf = self
+            .chain
+            .first()
+            .ok_or(TlsError::NoCertificate("certificate chain"))?;
         node_id_of(leaf)
     }
 
@@ -142,10 +153,12 @@ impl TlsMaterial {
         transport: Arc<quinn::TransportConfig>,
     ) -> Result<quinn::ServerConfig, TlsError> {
         let provider = provider();
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(self.roots()?, provider.clone())
-                .build()
-                .map_err(|e| TlsError::BadCa(e.to_string()))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            self.roots()?,
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| TlsError::BadCa(e.to_string()))?;
         let mut tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_client_cert_verifier(verifier)
@@ -205,7 +218,9 @@ impl TlsMaterial {
         }
         let mut roots = rustls::RootCertStore::empty();
         for ca in &self.ca {
-            roots.add(ca.clone()).map_err(|e| TlsError::BadCa(e.to_string()))?;
+            roots
+                .add(ca.clone())
+                .map_err(|e| TlsError::BadCa(e.to_string()))?;
         }
         Ok(Arc::new(roots))
     }
@@ -214,9 +229,12 @@ impl TlsMaterial {
 /// The node id an (already verified) certificate names: exactly one
 /// `node-<id>` DNS SAN.
 pub fn node_id_of(cert: &CertificateDer<'_>) -> Result<NodeId, TlsError> {
-    let parsed =
-        webpki::EndEntityCert::try_from(cert).map_err(|e| TlsError::BadCertificate(e.to_string()))?;
-    let mut ids: Vec<NodeId> = parsed.valid_dns_names().filter_map(parse_node_name).collect();
+    let parsed = webpki::EndEntityCert::try_from(cert)
+        .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+    let mut ids: Vec<NodeId> = parsed
+        .valid_dns_names()
+        .filter_map(parse_node_name)
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     match ids.as_slice() {
@@ -229,7 +247,9 @@ pub fn node_id_of(cert: &CertificateDer<'_>) -> Result<NodeId, TlsError> {
 /// The id of the peer on an established connection, from the certificate
 /// its handshake presented.
 pub(crate) fn peer_node_id(conn: &quinn::Connection) -> Result<NodeId, TlsError> {
-    let identity = conn.peer_identity().ok_or(TlsError::NoCertificate("handshake"))?;
+    let identity = conn
+        .peer_identity()
+        .ok_or(TlsError::NoCertificate("handshake"))?;
     let certs = identity
         .downcast::<Vec<CertificateDer<'static>>>()
         .map_err(|_| TlsError::BadCertificate("unexpected identity type".to_string()))?;
@@ -241,7 +261,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn certs_from_pem(pem: &[u8], what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+fn certs_from_pem(
+    pem: &[u8],
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Pem {
@@ -255,10 +278,12 @@ fn certs_from_pem(pem: &[u8], what: &'static str) -> Result<Vec<CertificateDer<'
 }
 
 fn read(path: &Path) -> Result<Bytes, TlsError> {
-    std::fs::read(path).map(Bytes::from).map_err(|source| TlsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read(path)
+        .map(Bytes::from)
+        .map_err(|source| TlsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -269,7 +294,15 @@ mod tests {
     fn node_names_parse_strictly() {
         assert_eq!(parse_node_name("node-7"), Some(7));
         assert_eq!(parse_node_name(&node_name(u64::MAX)), Some(u64::MAX));
-        for bad in ["node-0", "node-", "node-01", "node-+1", "node-1x", "Node-1", "node-99999999999999999999"] {
+        for bad in [
+            "node-0",
+            "node-",
+            "node-01",
+            "node-+1",
+            "node-1x",
+            "Node-1",
+            "node-99999999999999999999",
+        ] {
             assert_eq!(parse_node_name(bad), None, "{bad}");
         }
     }

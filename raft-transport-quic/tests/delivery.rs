@@ -13,7 +13,9 @@ use std::time::Duration;
 async fn messages_arrive_in_order_over_one_connection_per_pair() {
     let ca = DevCa::new().unwrap();
     let mut nodes = cluster(&ca, 2);
-    let sent: Vec<_> = (0..500).map(|i| app(1, 2, i, (i % 4) as usize, 100)).collect();
+    let sent: Vec<_> = (0..500)
+        .map(|i| app(1, 2, i, (i % 4) as usize, 100))
+        .collect();
     // Many send calls, so batches of every size interleave with I/O.
     for chunk in sent.chunks(7) {
         nodes[0].send(chunk.to_vec());
@@ -27,7 +29,11 @@ async fn messages_arrive_in_order_over_one_connection_per_pair() {
     nodes[1].send(vec![reply.clone()]);
     assert_eq!(next_message(&mut nodes[0]).await, reply);
     let (a, b) = (nodes[0].metrics(), nodes[1].metrics());
-    assert_eq!(a.connections_dialed + b.connections_dialed, 1, "{a:#?}\n{b:#?}");
+    assert_eq!(
+        a.connections_dialed + b.connections_dialed,
+        1,
+        "{a:#?}\n{b:#?}"
+    );
     assert_eq!(a.connections_accepted + b.connections_accepted, 1);
     assert_eq!(b.messages_received, 500);
     assert_eq!(a.messages_sent, 500);
@@ -59,7 +65,11 @@ async fn each_peer_gets_its_own_messages() {
     let mut nodes = cluster(&ca, 3);
     let to2: Vec<_> = (0..50).map(|i| msg(MessageType::MsgApp, 1, 2, i)).collect();
     let to3: Vec<_> = (0..50).map(|i| msg(MessageType::MsgApp, 1, 3, i)).collect();
-    let mixed: Vec<_> = to2.iter().zip(&to3).flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    let mixed: Vec<_> = to2
+        .iter()
+        .zip(&to3)
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
     nodes[0].send(mixed);
     for want in &to2 {
         assert_eq!(&next_message(&mut nodes[1]).await, want);
@@ -144,6 +154,10 @@ async fn both_nodes_dialing_at_once_converge_on_one_connection() {
             assert_eq!(next_message(&mut nodes[0]).await.index, i);
         }
         let (a, b) = (nodes[0].metrics(), nodes[1].metrics());
-        assert_eq!(a.dropped_connection + b.dropped_connection, 0, "{a:#?}\n{b:#?}");
+        assert_eq!(
+            a.dropped_connection + b.dropped_connection,
+            0,
+            "{a:#?}\n{b:#?}"
+        );
     }
 }

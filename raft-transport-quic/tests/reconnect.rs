@@ -62,7 +62,11 @@ async fn a_peer_that_shuts_down_and_restarts_is_reached_again() {
     until_delivered(&mut b, &mut a).await;
 
     b.shutdown().await;
-    let mut b = rebind(Config { listen: b_addr, ..cb_cfg }).await;
+    let mut b = rebind(Config {
+        listen: b_addr,
+        ..cb_cfg
+    })
+    .await;
     b.set_peer(1, a.local_addr());
     until_delivered(&mut a, &mut b).await;
     until_delivered(&mut b, &mut a).await;

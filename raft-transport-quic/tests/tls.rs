@@ -25,7 +25,12 @@ async fn refused(conn: Result<quinn::Connection, quinn::ConnectionError>) {
     let wrote = write_stream(&conn, &stream).await;
     let closed = tokio::time::timeout(WAIT, conn.closed()).await;
     assert!(
-        wrote.is_err() || matches!(closed, Ok(quinn::ConnectionError::ConnectionClosed(_)) | Ok(quinn::ConnectionError::TransportError(_))),
+        wrote.is_err()
+            || matches!(
+                closed,
+                Ok(quinn::ConnectionError::ConnectionClosed(_))
+                    | Ok(quinn::ConnectionError::TransportError(_))
+            ),
         "client was not refused: write {wrote:?}, close {closed:?}"
     );
 }
@@ -35,7 +40,10 @@ async fn a_client_without_a_certificate_is_refused() {
     let ca = DevCa::new().unwrap();
     let mut nodes = cluster(&ca, 2);
     refused(connect_without_cert(&ca, nodes[1].local_addr(), 2).await).await;
-    wait_for(&nodes[1], "handshake refused", |m| m.handshake_failures == 1).await;
+    wait_for(&nodes[1], "handshake refused", |m| {
+        m.handshake_failures == 1
+    })
+    .await;
     assert_eq!(nodes[1].metrics().messages_received, 0);
     still_serves(&mut nodes).await;
 }
@@ -46,7 +54,10 @@ async fn a_certificate_from_another_ca_is_refused() {
     let mut nodes = cluster(&ca, 2);
     let stranger = DevCa::new().unwrap().node_cert(1).unwrap();
     refused(raw_connect(&stranger, nodes[1].local_addr(), 2).await).await;
-    wait_for(&nodes[1], "handshake refused", |m| m.handshake_failures == 1).await;
+    wait_for(&nodes[1], "handshake refused", |m| {
+        m.handshake_failures == 1
+    })
+    .await;
     assert_eq!(nodes[1].metrics().messages_received, 0);
     still_serves(&mut nodes).await;
 }
@@ -72,7 +83,10 @@ async fn a_node_configured_with_a_foreign_ca_cannot_dial_in() {
     a.set_peer(2, b.local_addr());
     b.set_peer(1, a.local_addr());
     a.send(vec![msg(MessageType::MsgHeartbeat, 1, 2, 0)]);
-    assert_eq!(next_event(&mut a, WAIT).await, Some(TransportEvent::Unreachable(2)));
+    assert_eq!(
+        next_event(&mut a, WAIT).await,
+        Some(TransportEvent::Unreachable(2))
+    );
     assert_eq!(a.metrics().connect_failures, 1);
     assert_eq!(a.metrics().messages_sent, 0);
     wait_for(&b, "handshake refused", |m| m.handshake_failures == 1).await;
@@ -88,7 +102,9 @@ async fn messages_whose_from_is_not_the_certificate_are_dropped() {
     let conn = raw_connect(&node3, nodes[1].local_addr(), 2).await.unwrap();
     let forged = msg(MessageType::MsgApp, 1, 2, 5);
     let honest = msg(MessageType::MsgApp, 3, 2, 6);
-    write_stream(&conn, &stream_bytes(&[forged, honest.clone()])).await.unwrap();
+    write_stream(&conn, &stream_bytes(&[forged, honest.clone()]))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut nodes[1]).await, honest);
     let m = nodes[1].metrics();
     assert_eq!(m.from_mismatch, 1);
@@ -102,7 +118,10 @@ async fn a_valid_certificate_for_an_unconfigured_node_is_closed() {
     let mut nodes = cluster(&ca, 2);
     let node9 = ca.node_cert(9).unwrap();
     let conn = raw_connect(&node9, nodes[1].local_addr(), 2).await.unwrap();
-    assert_eq!(closed_with(&conn).await, Some(CloseCode::UnknownPeer as u64));
+    assert_eq!(
+        closed_with(&conn).await,
+        Some(CloseCode::UnknownPeer as u64)
+    );
     assert_eq!(nodes[1].metrics().unknown_peer_connections, 1);
     still_serves(&mut nodes).await;
 }
@@ -116,7 +135,9 @@ async fn certificates_naming_no_node_or_two_are_closed() {
         .cert_for_names(&[tls::node_name(1), tls::node_name(3)])
         .unwrap();
     for material in [none, two] {
-        let conn = raw_connect(&material, nodes[1].local_addr(), 2).await.unwrap();
+        let conn = raw_connect(&material, nodes[1].local_addr(), 2)
+            .await
+            .unwrap();
         assert_eq!(closed_with(&conn).await, Some(CloseCode::Identity as u64));
     }
     assert_eq!(nodes[1].metrics().bad_identity, 2);
@@ -131,7 +152,10 @@ async fn a_dialer_refuses_a_server_that_is_not_the_expected_node() {
     // Node 2's address actually hosts node 3.
     a.set_peer(2, nodes[2].local_addr());
     a.send(vec![msg(MessageType::MsgHeartbeat, 1, 2, 0)]);
-    assert_eq!(next_event(&mut a, WAIT).await, Some(TransportEvent::Unreachable(2)));
+    assert_eq!(
+        next_event(&mut a, WAIT).await,
+        Some(TransportEvent::Unreachable(2))
+    );
     assert_eq!(a.metrics().connect_failures, 1);
     assert_eq!(nodes[2].metrics().messages_received, 0);
 }
