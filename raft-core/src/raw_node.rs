@@ -45,6 +45,16 @@ impl Ready {
             sync: self.must_sync,
         }
     }
+
+    /// Like [`Ready::log_write`], but moves the entries out instead of
+    /// copying them (`entries` is left empty).
+    pub fn take_log_write(&mut self) -> LogWrite {
+        LogWrite {
+            entries: std::mem::take(&mut self.entries),
+            hard_state: self.hard_state,
+            sync: self.must_sync,
+        }
+    }
 }
 
 /// Terms and indexes beyond this are refused: no group ever reaches them
