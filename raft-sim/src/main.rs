@@ -143,7 +143,7 @@ fn report(a: &Args, out: &Outcome) -> Result<(), SimError> {
         out.seed, v.property, out.profile.nodes
     );
     if a.shrink {
-        let s = shrink(out.seed, &a.opts, v, 400)?;
+        let s = shrink(out.seed, &a.opts, v, 1000)?;
         let still = s
             .outcome
             .violation

@@ -57,18 +57,19 @@ pub struct Network {
     /// `blocked[from * nodes + to]`, ids from 1.
     blocked: Vec<bool>,
     queue: BinaryHeap<InFlight>,
-    rng: Rng,
+    /// Seeds each message's fate (see [`Network::fate`]).
+    seed: u64,
     pub stats: NetStats,
 }
 
 impl Network {
-    pub fn new(nodes: usize, rng: Rng) -> Network {
+    pub fn new(nodes: usize, seed: u64) -> Network {
         Network {
             nodes,
             params: NetParams::RELIABLE,
             blocked: vec![false; (nodes + 1) * (nodes + 1)],
             queue: BinaryHeap::new(),
-            rng,
+            seed,
             stats: NetStats::default(),
         }
     }
@@ -107,6 +108,28 @@ impl Network {
         self.blocked.iter_mut().for_each(|b| *b = false);
     }
 
+    /// The random draws for one message, from what the message is and when
+    /// it is sent rather than from a shared stream: when the shrinker
+    /// removes an event, messages it did not affect keep their fate, so a
+    /// failure survives removals that have nothing to do with it.
+    fn fate(&self, now: u64, m: &Message) -> Rng {
+        let mut h = Rng::new(self.seed ^ now.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        for v in [
+            m.from,
+            m.to,
+            m.msg_type as u64,
+            m.term,
+            m.index,
+            m.log_term,
+            m.commit,
+            m.entries.len() as u64,
+            u64::from(m.reject),
+        ] {
+            h = Rng::new(h.next_u64() ^ v);
+        }
+        h
+    }
+
     /// Puts `msg` on the wire at time `now`.
     pub fn send(&mut self, now: u64, msg: Message) -> Result<(), Lost> {
         self.stats.sent += 1;
@@ -114,21 +137,22 @@ impl Network {
             self.stats.cut += 1;
             return Err(Lost::Cut);
         }
-        if self.rng.chance(self.params.drop_per_mille) {
+        let mut rng = self.fate(now, &msg);
+        if rng.chance(self.params.drop_per_mille) {
             self.stats.dropped += 1;
             return Err(Lost::Dropped);
         }
-        if self.rng.chance(self.params.dup_per_mille) {
+        if rng.chance(self.params.dup_per_mille) {
             self.stats.duplicated += 1;
-            self.enqueue(now, msg.clone());
+            self.enqueue(now, msg.clone(), &mut rng);
         }
-        self.enqueue(now, msg);
+        self.enqueue(now, msg, &mut rng);
         Ok(())
     }
 
-    fn enqueue(&mut self, now: u64, msg: Message) {
-        let at = now + self.rng.range(1, self.params.max_delay.max(1));
-        let order = self.rng.next_u64();
+    fn enqueue(&mut self, now: u64, msg: Message, rng: &mut Rng) {
+        let at = now + rng.range(1, self.params.max_delay.max(1));
+        let order = rng.next_u64();
         self.queue.push(InFlight { at, order, msg });
     }
 
@@ -168,7 +192,7 @@ mod tests {
 
     #[test]
     fn delays_reorder_and_everything_arrives_on_a_lossless_network() {
-        let mut net = Network::new(3, Rng::new(5));
+        let mut net = Network::new(3, 5);
         net.set_params(NetParams {
             drop_per_mille: 0,
             dup_per_mille: 0,
@@ -191,7 +215,7 @@ mod tests {
 
     #[test]
     fn partitions_cut_both_ways_and_catch_messages_in_flight() {
-        let mut net = Network::new(3, Rng::new(1));
+        let mut net = Network::new(3, 1);
         net.send(0, msg(1, 2, 1)).unwrap();
         net.partition(0b0010); // {n1} | {n2, n3}
         assert!(net.is_cut(1, 2) && net.is_cut(2, 1) && net.is_cut(3, 1));
@@ -205,7 +229,7 @@ mod tests {
 
     #[test]
     fn drop_and_duplicate_rates_are_applied() {
-        let mut net = Network::new(3, Rng::new(9));
+        let mut net = Network::new(3, 9);
         net.set_params(NetParams {
             drop_per_mille: 500,
             dup_per_mille: 500,

@@ -7,7 +7,20 @@
 //! another one; only removals that keep the same property broken are kept.
 
 use crate::checker::Violation;
+use crate::schedule::Event;
 use crate::sim::{run_subset, Outcome, SimError, SimOptions};
+
+const KINDS: u8 = 4;
+
+/// Groups events into kinds that can be dropped together.
+fn kind_of(event: &Event) -> u8 {
+    match event {
+        Event::Propose { .. } => 0,
+        Event::Network(_) => 1,
+        Event::Partition { .. } | Event::CutLink { .. } | Event::IsolateLeader | Event::Heal => 2,
+        Event::Crash { .. } | Event::Restart { .. } | Event::CrashLeader | Event::RestartAll => 3,
+    }
+}
 
 /// A shortened failing run.
 #[derive(Clone, Debug)]
@@ -31,8 +44,13 @@ pub fn shrink(
     original: &Violation,
     max_runs: usize,
 ) -> Result<Shrunk, SimError> {
+    // A candidate that has not failed well after the original did is taken
+    // to pass; liveness failures only show at the end, so those run fully.
+    let stop_at = (original.property != crate::Property::Liveness)
+        .then(|| original.at + (original.at / 2).max(200 * crate::TICK));
     let quiet = SimOptions {
         trace: false,
+        stop_at,
         ..*opts
     };
     let schedule = crate::Schedule::generate(seed, opts.nodes, opts.fault_ticks);
@@ -49,6 +67,20 @@ pub fn shrink(
             .violation
             .is_some_and(|v| v.property == original.property))
     };
+    // Whole kinds of events first: a failure often needs only one kind.
+    for kind in 0..KINDS {
+        if runs >= max_runs {
+            break;
+        }
+        let candidate: Vec<usize> = keep
+            .iter()
+            .copied()
+            .filter(|&i| kind_of(&schedule.events[i].event) != kind)
+            .collect();
+        if candidate.len() < keep.len() && fails(&candidate, &mut runs)? {
+            keep = candidate;
+        }
+    }
     let mut chunks = 2usize;
     while !keep.is_empty() && runs < max_runs {
         let size = keep.len().div_ceil(chunks);

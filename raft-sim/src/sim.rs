@@ -59,6 +59,10 @@ pub struct SimOptions {
     pub config_hook: Option<fn(&mut Config)>,
     /// Record a human-readable event log.
     pub trace: bool,
+    /// End the run quietly at this simulated time ([`TICK`] units a tick), with
+    /// no liveness phase: the shrinker uses it to give up early on
+    /// candidates that no longer fail where the original did.
+    pub stop_at: Option<u64>,
 }
 
 impl Default for SimOptions {
@@ -72,6 +76,7 @@ impl Default for SimOptions {
             live_proposals: 3,
             config_hook: None,
             trace: false,
+            stop_at: None,
         }
     }
 }
@@ -140,7 +145,6 @@ struct Sim {
     nodes: Vec<SimNode>,
     net: Network,
     chk: Checker,
-    crash_rng: Rng,
     client_rng: Rng,
     now: u64,
     stats: RunStats,
@@ -219,9 +223,8 @@ impl Sim {
             backends,
             keep,
             nodes: Vec::with_capacity(n),
-            net: Network::new(n, Rng::stream(seed, stream::NETWORK)),
+            net: Network::new(n, Rng::stream(seed, stream::NETWORK).next_u64()),
             chk: Checker::new(n),
-            crash_rng: Rng::stream(seed, stream::CRASH),
             client_rng: Rng::stream(seed, stream::CLIENT),
             now: 0,
             stats: RunStats::default(),
@@ -292,6 +295,9 @@ impl Sim {
         let mut next_event = 0;
         let mut phase = Phase::Faults;
         loop {
+            if self.opts.stop_at.is_some_and(|t| self.now > t) {
+                return Ok(());
+            }
             self.chk.set_time(self.now);
             while next_event < self.schedule.events.len()
                 && self.schedule.events[next_event].at <= self.now
@@ -506,7 +512,10 @@ impl Sim {
         if !node.is_up() {
             return Ok(());
         }
-        let loss = node.crash(&mut self.crash_rng, &mut self.chk)?;
+        // Drawn from the node and the time, not a shared stream, so that the
+        // shrinker's removals elsewhere do not change what this crash loses.
+        let mut rng = Rng::stream(self.seed ^ self.now.rotate_left(32), stream::CRASH + id);
+        let loss = node.crash(&mut rng, &mut self.chk)?;
         self.stats.crashes += 1;
         self.stats.unsynced_writes_lost += loss.lost as u64;
         self.log(format!(
