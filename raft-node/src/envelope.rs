@@ -42,6 +42,13 @@ pub(crate) fn unwrap(data: &Bytes) -> Option<(ProposalId, Bytes)> {
     Some((ProposalId { node, seq }, data.slice(HEADER_LEN..)))
 }
 
+/// The application payload of a log entry written through this runtime,
+/// for tools that read a log directly (the header is stripped). `None` for
+/// entries the runtime did not write, such as a leader's empty entry.
+pub fn payload_of(data: &Bytes) -> Option<Bytes> {
+    unwrap(data).map(|(_, payload)| payload)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

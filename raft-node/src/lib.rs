@@ -51,6 +51,7 @@ mod metrics;
 mod state_machine;
 
 pub use config::{NodeConfig, NodeConfigError};
+pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError};
 pub use handle::{spawn, NodeHandle};
 pub use metrics::Metrics;
