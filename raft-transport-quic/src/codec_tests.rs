@@ -213,8 +213,8 @@ fn arb_message() -> impl Strategy<Value = Message> {
         })
 }
 
+// 256 cases each by default; PROPTEST_CASES raises it for a longer fuzz run.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn round_trip_is_identity(msgs in proptest::collection::vec(arb_message(), 1..8)) {

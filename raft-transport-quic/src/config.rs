@@ -14,6 +14,14 @@ pub const MIN_FRAME_SIZE: u32 = 1024;
 /// a single frame's buffer well inside memory.
 pub const MAX_FRAME_SIZE: u32 = 1 << 30;
 
+/// The largest queue or inbox accepted (messages). Queues are allocated
+/// lazily, so this only keeps a typo from meaning "unbounded".
+pub const MAX_QUEUE: usize = 1 << 24;
+
+/// The longest backoff accepted: beyond it a peer that came back would
+/// stay unused for longer than any Raft timeout could tolerate.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
 /// Reconnection delays after a failed attempt: doubling from `initial` up to
 /// `max`, reset by a successful connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +113,17 @@ impl Config {
         if self.inbox_size == 0 {
             return Err(ConfigError::Zero("inbox_size"));
         }
+        for (name, value) in [
+            ("queue_size", self.queue_size),
+            ("inbox_size", self.inbox_size),
+        ] {
+            if value > MAX_QUEUE {
+                return Err(ConfigError::TooLarge {
+                    name,
+                    max: MAX_QUEUE,
+                });
+            }
+        }
         if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&self.max_frame_size) {
             return Err(ConfigError::FrameSize(self.max_frame_size));
         }
@@ -118,7 +137,7 @@ impl Config {
                 return Err(ConfigError::Zero(name));
             }
         }
-        if self.backoff.initial > self.backoff.max {
+        if self.backoff.initial > self.backoff.max || self.backoff.max > MAX_BACKOFF {
             return Err(ConfigError::Backoff(self.backoff));
         }
         if self.keep_alive >= self.idle_timeout {
@@ -150,9 +169,11 @@ pub enum ConfigError {
     SelfAsPeer(NodeId),
     #[error("{0} must not be zero")]
     Zero(&'static str),
+    #[error("{name} must be at most {max}")]
+    TooLarge { name: &'static str, max: usize },
     #[error("max_frame_size {0} is outside {MIN_FRAME_SIZE}..={MAX_FRAME_SIZE}")]
     FrameSize(u32),
-    #[error("backoff initial delay exceeds its maximum: {0:?}")]
+    #[error("backoff must satisfy 0 < initial <= max <= {MAX_BACKOFF:?}: {0:?}")]
     Backoff(Backoff),
     #[error("keep_alive {keep_alive:?} must be shorter than idle_timeout {idle_timeout:?}")]
     KeepAlive {
@@ -211,6 +232,10 @@ mod tests {
         );
         check(
             |c| c.backoff.initial = Duration::from_secs(60),
+            |e| matches!(e, ConfigError::Backoff(_)),
+        );
+        check(
+            |c| c.backoff.max = Duration::from_secs(86_400),
             |e| matches!(e, ConfigError::Backoff(_)),
         );
         check(

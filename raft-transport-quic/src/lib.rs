@@ -59,7 +59,9 @@ mod peer;
 pub mod tls;
 mod transport;
 
-pub use config::{Backoff, Config, ConfigError, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
+pub use config::{
+    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MIN_FRAME_SIZE,
+};
 pub use metrics::MetricsSnapshot;
 pub use tls::{TlsError, TlsMaterial};
 pub use transport::{QuicTransport, TransportError};

@@ -117,7 +117,10 @@ impl PeerTask {
         self.links.push(link);
         while self.links.len() > MAX_LINKS {
             let oldest = self.links.remove(0);
-            tracing::warn!(peer = self.peer, "too many connections from peer; closing the oldest");
+            tracing::warn!(
+                peer = self.peer,
+                "too many connections from peer; closing the oldest"
+            );
             oldest
                 .conn
                 .close(CloseCode::Superseded.into(), b"too many connections");
@@ -134,8 +137,11 @@ impl PeerTask {
         if let Err(e) = self.ensure_stream().await {
             Metrics::inc(&metrics.connect_failures);
             tracing::warn!(peer = self.peer, error = %e, backoff = ?self.backoff, "cannot connect to peer");
-            self.retry_at = Some(Instant::now() + self.backoff);
-            self.backoff = (self.backoff * 2).min(self.shared.settings.backoff.max);
+            self.retry_at = Instant::now().checked_add(self.backoff);
+            self.backoff = self
+                .backoff
+                .saturating_mul(2)
+                .min(self.shared.settings.backoff.max);
             self.lose(batch.len(), "connection attempt failed");
             return;
         }
