@@ -177,6 +177,13 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let failures: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     let error: Mutex<Option<SimError>> = Mutex::new(None);
     let started = Instant::now();
+    // Long runs report progress on stderr, twenty times.
+    let done = AtomicU64::new(0);
+    let progress_every = if a.seeds >= 10_000 {
+        a.seeds / 20
+    } else {
+        u64::MAX
+    };
     std::thread::scope(|scope| {
         for _ in 0..a.jobs {
             scope.spawn(|| loop {
@@ -184,7 +191,17 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                 if seed >= end {
                     return;
                 }
-                match run(seed, &a.opts) {
+                let result = run(seed, &a.opts);
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if finished.is_multiple_of(progress_every) {
+                    let failed = failures.lock().map(|f| f.len()).unwrap_or(0);
+                    eprintln!(
+                        "progress: {finished}/{} seeds, {failed} violations, {:.0} s",
+                        a.seeds,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                match result {
                     Ok(out) if out.violation.is_some() => {
                         if let Err(e) = report(a, &out) {
                             error.lock().map(|mut g| *g = Some(e)).ok();

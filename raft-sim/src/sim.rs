@@ -335,9 +335,7 @@ impl Sim {
                     self.feed(i as u64 + 1, Input::Tick)?;
                 }
             }
-            // The workspace's rust-version (1.85) predates is_multiple_of.
-            #[allow(clippy::manual_is_multiple_of)]
-            if self.now % TICK == 0 {
+            if self.now.is_multiple_of(TICK) {
                 match phase {
                     Phase::Faults => {}
                     Phase::Stabilizing { deadline } => {
