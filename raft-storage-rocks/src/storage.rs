@@ -1,0 +1,386 @@
+//! [`RocksStorage`]: creating, opening, reading and writing the log.
+
+use crate::error::RocksError;
+use crate::format::{self, CF_ENTRIES, CF_META, KEY_BASE, KEY_CONF_STATE, KEY_HARD_STATE};
+use crate::options::{column_families, db_options, StorageOptions};
+use crate::setup::{
+    bad_entry, bad_key, build_new_log, cf, check_contiguous, check_is_our_database, end_keys,
+    foreign, gap, is_absent_or_empty, missing, read_meta, staging_path, sync_parent,
+    within_size,
+};
+use crate::tail::TailCache;
+use raft_core::{ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError};
+use rocksdb::{ReadOptions, WriteBatch, WriteOptions, DB};
+use std::path::{Path, PathBuf};
+use tracing::{debug, info, warn};
+
+/// A Raft log and hard state in a RocksDB database; see the crate docs.
+pub struct RocksStorage {
+    db: DB,
+    path: PathBuf,
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// The entry just before the first stored one, as in `MemStorage`.
+    base: EntryId,
+    /// Index of the newest entry (`base.index` when the log is empty).
+    last: u64,
+    tail: TailCache,
+}
+
+impl std::fmt::Debug for RocksStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStorage")
+            .field("path", &self.path)
+            .field("hard_state", &self.hard_state)
+            .field("base", &self.base)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RocksStorage {
+    /// Creates a new, empty log at `dir` for the group `conf_state`, starting
+    /// after `base` (`EntryId::default()` for a log that starts at index 1),
+    /// like [`raft_core::MemStorage::with_base`].
+    ///
+    /// `dir` must not exist or be an empty directory; anything else is
+    /// [`RocksError::AlreadyExists`]. The log is built in a sibling staging
+    /// directory and renamed into place, so a crash during `create` leaves
+    /// either no log or a complete one (and possibly a stray
+    /// `.NAME.creating-PID` directory beside it).
+    pub fn create(
+        dir: impl AsRef<Path>,
+        conf_state: ConfState,
+        base: EntryId,
+    ) -> Result<RocksStorage, RocksError> {
+        RocksStorage::create_with(dir, conf_state, base, StorageOptions::default())
+    }
+
+    /// [`create`](RocksStorage::create) with explicit options.
+    pub fn create_with(
+        dir: impl AsRef<Path>,
+        conf_state: ConfState,
+        base: EntryId,
+        options: StorageOptions,
+    ) -> Result<RocksStorage, RocksError> {
+        let dir = dir.as_ref();
+        if !is_absent_or_empty(dir)? {
+            return Err(RocksError::AlreadyExists { path: dir.into() });
+        }
+        let staging = staging_path(dir)?;
+        let built = build_new_log(&staging, &conf_state, &base);
+        let placed = built.and_then(|()| {
+            std::fs::rename(&staging, dir).map_err(|e| match e.kind() {
+                // rename(2) replaces only an empty directory: someone else
+                // put data there since the check above.
+                std::io::ErrorKind::DirectoryNotEmpty => {
+                    RocksError::AlreadyExists { path: dir.into() }
+                }
+                _ => RocksError::io(dir, e),
+            })
+        });
+        if let Err(e) = placed {
+            if let Err(cleanup) = std::fs::remove_dir_all(&staging) {
+                warn!(path = %staging.display(), error = %cleanup, "cannot remove staging directory");
+            }
+            return Err(e);
+        }
+        sync_parent(dir)?;
+        info!(path = %dir.display(), base.index, base.term, "created raft log");
+        RocksStorage::open_with(dir, options)
+    }
+
+    /// Opens the log at `dir` and recovers its hard state, membership, base
+    /// and last index.
+    pub fn open(dir: impl AsRef<Path>) -> Result<RocksStorage, RocksError> {
+        RocksStorage::open_with(dir, StorageOptions::default())
+    }
+
+    /// [`open`](RocksStorage::open) with explicit options.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: StorageOptions,
+    ) -> Result<RocksStorage, RocksError> {
+        let dir = dir.as_ref();
+        check_is_our_database(dir)?;
+        let db = DB::open_cf_descriptors(&db_options(false), dir, column_families())?;
+        let meta = cf(&db, CF_META)?;
+        let version = db
+            .get_pinned_cf(meta, format::KEY_FORMAT)?
+            .map(|marker| format::decode_marker(&marker))
+            .ok_or_else(|| foreign(dir, "no format marker"))?;
+        match version {
+            None => return Err(foreign(dir, "unrecognised format marker")),
+            Some(format::FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(RocksError::UnsupportedVersion {
+                    path: dir.into(),
+                    found,
+                    supported: format::FORMAT_VERSION,
+                })
+            }
+        }
+        let base = read_meta(&db, KEY_BASE, format::decode_base)?.ok_or_else(|| missing("base"))?;
+        let conf_state = read_meta(&db, KEY_CONF_STATE, format::decode_conf_state)?
+            .ok_or_else(|| missing("conf state"))?;
+        let hard_state = read_meta(&db, KEY_HARD_STATE, format::decode_hard_state)?
+            .ok_or_else(|| missing("hard state"))?;
+
+        let (first_key, last_key) = end_keys(&db)?;
+        let last = match (first_key, last_key) {
+            (Some(first), Some(last)) => {
+                if first != base.index + 1 {
+                    return Err(RocksError::Corrupted(format!(
+                        "first entry is {first}, expected {} (after base {})",
+                        base.index + 1,
+                        base.index
+                    )));
+                }
+                last
+            }
+            _ => base.index,
+        };
+        if hard_state.commit > last {
+            return Err(RocksError::Corrupted(format!(
+                "hard state commits index {} but the last entry is {last}: entries were lost",
+                hard_state.commit
+            )));
+        }
+        let mut storage = RocksStorage {
+            db,
+            path: dir.into(),
+            hard_state,
+            conf_state,
+            base,
+            last,
+            tail: TailCache::new(options.tail_cache_entries, options.tail_cache_bytes),
+        };
+        storage.fill_tail()?;
+        info!(
+            path = %dir.display(),
+            first = base.index + 1,
+            last,
+            term = hard_state.term,
+            commit = hard_state.commit,
+            "opened raft log"
+        );
+        Ok(storage)
+    }
+
+    /// The directory the log lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    pub fn conf_state(&self) -> &ConfState {
+        &self.conf_state
+    }
+
+    /// The entry just before the first stored one.
+    pub fn base(&self) -> EntryId {
+        self.base
+    }
+
+    /// How many of the newest entries are served from memory.
+    pub fn cached_entries(&self) -> usize {
+        self.tail.len()
+    }
+
+    fn first(&self) -> u64 {
+        self.base.index + 1
+    }
+
+    /// Loads the newest entries into the tail cache, walking back from the
+    /// last one. This also checks that the tail has no gap and decodes.
+    fn fill_tail(&mut self) -> Result<(), RocksError> {
+        let entries = cf(&self.db, CF_ENTRIES)?;
+        let mut it = self.db.raw_iterator_cf(entries);
+        it.seek_to_last();
+        let mut expected = self.last;
+        while expected >= self.first() {
+            let Some((key, value)) = it.item() else {
+                it.status()?;
+                return Err(gap(expected));
+            };
+            let index = format::decode_entry_key(key).map_err(|e| bad_key(key, e))?;
+            if index != expected {
+                return Err(gap(expected));
+            }
+            let entry = format::decode_entry(index, value).map_err(|e| bad_entry(index, e))?;
+            if !self.tail.has_room_for(&entry) {
+                break;
+            }
+            self.tail.push_front(entry);
+            expected -= 1;
+            it.prev();
+        }
+        debug!(cached = self.tail.len(), "tail cache filled");
+        Ok(())
+    }
+
+    /// Reads `[lo, hi)` from RocksDB, adding to `out` while `size` allows;
+    /// returns false when the size limit stopped it.
+    fn read_from_db(
+        &self,
+        lo: u64,
+        hi: u64,
+        max_size: u64,
+        size: &mut u64,
+        out: &mut Vec<Entry>,
+    ) -> Result<bool, RocksError> {
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_upper_bound(format::entry_key(hi).to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(cf(&self.db, CF_ENTRIES)?, opts);
+        it.seek(format::entry_key(lo));
+        for expected in lo..hi {
+            let Some((key, value)) = it.item() else {
+                it.status()?;
+                return Err(gap(expected));
+            };
+            let index = format::decode_entry_key(key).map_err(|e| bad_key(key, e))?;
+            if index != expected {
+                return Err(gap(expected));
+            }
+            let entry = format::decode_entry(index, value).map_err(|e| bad_entry(index, e))?;
+            if !within_size(out.len(), size, &entry, max_size) {
+                return Ok(false);
+            }
+            out.push(entry);
+            it.next();
+        }
+        Ok(true)
+    }
+
+    fn write_log(&mut self, write: LogWrite) -> Result<(), RocksError> {
+        check_contiguous(&write.entries)?;
+        let mut new_entries = write.entries;
+        // Entries at or below the base are part of the state the log started
+        // from; MemStorage (and etcd's MemoryStorage) skip them the same way.
+        let first = self.first();
+        let keep_from = new_entries
+            .iter()
+            .position(|e| e.index >= first)
+            .unwrap_or(new_entries.len());
+        new_entries.drain(..keep_from);
+        if new_entries.is_empty() && write.hard_state.is_none() {
+            return Ok(());
+        }
+
+        let mut batch = WriteBatch::default();
+        let mut new_last = self.last;
+        if let (Some(head), Some(tail)) = (new_entries.first(), new_entries.last()) {
+            if head.index > self.last + 1 {
+                return Err(RocksError::InvalidWrite(format!(
+                    "append at index {} would leave a gap after last index {}",
+                    head.index, self.last
+                )));
+            }
+            let entries_cf = cf(&self.db, CF_ENTRIES)?;
+            // The conflicting suffix that the new entries do not overwrite
+            // key by key goes in one range tombstone, however long it is.
+            if tail.index < self.last {
+                batch.delete_range_cf(
+                    entries_cf,
+                    format::entry_key(tail.index + 1),
+                    format::entry_key(self.last + 1),
+                );
+            }
+            for e in &new_entries {
+                batch.put_cf(entries_cf, format::entry_key(e.index), format::encode_entry(e));
+            }
+            new_last = tail.index;
+        }
+        if let Some(hs) = &write.hard_state {
+            batch.put_cf(
+                cf(&self.db, CF_META)?,
+                KEY_HARD_STATE,
+                format::encode_hard_state(hs),
+            );
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(write.sync);
+        self.db.write_opt(batch, &opts)?;
+
+        // Only now, with RocksDB having accepted the batch, does the in-memory
+        // view move: a failed write leaves it exactly as it was.
+        if !new_entries.is_empty() {
+            self.tail.append(&new_entries);
+            self.last = new_last;
+        }
+        if let Some(hs) = write.hard_state {
+            self.hard_state = hs;
+        }
+        Ok(())
+    }
+
+    fn term_of(&self, index: u64) -> Result<u64, RocksError> {
+        if let Some(e) = self.tail.get(index) {
+            return Ok(e.term);
+        }
+        let value = self
+            .db
+            .get_pinned_cf(cf(&self.db, CF_ENTRIES)?, format::entry_key(index))?
+            .ok_or_else(|| gap(index))?;
+        format::decode_entry_term(&value).map_err(|e| bad_entry(index, e))
+    }
+}
+
+impl LogStorage for RocksStorage {
+    fn initial_state(&self) -> Result<InitialState, StorageError> {
+        Ok(InitialState {
+            hard_state: self.hard_state,
+            conf_state: self.conf_state.clone(),
+        })
+    }
+
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
+        if lo < self.first() {
+            return Err(StorageError::Compacted);
+        }
+        if hi > self.last + 1 || lo > hi {
+            return Err(StorageError::Unavailable);
+        }
+        let mut out = Vec::with_capacity(usize::try_from(hi - lo).unwrap_or(0).min(1024));
+        let mut size = 0;
+        let cached_from = self.tail.first_index().unwrap_or(hi).clamp(lo, hi);
+        if lo < cached_from && !self.read_from_db(lo, cached_from, max_size, &mut size, &mut out)? {
+            return Ok(out);
+        }
+        for e in self.tail.range(cached_from, hi) {
+            if !within_size(out.len(), &mut size, e, max_size) {
+                break;
+            }
+            out.push(e.clone());
+        }
+        Ok(out)
+    }
+
+    fn term(&self, index: u64) -> Result<u64, StorageError> {
+        if index < self.base.index {
+            return Err(StorageError::Compacted);
+        }
+        if index == self.base.index {
+            return Ok(self.base.term);
+        }
+        if index > self.last {
+            return Err(StorageError::Unavailable);
+        }
+        Ok(self.term_of(index)?)
+    }
+
+    fn first_index(&self) -> Result<u64, StorageError> {
+        Ok(self.first())
+    }
+
+    fn last_index(&self) -> Result<u64, StorageError> {
+        Ok(self.last)
+    }
+
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+        Ok(self.write_log(write)?)
+    }
+}
