@@ -38,6 +38,13 @@ fn combinations() -> Vec<Combination> {
                 ..EnvOptions::default()
             },
         },
+        Combination {
+            name: "storage=rocks transport=memory",
+            options: EnvOptions {
+                storage: raft_conformance::StorageKind::Rocks,
+                ..EnvOptions::default()
+            },
+        },
     ]
 }
 

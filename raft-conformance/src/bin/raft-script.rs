@@ -1,8 +1,8 @@
 //! `raft-script`: run etcd-style interaction scripts against raft-core.
 //!
 //! ```text
-//! raft-script run [--storage mem] [--transport mem|quic] SCRIPT        print SCRIPT with every output filled in
-//! raft-script check [--storage mem] [--transport mem|quic] SCRIPT...   diff each SCRIPT's outputs; exit 1 on a difference
+//! raft-script run [--storage mem|rocks] [--transport mem|quic] SCRIPT        print SCRIPT with every output filled in
+//! raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...   diff each SCRIPT's outputs; exit 1 on a difference
 //! ```
 
 use raft_conformance::{run_file, EnvOptions, StorageKind, TransportKind};
@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  raft-script run [--storage mem] [--transport mem|quic] SCRIPT
-  raft-script check [--storage mem] [--transport mem|quic] SCRIPT...";
+  raft-script run [--storage mem|rocks] [--transport mem|quic] SCRIPT
+  raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...";
 
 struct Args {
     command: String,

@@ -27,12 +27,16 @@ pub enum StorageKind {
     /// [`raft_core::MemStorage`].
     #[default]
     Memory,
+    /// [`raft_storage_rocks::RocksStorage`], one RocksDB database per node
+    /// in a temporary directory removed with the node.
+    Rocks,
 }
 
 impl StorageKind {
     pub fn parse(name: &str) -> Option<StorageKind> {
         match name {
             "mem" | "memory" => Some(StorageKind::Memory),
+            "rocks" | "rocksdb" => Some(StorageKind::Rocks),
             _ => None,
         }
     }
