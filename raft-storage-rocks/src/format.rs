@@ -230,10 +230,7 @@ mod tests {
             .map(|&i| entry_key(i))
             .collect();
         keys.sort();
-        let order: Vec<u64> = keys
-            .iter()
-            .map(|k| decode_entry_key(k).unwrap())
-            .collect();
+        let order: Vec<u64> = keys.iter().map(|k| decode_entry_key(k).unwrap()).collect();
         assert_eq!(order, vec![1, 255, 256, 65_536, u64::MAX]);
     }
 

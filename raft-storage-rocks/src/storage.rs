@@ -5,11 +5,12 @@ use crate::format::{self, CF_ENTRIES, CF_META, KEY_BASE, KEY_CONF_STATE, KEY_HAR
 use crate::options::{column_families, db_options, StorageOptions};
 use crate::setup::{
     bad_entry, bad_key, build_new_log, cf, check_contiguous, check_is_our_database, end_keys,
-    foreign, gap, is_absent_or_empty, missing, read_meta, staging_path, sync_parent,
-    within_size,
+    foreign, gap, is_absent_or_empty, missing, read_meta, staging_path, sync_parent, within_size,
 };
 use crate::tail::TailCache;
-use raft_core::{ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError};
+use raft_core::{
+    ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError,
+};
 use rocksdb::{ReadOptions, WriteBatch, WriteOptions, DB};
 use std::path::{Path, PathBuf};
 use tracing::{debug, info, warn};
@@ -290,7 +291,11 @@ impl RocksStorage {
                 );
             }
             for e in &new_entries {
-                batch.put_cf(entries_cf, format::entry_key(e.index), format::encode_entry(e));
+                batch.put_cf(
+                    entries_cf,
+                    format::entry_key(e.index),
+                    format::encode_entry(e),
+                );
             }
             new_last = tail.index;
         }

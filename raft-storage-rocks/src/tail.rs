@@ -139,7 +139,10 @@ mod tests {
         // A batch larger than the cache keeps only its newest entries.
         c.append(&ents(1, 7, 20));
         assert_eq!(c.first_index(), Some(17));
-        assert_eq!(c.range(18, 20).map(|e| e.index).collect::<Vec<_>>(), [18, 19]);
+        assert_eq!(
+            c.range(18, 20).map(|e| e.index).collect::<Vec<_>>(),
+            [18, 19]
+        );
     }
 
     #[test]

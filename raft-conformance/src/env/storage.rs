@@ -38,11 +38,11 @@ impl TempRocks {
         // A script's log lines are the protocol's, as in etcd's harness. The
         // storage's own (which name the random directory) would make this
         // storage print differently from the in-memory one.
-        let log = tracing::subscriber::with_default(
-            tracing::subscriber::NoSubscriber::default(),
-            || RocksStorage::create(dir.path(), conf_state, base),
-        )
-        .map_err(|e| e.to_string())?;
+        let log =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+                RocksStorage::create(dir.path(), conf_state, base)
+            })
+            .map_err(|e| e.to_string())?;
         Ok(TempRocks { log, _dir: dir })
     }
 }

@@ -51,7 +51,11 @@ impl State {
         terms.extend((w.from..=w.to).map(|i| (i, w.term)));
         State {
             terms,
-            hard_state: HardState { term: w.term, vote: 1, commit: w.commit },
+            hard_state: HardState {
+                term: w.term,
+                vote: 1,
+                commit: w.commit,
+            },
         }
     }
 
@@ -68,21 +72,34 @@ fn recover(path: &Path) -> State {
     assert_eq!(log.term(BASE.index).unwrap(), BASE.term);
     assert_eq!(log.conf_state(), &ConfState::with_voters([1, 2, 3]));
     let last = log.last_index().unwrap();
-    let entries = log.entries(BASE.index + 1, last + 1, u64::MAX).unwrap_or_else(|e| panic!("read back: {e}"));
+    let entries = log
+        .entries(BASE.index + 1, last + 1, u64::MAX)
+        .unwrap_or_else(|e| panic!("read back: {e}"));
     let mut terms = BTreeMap::new();
     for (expected, e) in (BASE.index + 1..).zip(&entries) {
         assert_eq!(e.index, expected, "gap in the recovered log");
-        assert_eq!(e.data, payload(e.index, e.term), "payload of entry {}", e.index);
+        assert_eq!(
+            e.data,
+            payload(e.index, e.term),
+            "payload of entry {}",
+            e.index
+        );
         terms.insert(e.index, e.term);
     }
     assert_eq!(entries.len() as u64, last - BASE.index);
-    State { terms, hard_state: log.hard_state() }
+    State {
+        terms,
+        hard_state: log.hard_state(),
+    }
 }
 
 #[test]
 fn sigkill_at_random_moments_loses_no_synced_write() {
     if let Ok(dir) = std::env::var(WRITER_DIR) {
-        let seed = std::env::var(WRITER_SEED).ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+        let seed = std::env::var(WRITER_SEED)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
         writer(Path::new(&dir), seed);
         return;
     }
@@ -100,7 +117,10 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
     let (mut kills, mut in_flight_kept, mut in_flight_lost, mut synced_total) = (0, 0, 0, 0);
     let started = Instant::now();
     for round in 0..ROUNDS {
-        let env = [(WRITER_DIR, path.display().to_string()), (WRITER_SEED, rng.next().to_string())];
+        let env = [
+            (WRITER_DIR, path.display().to_string()),
+            (WRITER_SEED, rng.next().to_string()),
+        ];
         let mut child = child_command(TEST_NAME, &env).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -112,7 +132,11 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
             }
         });
         // Mostly kill after a few synced writes; now and then during start.
-        let wait_for = if rng.range(0, 9) == 0 { 0 } else { rng.range(1, 12) };
+        let wait_for = if rng.range(0, 9) == 0 {
+            0
+        } else {
+            rng.range(1, 12)
+        };
         let mut pending: Option<Intent> = None;
         let mut observe = |line: String, state: &mut State| {
             if line == "synced" {
@@ -141,7 +165,11 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
         let status = child.wait().unwrap();
         // The child only stops by itself after a minute, so the kill must
         // have been what ended it.
-        assert_eq!(status.signal(), Some(libc::SIGKILL), "round {round}: {status}");
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "round {round}: {status}"
+        );
         kills += 1;
         reader.join().unwrap();
         // The rest of what the child printed before it died, in order.
@@ -158,10 +186,17 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
             let w = pending.unwrap_or_else(|| {
                 panic!("round {round}: recovered {recovered:?}\nbut the last synced state is {state:?}")
             });
-            assert_eq!(recovered, state.apply(w), "round {round}: neither before nor after {w:?}");
+            assert_eq!(
+                recovered,
+                state.apply(w),
+                "round {round}: neither before nor after {w:?}"
+            );
             in_flight_kept += 1;
         }
-        assert!(recovered.hard_state.term >= before.term && recovered.hard_state.commit >= before.commit);
+        assert!(
+            recovered.hard_state.term >= before.term
+                && recovered.hard_state.commit >= before.commit
+        );
         state = recovered;
     }
     eprintln!(
@@ -171,13 +206,24 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
         state.last(),
     );
     assert!(kills >= 50);
-    assert!(synced_total >= ROUNDS, "too few writes were exercised: {synced_total}");
+    assert!(
+        synced_total >= ROUNDS,
+        "too few writes were exercised: {synced_total}"
+    );
 }
 
 fn parse_intent(line: &str) -> Option<Intent> {
-    let mut fields = line.strip_prefix("intent ")?.split(' ').map(|f| f.split_once('=').map(|(_, v)| v.parse::<u64>()));
+    let mut fields = line
+        .strip_prefix("intent ")?
+        .split(' ')
+        .map(|f| f.split_once('=').map(|(_, v)| v.parse::<u64>()));
     let mut next = || fields.next().flatten().and_then(Result::ok);
-    Some(Intent { from: next()?, to: next()?, term: next()?, commit: next()? })
+    Some(Intent {
+        from: next()?,
+        to: next()?,
+        term: next()?,
+        commit: next()?,
+    })
 }
 
 /// The child: continue the log found in `dir` with synced writes, now and
@@ -200,15 +246,27 @@ fn writer(dir: &Path, seed: u64) {
         };
         let to = from + rng.range(0, 15);
         let commit = rng.range(hs.commit, to);
-        if writeln!(out, "intent from={from} to={to} term={term} commit={commit}")
-            .and_then(|()| out.flush())
-            .is_err()
+        if writeln!(
+            out,
+            "intent from={from} to={to} term={term} commit={commit}"
+        )
+        .and_then(|()| out.flush())
+        .is_err()
         {
             return;
         }
         let entries = (from..=to).map(|i| crate::common::entry(i, term)).collect();
-        let hard_state = Some(HardState { term, vote: 1, commit });
-        log.write(LogWrite { entries, hard_state, sync: true }).expect("writer: write");
+        let hard_state = Some(HardState {
+            term,
+            vote: 1,
+            commit,
+        });
+        log.write(LogWrite {
+            entries,
+            hard_state,
+            sync: true,
+        })
+        .expect("writer: write");
         if writeln!(out, "synced").and_then(|()| out.flush()).is_err() {
             return;
         }

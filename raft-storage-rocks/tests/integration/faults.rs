@@ -19,8 +19,13 @@ const NO_CACHE: StorageOptions = StorageOptions {
 fn log_of_20() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log");
-    let mut log = RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
-    let hs = HardState { term: 1, vote: 1, commit: 10 };
+    let mut log =
+        RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
+    let hs = HardState {
+        term: 1,
+        vote: 1,
+        commit: 10,
+    };
     append(&mut log, 1, 20, 1, Some(hs)).unwrap();
     (dir, path)
 }
@@ -36,11 +41,15 @@ fn tamper(path: &Path, f: impl FnOnce(&DB)) {
 }
 
 fn put(path: &Path, cf: &str, key: &[u8], value: &[u8]) {
-    tamper(path, |db| db.put_cf(db.cf_handle(cf).unwrap(), key, value).unwrap());
+    tamper(path, |db| {
+        db.put_cf(db.cf_handle(cf).unwrap(), key, value).unwrap()
+    });
 }
 
 fn delete(path: &Path, cf: &str, key: &[u8]) {
-    tamper(path, |db| db.delete_cf(db.cf_handle(cf).unwrap(), key).unwrap());
+    tamper(path, |db| {
+        db.delete_cf(db.cf_handle(cf).unwrap(), key).unwrap()
+    });
 }
 
 fn open_err(path: &Path) -> RocksError {
@@ -93,8 +102,13 @@ fn a_newer_format_version_is_refused() {
     marker.extend_from_slice(&(format::FORMAT_VERSION + 1).to_be_bytes());
     put(&path, CF_META, format::KEY_FORMAT, &marker);
     match open_err(&path) {
-        RocksError::UnsupportedVersion { found, supported, .. } => {
-            assert_eq!((found, supported), (format::FORMAT_VERSION + 1, format::FORMAT_VERSION));
+        RocksError::UnsupportedVersion {
+            found, supported, ..
+        } => {
+            assert_eq!(
+                (found, supported),
+                (format::FORMAT_VERSION + 1, format::FORMAT_VERSION)
+            );
         }
         other => panic!("expected UnsupportedVersion, got {other}"),
     }
@@ -102,21 +116,39 @@ fn a_newer_format_version_is_refused() {
 
 #[test]
 fn corrupted_or_missing_metadata_is_refused() {
-    for key in [format::KEY_HARD_STATE, format::KEY_CONF_STATE, format::KEY_BASE] {
+    for key in [
+        format::KEY_HARD_STATE,
+        format::KEY_CONF_STATE,
+        format::KEY_BASE,
+    ] {
         let (_dir, path) = log_of_20();
         put(&path, CF_META, key, b"\x01garbage");
-        assert!(matches!(open_err(&path), RocksError::Corrupted(_)), "{key:?}");
+        assert!(
+            matches!(open_err(&path), RocksError::Corrupted(_)),
+            "{key:?}"
+        );
         delete(&path, CF_META, key);
-        assert!(matches!(open_err(&path), RocksError::Corrupted(_)), "{key:?}");
+        assert!(
+            matches!(open_err(&path), RocksError::Corrupted(_)),
+            "{key:?}"
+        );
     }
 }
 
 #[test]
 fn a_corrupted_entry_in_the_cached_tail_fails_open() {
     let (_dir, path) = log_of_20();
-    put(&path, CF_ENTRIES, &format::entry_key(18), b"\x01\x07not an entry type");
+    put(
+        &path,
+        CF_ENTRIES,
+        &format::entry_key(18),
+        b"\x01\x07not an entry type",
+    );
     let err = open_err(&path);
-    assert!(matches!(err, RocksError::Corrupted(ref m) if m.contains("18")), "{err}");
+    assert!(
+        matches!(err, RocksError::Corrupted(ref m) if m.contains("18")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -125,7 +157,10 @@ fn a_corrupted_entry_further_back_fails_the_reads_that_meet_it() {
     put(&path, CF_ENTRIES, &format::entry_key(5), b"\x09");
     let log = RocksStorage::open_with(&path, NO_CACHE).unwrap();
     assert!(matches!(log.term(5), Err(StorageError::Corrupted(_))));
-    assert!(matches!(log.entries(3, 8, u64::MAX), Err(StorageError::Corrupted(_))));
+    assert!(matches!(
+        log.entries(3, 8, u64::MAX),
+        Err(StorageError::Corrupted(_))
+    ));
     // Reads that do not touch it still work.
     assert_eq!(log.entries(6, 21, u64::MAX).unwrap().len(), 15);
     assert_eq!(log.term(4).unwrap(), 1);
@@ -149,7 +184,10 @@ fn a_gap_in_the_middle_is_found_by_the_read_or_by_open() {
     let log = RocksStorage::open_with(&path, NO_CACHE).unwrap();
     assert!(matches!(log.term(7), Err(StorageError::Corrupted(_))));
     let err = log.entries(1, 21, u64::MAX).unwrap_err();
-    assert!(matches!(err, StorageError::Corrupted(ref m) if m.contains("entry 7")), "{err}");
+    assert!(
+        matches!(err, StorageError::Corrupted(ref m) if m.contains("entry 7")),
+        "{err}"
+    );
     assert_eq!(log.entries(8, 21, u64::MAX).unwrap().len(), 13);
 }
 
@@ -158,17 +196,24 @@ fn a_missing_first_or_last_entry_fails_open() {
     let (_dir, path) = log_of_20();
     delete(&path, CF_ENTRIES, &format::entry_key(1));
     let err = RocksStorage::open_with(&path, NO_CACHE).unwrap_err();
-    assert!(matches!(err, RocksError::Corrupted(ref m) if m.contains("first entry is 2")), "{err}");
+    assert!(
+        matches!(err, RocksError::Corrupted(ref m) if m.contains("first entry is 2")),
+        "{err}"
+    );
 
     // Losing the tail down past the commit index is data loss Raft cannot
     // repair by itself: the hard state says entry 10 was committed.
     let (_dir, path) = log_of_20();
     tamper(&path, |db| {
         let cf = db.cf_handle(CF_ENTRIES).unwrap();
-        db.delete_range_cf(cf, format::entry_key(10), format::entry_key(21)).unwrap();
+        db.delete_range_cf(cf, format::entry_key(10), format::entry_key(21))
+            .unwrap();
     });
     let err = RocksStorage::open_with(&path, NO_CACHE).unwrap_err();
-    assert!(matches!(err, RocksError::Corrupted(ref m) if m.contains("commits index 10")), "{err}");
+    assert!(
+        matches!(err, RocksError::Corrupted(ref m) if m.contains("commits index 10")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -186,10 +231,14 @@ fn create_refuses_existing_data_and_unusable_paths() {
     // A parent that is a regular file fails even for root, unlike a
     // read-only directory.
     let under_file = file.join("log");
-    let err = RocksStorage::create(&under_file, ConfState::default(), EntryId::default()).unwrap_err();
+    let err =
+        RocksStorage::create(&under_file, ConfState::default(), EntryId::default()).unwrap_err();
     assert!(matches!(err, RocksError::Io { .. }), "{err}");
     // No staging directories are left behind by the failed creates.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
@@ -200,7 +249,10 @@ fn an_empty_directory_can_hold_a_new_log() {
     let log = RocksStorage::create(dir.path(), ConfState::with_voters([4, 5]), base).unwrap();
     drop(log);
     let log = RocksStorage::open(dir.path()).unwrap();
-    assert_eq!((log.first_index().unwrap(), log.last_index().unwrap()), (8, 7));
+    assert_eq!(
+        (log.first_index().unwrap(), log.last_index().unwrap()),
+        (8, 7)
+    );
     assert_eq!(log.term(7).unwrap(), 3);
     assert_eq!(log.conf_state(), &ConfState::with_voters([4, 5]));
     assert_eq!(log.base(), base);
@@ -210,7 +262,11 @@ fn an_empty_directory_can_hold_a_new_log() {
 fn a_refused_write_changes_nothing_on_disk_or_in_memory() {
     let (_dir, path) = log_of_20();
     let mut log = RocksStorage::open(&path).unwrap();
-    let hs = HardState { term: 9, vote: 2, commit: 12 };
+    let hs = HardState {
+        term: 9,
+        vote: 2,
+        commit: 12,
+    };
     let err = append(&mut log, 22, 23, 9, Some(hs)).unwrap_err();
     assert!(matches!(err, StorageError::InvalidWrite(_)));
     assert_eq!(log.last_index().unwrap(), 20);

@@ -4,7 +4,9 @@
 
 use crate::common::entries;
 use proptest::prelude::*;
-use raft_core::{ConfState, Entry, EntryId, HardState, LogStorage, LogWrite, MemStorage, StorageError};
+use raft_core::{
+    ConfState, Entry, EntryId, HardState, LogStorage, LogWrite, MemStorage, StorageError,
+};
 use raft_storage_rocks::{RocksStorage, StorageOptions};
 
 #[derive(Clone, Debug)]
@@ -70,11 +72,20 @@ fn run(ops: Vec<Op>, base: u64, cache: usize) -> Result<(), TestCaseError> {
         let first = mem.first_index().unwrap();
         let last = mem.last_index().unwrap();
         match op {
-            Op::Write { back, count, term, hard_state, sync, skip, jump } => {
+            Op::Write {
+                back,
+                count,
+                term,
+                hard_state,
+                sync,
+                skip,
+                jump,
+            } => {
                 // Raft never truncates committed entries nor persists a
                 // commit beyond its log, and `open` checks the latter.
                 let commit = mem.hard_state().commit;
-                let from = (last + 1).saturating_sub(back).max(commit + 1) + if jump { 2 } else { 0 };
+                let from =
+                    (last + 1).saturating_sub(back).max(commit + 1) + if jump { 2 } else { 0 };
                 let mut batch: Vec<Entry> = entries(from, from + count, term);
                 batch.truncate(count as usize);
                 if skip && batch.len() > 2 {
@@ -97,8 +108,18 @@ fn run(ops: Vec<Op>, base: u64, cache: usize) -> Result<(), TestCaseError> {
             }
             Op::Read { lo, len, max_size } => {
                 let lo = (first + lo).saturating_sub(2);
-                let (a, b) = (rocks.entries(lo, lo + len, max_size), mem.entries(lo, lo + len, max_size));
-                prop_assert_eq!(show(a), show(b), "entries({}, {}, {})", lo, lo + len, max_size);
+                let (a, b) = (
+                    rocks.entries(lo, lo + len, max_size),
+                    mem.entries(lo, lo + len, max_size),
+                );
+                prop_assert_eq!(
+                    show(a),
+                    show(b),
+                    "entries({}, {}, {})",
+                    lo,
+                    lo + len,
+                    max_size
+                );
             }
             Op::Term { at } => {
                 let i = (first + at).saturating_sub(2);
@@ -135,13 +156,17 @@ proptest! {
 fn a_conflicting_suffix_is_gone_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log");
-    let mut log = RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
+    let mut log =
+        RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
     crate::common::append(&mut log, 1, 100, 1, None).unwrap();
     crate::common::append(&mut log, 40, 41, 2, None).unwrap();
     drop(log);
     // Without a cache every read below goes through RocksDB, so the range
     // tombstone itself is what is being tested.
-    let off = StorageOptions { tail_cache_entries: 0, tail_cache_bytes: 0 };
+    let off = StorageOptions {
+        tail_cache_entries: 0,
+        tail_cache_bytes: 0,
+    };
     let log = RocksStorage::open_with(&path, off).unwrap();
     assert_eq!(log.last_index().unwrap(), 41);
     assert_eq!(log.term(39).unwrap(), 1);

@@ -28,8 +28,20 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log");
-    let mut log = RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
-    append(&mut log, 1, 10, 1, Some(HardState { term: 1, vote: 1, commit: 10 })).unwrap();
+    let mut log =
+        RocksStorage::create(&path, ConfState::with_voters([1]), EntryId::default()).unwrap();
+    append(
+        &mut log,
+        1,
+        10,
+        1,
+        Some(HardState {
+            term: 1,
+            vote: 1,
+            commit: 10,
+        }),
+    )
+    .unwrap();
     drop(log);
 
     let mut cmd = child_command(TEST_NAME, &[(CHILD_DIR, path.display().to_string())]);
@@ -43,23 +55,42 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
         .iter()
         .filter_map(|l| l.strip_prefix("synced ")?.parse().ok())
         .collect();
-    let failure = lines.iter().find_map(|l| l.strip_prefix("failed ")).expect("no write failed");
-    assert!(failure.starts_with("io:"), "expected an I/O error, got {failure}");
-    assert!(synced.len() > 10, "the limit was hit too early to mean anything: {lines:?}");
+    let failure = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("failed "))
+        .expect("no write failed");
+    assert!(
+        failure.starts_with("io:"),
+        "expected an I/O error, got {failure}"
+    );
+    assert!(
+        synced.len() > 10,
+        "the limit was hit too early to mean anything: {lines:?}"
+    );
 
     let last_synced = *synced.last().unwrap();
     let log = RocksStorage::open(&path).unwrap();
     let last = log.last_index().unwrap();
-    assert!(last >= last_synced, "synced entry {last_synced} lost; log ends at {last}");
+    assert!(
+        last >= last_synced,
+        "synced entry {last_synced} lost; log ends at {last}"
+    );
     for e in log.entries(1, last + 1, u64::MAX).unwrap() {
-        let expected = if e.index <= 10 { entry(e.index, 1) } else { big(e.index) };
+        let expected = if e.index <= 10 {
+            entry(e.index, 1)
+        } else {
+            big(e.index)
+        };
         assert_eq!(e, expected);
     }
     assert!(log.hard_state().commit >= last_synced);
 }
 
 fn big(index: u64) -> raft_core::Entry {
-    raft_core::Entry { data: vec![b'x'; 2048].into(), ..entry(index, 1) }
+    raft_core::Entry {
+        data: vec![b'x'; 2048].into(),
+        ..entry(index, 1)
+    }
 }
 
 /// Writes 2 KiB entries, synced, under the file-size limit until one fails;
@@ -72,7 +103,10 @@ fn child(dir: &Path) {
         // Without this the kernel kills the process with SIGXFSZ instead of
         // failing the write.
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-        let limit = libc::rlimit { rlim_cur: LIMIT_BYTES, rlim_max: libc::RLIM_INFINITY };
+        let limit = libc::rlimit {
+            rlim_cur: LIMIT_BYTES,
+            rlim_max: libc::RLIM_INFINITY,
+        };
         assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
     }
     let mut out = std::io::stdout().lock();
@@ -80,7 +114,11 @@ fn child(dir: &Path) {
         let index = log.last_index().unwrap() + 1;
         let write = LogWrite {
             entries: vec![big(index)],
-            hard_state: Some(HardState { term: 1, vote: 1, commit: index }),
+            hard_state: Some(HardState {
+                term: 1,
+                vote: 1,
+                commit: index,
+            }),
             sync: true,
         };
         match log.write(write) {
