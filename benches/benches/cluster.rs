@@ -1,0 +1,212 @@
+//! The cluster through the runtime, against the disk's own limits, in one
+//! run:
+//!
+//! - `cluster_throughput`: committed entries/s (256-byte entries) with 1, 64
+//!   and 256 concurrent proposers, for memory + in-process transport,
+//!   RocksDB + in-process, and RocksDB + QUIC;
+//! - `cluster_latency`: one proposer, commit latency per proposal;
+//! - `disk_limit`: sequential 1 MiB writes with fdatasync each, and one
+//!   4 KiB write + fdatasync.
+//!
+//! After criterion's report, a summary prints throughput and p50/p99 as
+//! measured here, and the ratios the targets are judged by.
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use raft_benches::cluster::{LocalCluster, StorageKind, TransportKind};
+use raft_benches::limits::synced_appends;
+use raft_benches::load::{percentile, run_load, LoadSpec};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const ENTRY_SIZE: usize = 256;
+const COMBOS: [(StorageKind, TransportKind, &str); 3] = [
+    (StorageKind::Memory, TransportKind::InProcess, "mem+inproc"),
+    (StorageKind::Rocks, TransportKind::InProcess, "rocks+inproc"),
+    (StorageKind::Rocks, TransportKind::Quic, "rocks+quic"),
+];
+
+/// What the summary needs, gathered while criterion measures.
+#[derive(Default)]
+struct Observed {
+    /// (combo, proposers) -> (entries, time)
+    throughput: BTreeMap<(String, usize), (u64, Duration)>,
+    /// combo -> commit latencies with one proposer
+    latency: BTreeMap<String, Vec<Duration>>,
+    mib_sync: Vec<Duration>,
+    page_sync: Vec<Duration>,
+}
+
+static OBSERVED: Mutex<Option<Observed>> = Mutex::new(None);
+
+fn observe(f: impl FnOnce(&mut Observed)) {
+    if let Ok(mut guard) = OBSERVED.lock() {
+        f(guard.get_or_insert_with(Observed::default));
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn cluster_throughput(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("cluster_throughput");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(8));
+    for (storage, transport, name) in COMBOS {
+        let cluster = rt
+            .block_on(LocalCluster::start(3, storage, transport, None))
+            .expect("cluster starts");
+        rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
+            .expect("leader");
+        for proposers in [1usize, 64, 256] {
+            // Enough proposals per iteration for every proposer to go round
+            // several times.
+            let per_iter = (proposers as u64 * 8).max(64);
+            group.throughput(Throughput::Elements(per_iter));
+            group.bench_with_input(BenchmarkId::new(name, proposers), &proposers, |b, &p| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let spec = LoadSpec {
+                            entries: per_iter,
+                            entry_size: ENTRY_SIZE,
+                            proposers: p,
+                        };
+                        let report = rt.block_on(run_load(&cluster, &spec, None)).expect("load");
+                        total += report.elapsed;
+                        observe(|o| {
+                            let slot = o.throughput.entry((name.to_string(), p)).or_default();
+                            slot.0 += report.acks.len() as u64;
+                            slot.1 += report.elapsed;
+                        });
+                    }
+                    total
+                });
+            });
+        }
+        rt.block_on(cluster.shutdown()).expect("shutdown");
+    }
+    group.finish();
+}
+
+fn cluster_latency(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("cluster_latency");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(5));
+    for (storage, transport, name) in COMBOS {
+        let cluster = rt
+            .block_on(LocalCluster::start(3, storage, transport, None))
+            .expect("cluster starts");
+        rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
+            .expect("leader");
+        group.bench_function(BenchmarkId::new(name, "1 proposer"), |b| {
+            b.iter_custom(|iters| {
+                let spec = LoadSpec {
+                    entries: iters,
+                    entry_size: ENTRY_SIZE,
+                    proposers: 1,
+                };
+                let report = rt.block_on(run_load(&cluster, &spec, None)).expect("load");
+                observe(|o| {
+                    o.latency
+                        .entry(name.to_string())
+                        .or_default()
+                        .extend(&report.latencies)
+                });
+                report.latencies.iter().sum()
+            });
+        });
+        rt.block_on(cluster.shutdown()).expect("shutdown");
+    }
+    group.finish();
+}
+
+fn disk_limit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("disk_limit");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(1 << 20));
+    group.bench_function("write_1MiB_fdatasync", |b| {
+        b.iter_custom(|iters| {
+            let times = synced_appends(dir.path(), 1 << 20, iters as usize).expect("disk");
+            observe(|o| o.mib_sync.extend(&times));
+            times.iter().sum()
+        })
+    });
+    group.throughput(Throughput::Bytes(4096));
+    group.bench_function("write_4KiB_fdatasync", |b| {
+        b.iter_custom(|iters| {
+            let times = synced_appends(dir.path(), 4096, iters as usize).expect("disk");
+            observe(|o| o.page_sync.extend(&times));
+            times.iter().sum()
+        })
+    });
+    group.finish();
+}
+
+fn summary() {
+    let Ok(guard) = OBSERVED.lock() else { return };
+    let Some(o) = guard.as_ref() else { return };
+    println!("\n=== cluster summary (3 nodes, {ENTRY_SIZE}-byte entries, this run) ===");
+    for ((name, proposers), (entries, time)) in &o.throughput {
+        let rate = *entries as f64 / time.as_secs_f64().max(f64::MIN_POSITIVE);
+        println!(
+            "{name:>13} {proposers:>3} proposers: {rate:>9.0} entries/s  {:>6.2} MB/s",
+            rate * ENTRY_SIZE as f64 / 1e6
+        );
+    }
+    for (name, lat) in &o.latency {
+        println!(
+            "{name:>13} 1 proposer latency: p50 {:.2?}  p99 {:.2?}  ({} samples)",
+            percentile(lat, 50.0),
+            percentile(lat, 99.0),
+            lat.len()
+        );
+    }
+    let mib_total: Duration = o.mib_sync.iter().sum();
+    let disk_mb = o.mib_sync.len() as f64 * (1 << 20) as f64
+        / mib_total.as_secs_f64().max(f64::MIN_POSITIVE)
+        / 1e6;
+    let page_p50 = percentile(&o.page_sync, 50.0);
+    println!("disk: sequential 1 MiB + fdatasync {disk_mb:.1} MB/s; 4 KiB + fdatasync p50 {page_p50:.2?}");
+    let best = o
+        .throughput
+        .iter()
+        .filter(|((name, _), _)| name == "rocks+quic")
+        .map(|(_, (e, t))| {
+            *e as f64 * ENTRY_SIZE as f64 / t.as_secs_f64().max(f64::MIN_POSITIVE) / 1e6
+        })
+        .fold(0.0, f64::max);
+    if disk_mb > 0.0 {
+        println!(
+            "target 1: rocks+quic synced throughput {best:.1} MB/s = {:.0}% of the disk's 1 MiB fdatasync rate (target >= 50%)",
+            100.0 * best / disk_mb
+        );
+    }
+    if let Some(lat) = o.latency.get("rocks+quic") {
+        let p50 = percentile(lat, 50.0);
+        println!(
+            "target 2: rocks+quic p50 commit latency {p50:.2?} = {:.2}x one 4 KiB write + fdatasync (target <= 2x)",
+            p50.as_secs_f64() / page_p50.as_secs_f64().max(f64::MIN_POSITIVE)
+        );
+    }
+}
+
+criterion_group!(benches, disk_limit, cluster_latency, cluster_throughput);
+
+fn main() {
+    let started = Instant::now();
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    summary();
+    println!("(benchmark run took {:.0?})", started.elapsed());
+}
