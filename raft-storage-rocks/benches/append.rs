@@ -164,13 +164,15 @@ fn append(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     for len in BATCHES {
+        let root = dir.path().join(format!("batch-{len}"));
+        std::fs::create_dir(&root).expect("bench dir");
         group.throughput(Throughput::ElementsAndBytes {
             elements: len,
             bytes: len * PAYLOAD as u64,
         });
         let mut sinks: [(&str, Box<dyn Sink>); 3] = [
-            ("plain_file_fdatasync", Box::new(PlainFile::new(dir.path()))),
-            ("rocksdb", Box::new(Rocks::new(dir.path()))),
+            ("plain_file_fdatasync", Box::new(PlainFile::new(&root))),
+            ("rocksdb", Box::new(Rocks::new(&root))),
             ("mem_storage", Box::new(Mem(MemStorage::with_voters([1])))),
         ];
         for (name, sink) in sinks.iter_mut() {
