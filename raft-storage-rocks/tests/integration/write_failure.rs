@@ -59,6 +59,7 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
         .iter()
         .find_map(|l| l.strip_prefix("failed "))
         .expect("no write failed");
+    eprintln!("{} synced writes, then: {failure}", synced.len());
     assert!(
         failure.starts_with("io:"),
         "expected an I/O error, got {failure}"
