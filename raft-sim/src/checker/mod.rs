@@ -196,7 +196,7 @@ impl Checker {
             let had = old == Some(&c.slot);
             let has = new.as_ref() == Some(&c.slot);
             if had && !has {
-                let (left, term) = (c.holders - 1, c.slot.term);
+                let (left, term) = (c.holders.saturating_sub(1), c.slot.term);
                 self.committed[i as usize - 1].holders = left;
                 if left < self.quorum {
                     return Err(self.fail(
