@@ -73,7 +73,11 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
             reason,
         })
     };
-    if m.from == crate::types::NO_NODE || m.from == me {
+    // A proposal keeps its proposer as `from` while it is forwarded, and a
+    // forward can come back round to the proposer when leadership moved
+    // meanwhile; every other message from ourselves is a forgery.
+    let from_us = m.from == me && m.msg_type != MessageType::MsgProp;
+    if m.from == crate::types::NO_NODE || from_us {
         return invalid(format!("{} claims to come from {:x}", m.msg_type, m.from));
     }
     // Proposals are forwarded requests, not assertions of a term; a leader

@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use raft_core::{Config, Error, MemStorage, MessageType, RawNode, Role};
+use raft_core::{Config, Error, MemStorage, Message, MessageType, RawNode, Role};
 
 #[test]
 fn the_leader_appends_a_proposal_and_sends_it_to_every_follower() {
@@ -150,4 +150,32 @@ fn proposals_from_every_node_apply_in_the_same_order_everywhere() {
     for id in [2, 3] {
         assert_eq!(c.applied_data(id), first, "node {id}");
     }
+}
+
+/// A proposal keeps its proposer as `from` while forwarded. If leadership
+/// moved while it travelled, the old leader forwards it on to the new one,
+/// which may be the proposer itself: it must be appended, not refused as a
+/// message "from" the node itself. (Found by raft-sim, seed 139.)
+#[test]
+fn a_proposal_forwarded_back_to_its_proposer_is_appended() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    // Node 3 forwards a proposal to its leader, node 1...
+    c.propose(3, b"round trip").unwrap();
+    let forwarded: Vec<Message> = c
+        .take_messages()
+        .into_iter()
+        .filter(|m| m.msg_type == MessageType::MsgProp)
+        .collect();
+    assert_eq!(forwarded.len(), 1);
+    assert_eq!((forwarded[0].from, forwarded[0].to), (3, 1));
+    // ...but node 3 has become the leader meanwhile.
+    c.elect(3);
+    let mut back = forwarded[0].clone();
+    back.to = 3;
+    let before = c.last_index(3);
+    assert!(matches!(c.deliver(back), Some(Ok(()))));
+    c.stabilize();
+    assert_eq!(c.last_index(3), before + 1);
+    assert!(c.applied_data(3).iter().any(|d| d == b"round trip"));
 }
