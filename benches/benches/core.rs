@@ -18,7 +18,7 @@ mod raftrs {
 
     pub struct Group {
         nodes: Vec<RawNode<MemStorage>>,
-        in_flight: Vec<Message>,
+        in_flight: Vec<Vec<Message>>,
     }
 
     impl Group {
@@ -65,7 +65,7 @@ mod raftrs {
                     while node.has_ready() {
                         busy = true;
                         let mut rd = node.ready();
-                        self.in_flight.extend(rd.take_messages());
+                        self.in_flight.push(rd.take_messages());
                         let store = node.store().clone();
                         if !rd.entries().is_empty() {
                             store.wl().append(rd.entries()).expect("append");
@@ -73,18 +73,18 @@ mod raftrs {
                         if let Some(hs) = rd.hs() {
                             store.wl().set_hardstate(hs.clone());
                         }
-                        self.in_flight.extend(rd.take_persisted_messages());
+                        self.in_flight.push(rd.take_persisted_messages());
                         let _ = rd.take_committed_entries();
                         let mut light = node.advance(rd);
                         if let Some(commit) = light.commit_index() {
                             store.wl().mut_hard_state().set_commit(commit);
                         }
-                        self.in_flight.extend(light.take_messages());
+                        self.in_flight.push(light.take_messages());
                         let _ = light.take_committed_entries();
                         node.advance_apply();
                     }
                 }
-                for m in std::mem::take(&mut self.in_flight) {
+                for m in std::mem::take(&mut self.in_flight).into_iter().flatten() {
                     busy = true;
                     let to = (m.to - 1) as usize;
                     self.nodes[to].step(m).expect("step");

@@ -6,7 +6,9 @@ use raft_core::{Config, LogStorage, MemStorage, Message, RawNode, Role};
 
 pub struct MemGroup {
     nodes: Vec<RawNode<MemStorage>>,
-    in_flight: Vec<Message>,
+    /// Each Ready's messages, kept as the Ready handed them out (moving
+    /// them into one list would copy every message once more).
+    in_flight: Vec<Vec<Message>>,
 }
 
 impl MemGroup {
@@ -56,11 +58,11 @@ impl MemGroup {
                     busy = true;
                     let mut rd = node.ready()?;
                     node.store_mut().write(rd.take_log_write())?;
-                    self.in_flight.extend(rd.messages);
+                    self.in_flight.push(rd.messages);
                     node.advance()?;
                 }
             }
-            for m in std::mem::take(&mut self.in_flight) {
+            for m in std::mem::take(&mut self.in_flight).into_iter().flatten() {
                 busy = true;
                 let to = (m.to - 1) as usize;
                 self.nodes[to].step(m)?;

@@ -89,13 +89,11 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
     if m.term == 0 && !termless {
         return invalid(format!("{} without a term", m.msg_type));
     }
+    // Entries need no check of their own: an append's entries must follow
+    // its (checked) index with terms up to its (checked) term, and a
+    // proposal's get their term and index from the leader.
     let numbers = [m.term, m.log_term, m.index, m.commit, m.reject_hint];
-    let entry_numbers = m.entries.iter().flat_map(|e| [e.term, e.index]);
-    if numbers
-        .into_iter()
-        .chain(entry_numbers)
-        .any(|n| n > MAX_PLAUSIBLE)
-    {
+    if numbers.into_iter().any(|n| n > MAX_PLAUSIBLE) {
         return invalid(format!(
             "{} carries a term or index beyond 2^63",
             m.msg_type
@@ -229,7 +227,12 @@ impl<S: LogStorage> RawNode<S> {
             hard_state: (hard != self.prev_hard).then_some(hard),
             entries: r.raft_log.next_unstable_entries().to_vec(),
             committed_entries: r.raft_log.next_committed_entries(true)?,
-            messages: std::mem::take(&mut r.msgs),
+            // The next Ready will likely carry about as many messages: give
+            // the buffer that capacity now rather than growing it again.
+            messages: {
+                let capacity = r.msgs.len();
+                std::mem::replace(&mut r.msgs, Vec::with_capacity(capacity))
+            },
             must_sync: false,
         };
         rd.must_sync = !rd.entries.is_empty()
@@ -239,7 +242,9 @@ impl<S: LogStorage> RawNode<S> {
         // Responses wait behind the persistence of this Ready: the ones to
         // peers go last in `messages`, the ones to ourselves are stepped on
         // advance.
-        let after_append = std::mem::take(&mut r.msgs_after_append);
+        let capacity = r.msgs_after_append.len();
+        let after_append =
+            std::mem::replace(&mut r.msgs_after_append, Vec::with_capacity(capacity));
         for m in after_append {
             if m.to == r.id {
                 self.steps_on_advance.push(AdvanceStep::Deliver(m));

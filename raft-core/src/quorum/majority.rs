@@ -41,26 +41,7 @@ impl MajorityConfig {
     /// An empty set returns `u64::MAX`, so that in a joint configuration an
     /// empty half never holds the other back.
     pub fn committed_index(&self, acked: impl Fn(NodeId) -> Option<u64>) -> u64 {
-        let n = self.voters.len();
-        if n == 0 {
-            return u64::MAX;
-        }
-        // Small groups are the norm; avoid a heap allocation for them.
-        let mut stack = [0u64; 7];
-        let mut heap;
-        let sorted: &mut [u64] = if n <= stack.len() {
-            &mut stack[..n]
-        } else {
-            heap = vec![0u64; n];
-            &mut heap
-        };
-        for (slot, id) in sorted.iter_mut().zip(self.voters.iter()) {
-            *slot = acked(*id).unwrap_or(0);
-        }
-        sorted.sort_unstable();
-        // The value at this position is reached by itself and every voter
-        // above it: exactly a majority.
-        sorted[n - (n / 2 + 1)]
+        majority_index(self.voters.iter().map(|id| acked(*id).unwrap_or(0)))
     }
 
     /// Counts `votes` (`None`: not answered) towards a majority.
@@ -87,6 +68,32 @@ impl MajorityConfig {
             VoteResult::Lost
         }
     }
+}
+
+/// The highest index that a majority of `acked` (one value per voter)
+/// reaches; `u64::MAX` for no voters. Callers that can list the voters'
+/// indexes directly skip [`MajorityConfig::committed_index`]'s lookups.
+pub(crate) fn majority_index(acked: impl ExactSizeIterator<Item = u64>) -> u64 {
+    let n = acked.len();
+    if n == 0 {
+        return u64::MAX;
+    }
+    // Small groups are the norm; avoid a heap allocation for them.
+    let mut stack = [0u64; 7];
+    let mut heap;
+    let sorted: &mut [u64] = if n <= stack.len() {
+        &mut stack[..n]
+    } else {
+        heap = vec![0u64; n];
+        &mut heap
+    };
+    for (slot, index) in sorted.iter_mut().zip(acked) {
+        *slot = index;
+    }
+    sorted.sort_unstable();
+    // The value at this position is reached by itself and every voter above
+    // it: exactly a majority.
+    sorted[n - (n / 2 + 1)]
 }
 
 /// etcd's rendering: `(1 2 3)` with ids in hex.

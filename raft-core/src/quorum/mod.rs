@@ -5,6 +5,7 @@
 
 mod majority;
 
+pub(crate) use majority::majority_index;
 pub use majority::MajorityConfig;
 
 /// The outcome of counting votes so far.

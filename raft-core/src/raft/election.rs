@@ -84,7 +84,7 @@ impl<S: LogStorage> Raft<S> {
 
     /// Answers a vote or pre-vote request (after the term rules let it
     /// through).
-    pub(crate) fn handle_vote_request(&mut self, m: Message) -> Result<()> {
+    pub(crate) fn handle_vote_request(&mut self, m: &Message) -> Result<()> {
         // One vote per term: repeat the vote we cast, or vote if we have not
         // voted and know no leader; a pre-vote for a future term promises
         // nothing and may always be granted.
@@ -158,7 +158,7 @@ impl<S: LogStorage> Raft<S> {
             }
             MessageType::MsgHeartbeat => {
                 self.become_follower(m.term, m.from)?;
-                self.handle_heartbeat(m)
+                self.handle_heartbeat(&m)
             }
             t if t == my_response => {
                 let (granted, rejected, result) = self.poll(m.from, t, !m.reject);

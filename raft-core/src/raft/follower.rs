@@ -19,7 +19,7 @@ impl<S: LogStorage> Raft<S> {
             MessageType::MsgHeartbeat => {
                 self.election_elapsed = 0;
                 self.lead = m.from;
-                self.handle_heartbeat(m)
+                self.handle_heartbeat(&m)
             }
             MessageType::MsgForgetLeader => {
                 // Without a known leader the lease no longer holds, so this

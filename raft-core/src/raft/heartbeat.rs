@@ -25,20 +25,23 @@ impl<S: LogStorage> Raft<S> {
     }
 
     pub(crate) fn bcast_heartbeat(&mut self) {
-        for id in self.trk.peers_except(self.id) {
-            self.send_heartbeat(id);
+        let mut peers = std::mem::take(&mut self.peer_scratch);
+        self.trk.peers_except(self.id, &mut peers);
+        for id in &peers {
+            self.send_heartbeat(*id);
         }
+        self.peer_scratch = peers;
     }
 
     /// A follower's handling of a heartbeat from its leader.
-    pub(crate) fn handle_heartbeat(&mut self, m: Message) -> Result<()> {
+    pub(crate) fn handle_heartbeat(&mut self, m: &Message) -> Result<()> {
         let from = m.from;
         self.raft_log
             .commit_to(m.commit)
             .map_err(Self::blame(from))?;
         self.send(Message {
             to: from,
-            context: m.context,
+            context: m.context.clone(),
             ..Message::new(MessageType::MsgHeartbeatResp)
         });
         Ok(())

@@ -25,7 +25,7 @@ impl<S: LogStorage> Raft<S> {
             return Ok(());
         }
         match m.msg_type {
-            MessageType::MsgAppResp => self.handle_append_response(m),
+            MessageType::MsgAppResp => self.handle_append_response(&m),
             MessageType::MsgHeartbeatResp => self.handle_heartbeat_response(m.from),
             MessageType::MsgUnreachable => {
                 if let Some(pr) = self.trk.progress.get_mut(&m.from) {

@@ -65,6 +65,8 @@ pub(crate) struct Raft<S> {
     pub(crate) randomized_election_timeout: usize,
     disable_proposal_forwarding: bool,
     rng: Rng,
+    /// Reused buffer of peer ids for broadcasts.
+    peer_scratch: Vec<NodeId>,
     #[cfg(feature = "fault-injection")]
     pub(crate) fault: Option<crate::config::Fault>,
 }
@@ -109,6 +111,7 @@ impl<S: LogStorage> Raft<S> {
             randomized_election_timeout: config.election_tick,
             disable_proposal_forwarding: config.disable_proposal_forwarding,
             rng: Rng::new(config.random_seed),
+            peer_scratch: Vec::new(),
             #[cfg(feature = "fault-injection")]
             fault: config.fault,
         };

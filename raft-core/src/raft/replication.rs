@@ -20,14 +20,15 @@ impl<S: LogStorage> Raft<S> {
     /// Sends `to` an append unless its progress is paused, or there is
     /// nothing to send and `send_if_empty` is false. Returns whether it sent.
     pub(crate) fn maybe_send_append(&mut self, to: NodeId, send_if_empty: bool) -> Result<bool> {
-        let Some(pr) = self.trk.progress.get(&to) else {
+        // One lookup: the progress and the log are separate fields, so the
+        // borrow of one does not stop reads of the other.
+        let Some(pr) = self.trk.progress.get_mut(&to) else {
             return Ok(false);
         };
         if pr.is_paused() {
             return Ok(false);
         }
-        let (next, state, window_full) = (pr.next, pr.state, pr.inflights.full());
-        let prev_index = next - 1;
+        let prev_index = pr.next - 1;
         let prev_term = match self.raft_log.term(prev_index) {
             Ok(t) => t,
             Err(StorageError::Compacted | StorageError::Unavailable) => {
@@ -38,8 +39,8 @@ impl<S: LogStorage> Raft<S> {
         // A full window in replicate state only gets empty appends: if every
         // message in flight was lost, an empty one still gets an answer that
         // frees the window (heartbeat responses trigger it).
-        let entries = if state != ProgressState::Replicate || !window_full {
-            match self.raft_log.entries_from(next, self.max_msg_size) {
+        let entries = if pr.state != ProgressState::Replicate || !pr.inflights.full() {
+            match self.raft_log.entries_from(pr.next, self.max_msg_size) {
                 Ok(entries) => entries,
                 Err(crate::Error::Storage(StorageError::Compacted)) => {
                     return Ok(self.needs_snapshot(to, prev_index));
@@ -52,9 +53,12 @@ impl<S: LogStorage> Raft<S> {
         if entries.is_empty() && !send_if_empty {
             return Ok(false);
         }
-        let count = entries.len();
-        let bytes = entries.iter().map(|e| e.payload_size()).sum();
         let commit = self.raft_log.committed;
+        pr.sent_entries(
+            entries.len(),
+            entries.iter().map(|e| e.payload_size()).sum(),
+        );
+        pr.sent_commit(commit);
         self.send(Message {
             to,
             index: prev_index,
@@ -63,10 +67,6 @@ impl<S: LogStorage> Raft<S> {
             commit,
             ..Message::new(MessageType::MsgApp)
         });
-        if let Some(pr) = self.trk.progress.get_mut(&to) {
-            pr.sent_entries(count, bytes);
-            pr.sent_commit(commit);
-        }
         Ok(true)
     }
 
@@ -84,10 +84,11 @@ impl<S: LogStorage> Raft<S> {
 
     /// Sends every peer what it lacks.
     pub(crate) fn bcast_append(&mut self) -> Result<()> {
-        for id in self.trk.peers_except(self.id) {
-            self.send_append(id)?;
-        }
-        Ok(())
+        let mut peers = std::mem::take(&mut self.peer_scratch);
+        self.trk.peers_except(self.id, &mut peers);
+        let result = peers.iter().try_for_each(|id| self.send_append(*id));
+        self.peer_scratch = peers;
+        result
     }
 
     /// A follower's (or candidate's) handling of an append.
@@ -154,7 +155,7 @@ impl<S: LogStorage> Raft<S> {
 
     /// A leader's handling of an append response (including its own, stepped
     /// after its entries are durable).
-    pub(crate) fn handle_append_response(&mut self, m: Message) -> Result<()> {
+    pub(crate) fn handle_append_response(&mut self, m: &Message) -> Result<()> {
         let from = m.from;
         let Some(pr) = self.trk.progress.get_mut(&from) else {
             return Ok(());
@@ -196,7 +197,7 @@ impl<S: LogStorage> Raft<S> {
         Ok(())
     }
 
-    fn handle_append_rejection(&mut self, m: Message) -> Result<()> {
+    fn handle_append_rejection(&mut self, m: &Message) -> Result<()> {
         let from = m.from;
         tracing::debug!(
             "{:x} received MsgAppResp(rejected, hint: (index {}, term {})) from {:x} for index {}",

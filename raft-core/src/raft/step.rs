@@ -13,7 +13,7 @@ impl<S: LogStorage> Raft<S> {
                 return Ok(());
             }
         } else if m.term != 0 && m.term < self.term {
-            return self.step_lower_term(m);
+            return self.step_lower_term(&m);
         }
         // Term 0 marks a local message (a timer, a proposal): no term rule
         // applies to it.
@@ -26,7 +26,7 @@ impl<S: LogStorage> Raft<S> {
                 };
                 self.hup(t)
             }
-            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(m),
+            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(&m),
             _ => match self.role {
                 Role::Leader => self.step_leader(m),
                 Role::Candidate | Role::PreCandidate => self.step_candidate(m),
@@ -82,7 +82,7 @@ impl<S: LogStorage> Raft<S> {
 
     /// A message from an older term: answered only where that helps the
     /// sender catch up, otherwise ignored.
-    fn step_lower_term(&mut self, m: Message) -> Result<()> {
+    fn step_lower_term(&mut self, m: &Message) -> Result<()> {
         let from_old_leader = matches!(m.msg_type, MessageType::MsgHeartbeat | MessageType::MsgApp);
         if (self.check_quorum || self.pre_vote) && from_old_leader {
             // With CheckQuorum or pre-vote, our higher term may never reach

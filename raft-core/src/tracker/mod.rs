@@ -46,6 +46,13 @@ impl ProgressTracker {
 
     /// The highest index a majority of voters has in its log.
     pub fn committed(&self) -> u64 {
+        // Every voter has a progress and nothing else does (learners will
+        // change that), so the matches can be read off the map in one pass
+        // instead of one lookup per voter: this runs on every append
+        // response a leader receives.
+        if self.progress.len() == self.voters.len() {
+            return crate::quorum::majority_index(self.progress.values().map(|p| p.matched));
+        }
         self.voters
             .committed_index(|id| self.progress.get(&id).map(|p| p.matched))
     }
@@ -80,13 +87,12 @@ impl ProgressTracker {
         (granted, rejected, result)
     }
 
-    /// Ids of peers other than `me`, ascending.
-    pub(crate) fn peers_except(&self, me: NodeId) -> Vec<NodeId> {
-        self.progress
-            .keys()
-            .copied()
-            .filter(|id| *id != me)
-            .collect()
+    /// Fills `out` with the ids of peers other than `me`, ascending. The
+    /// caller keeps `out` between broadcasts: a leader broadcasts once per
+    /// proposal, and a fresh `Vec` each time shows in profiles.
+    pub(crate) fn peers_except(&self, me: NodeId, out: &mut Vec<NodeId>) {
+        out.clear();
+        out.extend(self.progress.keys().copied().filter(|id| *id != me));
     }
 }
 
