@@ -316,6 +316,27 @@ impl<S: LogStorage> RawNode<S> {
         Status::of(&self.raft)
     }
 
+    /// Calls `f` with each peer's progress (only a leader tracks any),
+    /// without copying them as [`RawNode::status`] does.
+    pub fn with_progress(&self, mut f: impl FnMut(NodeId, &crate::tracker::Progress)) {
+        if self.raft.role == crate::types::Role::Leader {
+            for (id, pr) in &self.raft.trk.progress {
+                f(*id, pr);
+            }
+        }
+    }
+
+    /// The hard state as it is now (term, vote, commit), whether or not a
+    /// Ready has handed it out yet.
+    pub fn hard_state(&self) -> HardState {
+        self.raft.hard_state()
+    }
+
+    /// The index of the last entry applied, as told by `advance`.
+    pub fn applied(&self) -> u64 {
+        self.raft.raft_log.applied
+    }
+
     /// Role and known leader, without copying the progress of every peer
     /// as [`RawNode::status`] does; cheap enough for every request.
     pub fn soft_state(&self) -> SoftState {

@@ -280,19 +280,22 @@ where
         }
     }
 
+    /// Refreshes the metrics handles read. Runs after every batch of
+    /// Readies, so it reads the node in place rather than through
+    /// `status()`, which copies every peer's progress.
     fn publish_metrics(&mut self) {
-        let st = self.raw.status();
-        let peer_match = st
-            .progress
-            .map(|p| p.iter().map(|(id, pr)| (*id, pr.matched)).collect())
-            .unwrap_or_default();
+        let mut peer_match = Vec::new();
+        self.raw
+            .with_progress(|id, pr| peer_match.push((id, pr.matched)));
+        let soft = self.raw.soft_state();
+        let hard = self.raw.hard_state();
         let metrics = Metrics {
-            id: st.id,
-            role: st.soft_state.role,
-            term: st.hard_state.term,
-            leader: (st.soft_state.leader != raft_core::NO_NODE).then_some(st.soft_state.leader),
-            commit: st.hard_state.commit,
-            applied: st.applied,
+            id: self.raw.id(),
+            role: soft.role,
+            term: hard.term,
+            leader: (soft.leader != raft_core::NO_NODE).then_some(soft.leader),
+            commit: hard.commit,
+            applied: self.raw.applied(),
             peer_match,
             readies: self.readies,
             pending_proposals: self.pending.len(),
