@@ -133,6 +133,18 @@ pub struct RawNode<S: LogStorage> {
     prev_soft: SoftState,
     prev_hard: HardState,
     steps_on_advance: Vec<AdvanceStep>,
+    /// Capacities for the message buffers a Ready takes away, following
+    /// recent Readies so that a busy leader does not regrow them each time.
+    msg_capacity: usize,
+    after_append_capacity: usize,
+}
+
+/// The capacity to give a fresh message buffer: the largest recent batch,
+/// decaying slowly (a leader's Readies alternate between a large batch of
+/// appends and a few commit updates, and must not regrow every round), so
+/// that one burst still does not pin memory for good.
+fn next_capacity(previous: usize, used: usize) -> usize {
+    used.max(previous - previous / 64)
 }
 
 impl<S: LogStorage> RawNode<S> {
@@ -144,6 +156,8 @@ impl<S: LogStorage> RawNode<S> {
             prev_hard: raft.hard_state(),
             raft,
             steps_on_advance: Vec::new(),
+            msg_capacity: 0,
+            after_append_capacity: 0,
         })
     }
 
@@ -227,11 +241,9 @@ impl<S: LogStorage> RawNode<S> {
             hard_state: (hard != self.prev_hard).then_some(hard),
             entries: r.raft_log.next_unstable_entries().to_vec(),
             committed_entries: r.raft_log.next_committed_entries(true)?,
-            // The next Ready will likely carry about as many messages: give
-            // the buffer that capacity now rather than growing it again.
             messages: {
-                let capacity = r.msgs.len();
-                std::mem::replace(&mut r.msgs, Vec::with_capacity(capacity))
+                self.msg_capacity = next_capacity(self.msg_capacity, r.msgs.len());
+                std::mem::replace(&mut r.msgs, Vec::with_capacity(self.msg_capacity))
             },
             must_sync: false,
         };
@@ -242,9 +254,13 @@ impl<S: LogStorage> RawNode<S> {
         // Responses wait behind the persistence of this Ready: the ones to
         // peers go last in `messages`, the ones to ourselves are stepped on
         // advance.
-        let capacity = r.msgs_after_append.len();
-        let after_append =
-            std::mem::replace(&mut r.msgs_after_append, Vec::with_capacity(capacity));
+        self.after_append_capacity =
+            next_capacity(self.after_append_capacity, r.msgs_after_append.len());
+        let after_append = std::mem::replace(
+            &mut r.msgs_after_append,
+            Vec::with_capacity(self.after_append_capacity),
+        );
+        rd.messages.reserve(after_append.len());
         for m in after_append {
             if m.to == r.id {
                 self.steps_on_advance.push(AdvanceStep::Deliver(m));

@@ -73,10 +73,23 @@ impl MajorityConfig {
 /// The highest index that a majority of `acked` (one value per voter)
 /// reaches; `u64::MAX` for no voters. Callers that can list the voters'
 /// indexes directly skip [`MajorityConfig::committed_index`]'s lookups.
-pub(crate) fn majority_index(acked: impl ExactSizeIterator<Item = u64>) -> u64 {
+pub(crate) fn majority_index(mut acked: impl ExactSizeIterator<Item = u64>) -> u64 {
     let n = acked.len();
-    if n == 0 {
-        return u64::MAX;
+    // Groups of one and three are the common cases and are answered without
+    // sorting: a leader asks this on every append response.
+    match n {
+        0 => return u64::MAX,
+        1 => return acked.next().unwrap_or(0),
+        3 => {
+            let (a, b, c) = (
+                acked.next().unwrap_or(0),
+                acked.next().unwrap_or(0),
+                acked.next().unwrap_or(0),
+            );
+            // The median: reached by itself and the larger of the others.
+            return a.max(b).min(a.min(b).max(c));
+        }
+        _ => {}
     }
     // Small groups are the norm; avoid a heap allocation for them.
     let mut stack = [0u64; 7];
@@ -150,6 +163,15 @@ mod tests {
     }
 
     proptest! {
+        /// The unsorted fast paths agree with sorting.
+        #[test]
+        fn majority_index_fast_paths_agree_with_sorting(acks in proptest::collection::vec(0u64..50, 1..6)) {
+            let mut sorted = acks.clone();
+            sorted.sort_unstable();
+            let n = acks.len();
+            prop_assert_eq!(majority_index(acks.iter().copied()), sorted[n - (n / 2 + 1)]);
+        }
+
         /// The committed index is the largest index that at least a majority
         /// has reached: checked against a brute-force count.
         #[test]
