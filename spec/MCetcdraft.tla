@@ -13,7 +13,9 @@ CONSTANTS
     MaxCopies     \* at most this many copies of one message (duplication)
 
 ----------------------------------------------------------------------------
-(* Bounds (CONSTRAINT). States outside them are not explored.              *)
+(* Bounds (CONSTRAINT). States outside them are not explored. In liveness *)
+(* checking, a behaviour cut off by a bound while a fair action is still   *)
+(* enabled counts as unfair and is not checked (see README.md).            *)
 
 RECURSIVE SumCopies(_)
 SumCopies(S) ==
@@ -135,6 +137,12 @@ LossyStep == \E m \in DOMAIN messages : DropMessage(m)
 \* (<>[][~LossyStep]_vars) => <>LeaderExists.
 EventuallyLeader ==
     []<><<LossyStep>>_vars \/ <>LeaderExists
+
+\* ACTION_CONSTRAINT of the liveness models: no step out of a state that
+\* has a leader. Every behaviour reaching such a state satisfies both
+\* liveness properties here, so what follows it need not be explored;
+\* behaviours that never elect a leader are untouched.
+LeaderNotYetElected == ~LeaderExists
 
 \* The same without the assumption on the network: must FAIL (a network that
 \* drops every pre-vote keeps all servers followers forever). Checked to

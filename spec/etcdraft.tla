@@ -275,33 +275,23 @@ ClientRequest(i, v) ==
     /\ log' = [log EXCEPT ![i] = Append(@, [term |-> currentTerm[i], value |-> v])]
     /\ UNCHANGED <<serverVars, commitIndex, candidateVars, leaderVars, messages>>
 
-\* maybeCommit: commit the largest index replicated on a quorum (counting
-\* the leader's own log, which etcd acknowledges through a response to
-\* itself once persisted), but only if that entry is from the current term;
-\* older entries are committed indirectly (Raft paper, section 5.4.2).
-AdvanceCommitIndex(i) ==
-    LET Agree(n) == {i} \cup {j \in Server : matchIndex[i][j] >= n}
-        n == MaxOf({k \in 0..LastIndex(i) : k = 0 \/ IsQuorum(Agree(k))})
-    IN  /\ state[i] = StateLeader
-        /\ n > commitIndex[i]
-        /\ LogTerm(i, n) = currentTerm[i]
-        /\ commitIndex' = [commitIndex EXCEPT ![i] = n]
-        /\ UNCHANGED <<serverVars, log, candidateVars, leaderVars, messages>>
-
-\* sendAppend: a MsgApp anchored at Next - 1 with everything after it (no
-\* size limit) and the leader's commit index. It may be empty (it then
-\* carries the commit index and probes). Next is not advanced here: that is
-\* the optimistic pipelining of StateReplicate, which is abstracted away;
-\* the leader may simply send again.
+\* sendAppend: a MsgApp anchored at Next - 1 with the leader's commit index
+\* and entries from Next on. etcd sends as many as fit in MaxSizePerMsg
+\* (at least one if there are any) and sends none when a replicating
+\* follower's inflight window is full; any prefix, possibly empty, covers
+\* all of these. Next is not advanced here: that is the optimistic
+\* pipelining of StateReplicate, which is abstracted away; the leader may
+\* simply send again.
 AppendEntries(i, j) ==
     LET prev == nextIndex[i][j] - 1
     IN  /\ i /= j
         /\ state[i] = StateLeader
-        /\ Send([Msg(MsgApp, currentTerm[i], i, j) EXCEPT
-                    !.mindex   = prev,
-                    !.mlogTerm = LogTerm(i, prev),
-                    !.mentries = SubSeq(log[i], nextIndex[i][j], LastIndex(i)),
-                    !.mcommit  = commitIndex[i]])
+        /\ \E last \in prev..LastIndex(i) :
+               Send([Msg(MsgApp, currentTerm[i], i, j) EXCEPT
+                       !.mindex   = prev,
+                       !.mlogTerm = LogTerm(i, prev),
+                       !.mentries = SubSeq(log[i], prev + 1, last),
+                       !.mcommit  = commitIndex[i]])
         /\ UNCHANGED <<serverVars, logVars, candidateVars, leaderVars>>
 
 \* sendHeartbeat (bcastHeartbeat on MsgBeat), to one follower. The commit is
@@ -322,9 +312,10 @@ Heartbeat(i, j) ==
 \* Step, case m.Term < r.Term. Stale messages are ignored, except that a
 \* MsgPreVote is rejected with our term (so a candidate with a stale term
 \* learns it and can rejoin), and, with pre-vote on, a MsgApp or MsgHeartbeat
-\* from a deposed leader is answered with an empty MsgAppResp at our term so
-\* that it steps down (it would otherwise never hear of the newer term,
-\* because pre-vote keeps others from raising their terms).
+\* is answered with an empty MsgAppResp at our term so that its sender
+\* steps down. Otherwise a server whose term ran ahead (say, campaigning
+\* while partitioned) would ignore the leader forever: its pre-votes do
+\* not raise anyone's term, so nothing else tells the cluster its term.
 HandleLowerTermMessage(m) ==
     LET i == m.mdest
         j == m.msource
@@ -420,7 +411,8 @@ HandleVoteResponse(m) ==
 
 \* Step (term >= ours), stepFollower/stepCandidate and handleAppendEntries.
 \* Receiving a MsgApp at its term makes us a follower of the sender
-\* (becomeFollower(m.Term, m.From)) whatever our state, except for a leader
+\* (becomeFollower(m.Term, m.From), or just r.lead = m.From and a reset
+\* election timer for a follower) whatever our state, except for a leader
 \* of the same term, which ignores it (election safety makes that case
 \* unreachable). Then:
 \*  - an anchor below our commit index is answered with our commit index:
@@ -447,13 +439,13 @@ HandleAppendEntriesRequest(m) ==
                         /\ Reply([Msg(MsgAppResp, m.mterm, i, j) EXCEPT
                                      !.mindex = commitIndex[i]], m)
                         /\ UNCHANGED logVars
-                     [] MatchTerm(i, prev, m.mlogTerm) ->
+                     [] prev >= commitIndex[i] /\ MatchTerm(i, prev, m.mlogTerm) ->
                         /\ log' = [log EXCEPT ![i] = AppendAfter(i, prev, ents)]
                         /\ commitIndex' = [commitIndex EXCEPT ![i] =
                                               Max(@, Min(m.mcommit, lastNew))]
                         /\ Reply([Msg(MsgAppResp, m.mterm, i, j) EXCEPT
                                      !.mindex = lastNew], m)
-                     [] OTHER ->
+                     [] prev >= commitIndex[i] /\ ~MatchTerm(i, prev, m.mlogTerm) ->
                         /\ Reply([Msg(MsgAppResp, m.mterm, i, j) EXCEPT
                                      !.mindex = prev,
                                      !.mreject = TRUE,
@@ -461,11 +453,22 @@ HandleAppendEntriesRequest(m) ==
                                      !.mlogTerm = hint[2]], m)
                         /\ UNCHANGED logVars
 
+\* maybeCommit at leader i, given its followers' Match values: the largest
+\* index replicated on a quorum (the leader's own log counts, as etcd's
+\* leader acknowledges its appends to itself once persisted) becomes the
+\* commit index, but only if that entry is from the current term; older
+\* entries are committed indirectly (Raft paper, section 5.4.2).
+MaybeCommit(i, match) ==
+    LET Agree(n) == {i} \cup {j \in Server : match[j] >= n}
+        n == MaxOf({k \in 0..LastIndex(i) : k = 0 \/ IsQuorum(Agree(k))})
+    IN  IF n > commitIndex[i] /\ LogTerm(i, n) = currentTerm[i]
+        THEN n ELSE commitIndex[i]
+
 \* Step (term >= ours) and stepLeader for MsgAppResp. A higher term makes
 \* us follower (e.g. the empty response of a server we no longer reach at
 \* our term). Only a leader uses responses of its own term:
 \*  - accepted: Progress.MaybeUpdate raises Match (never lowers it: the
-\*    response may be stale) and Next with it;
+\*    response may be stale) and Next with it, then maybeCommit;
 \*  - rejected: Progress.MaybeDecrTo as in StateProbe: a rejection of
 \*    anything but the last probe (Next - 1) is stale; otherwise Next moves
 \*    back to the hint, sharpened by the leader's own findConflictByTerm
@@ -477,26 +480,31 @@ HandleAppendEntriesResponse(m) ==
         probe == IF m.mlogTerm > 0
                  THEN FindConflictByTerm(i, m.mrejectHint, m.mlogTerm)[1]
                  ELSE m.mrejectHint
+        ours == m.mterm = currentTerm[i] /\ state[i] = StateLeader
+        newMatch == [matchIndex[i] EXCEPT ![j] = m.mindex]
     IN  /\ m.mtype = MsgAppResp
         /\ m.mterm >= currentTerm[i]
         /\ Discard(m)
-        /\ UNCHANGED logVars
+        /\ UNCHANGED log
         /\ CASE m.mterm > currentTerm[i] ->
-                    BecomeFollower(i, m.mterm, None)
-             [] state[i] = StateLeader /\ ~m.mreject /\ m.mindex > matchIndex[i][j] ->
-                    /\ matchIndex' = [matchIndex EXCEPT ![i][j] = m.mindex]
-                    /\ nextIndex'  = [nextIndex EXCEPT ![i][j] = Max(@, m.mindex + 1)]
+                    /\ BecomeFollower(i, m.mterm, None)
+                    /\ UNCHANGED commitIndex
+             [] ours /\ ~m.mreject /\ m.mindex > matchIndex[i][j] ->
+                    /\ matchIndex'  = [matchIndex EXCEPT ![i] = newMatch]
+                    /\ nextIndex'   = [nextIndex EXCEPT ![i][j] = Max(@, m.mindex + 1)]
+                    /\ commitIndex' = [commitIndex EXCEPT ![i] = MaybeCommit(i, newMatch)]
                     /\ UNCHANGED <<serverVars, candidateVars>>
-             [] state[i] = StateLeader /\ m.mreject /\ nextIndex[i][j] - 1 = m.mindex ->
+             [] ours /\ m.mreject /\ nextIndex[i][j] - 1 = m.mindex ->
                     /\ nextIndex' = [nextIndex EXCEPT ![i][j] =
                                         Max(Min(m.mindex, probe + 1), matchIndex[i][j] + 1)]
-                    /\ UNCHANGED <<serverVars, candidateVars, matchIndex>>
+                    /\ UNCHANGED <<serverVars, candidateVars, matchIndex, commitIndex>>
              [] OTHER ->
-                    UNCHANGED <<serverVars, candidateVars, leaderVars>>
+                    UNCHANGED <<serverVars, candidateVars, leaderVars, commitIndex>>
 
 \* Step (term >= ours), stepFollower/stepCandidate and handleHeartbeat: like
-\* MsgApp, it makes us a follower of the sender; the commit index moves up
-\* to the (already matched) commit it carries.
+\* MsgApp, it makes us a follower of the sender (and resets the election
+\* timer); the commit index moves up to the (already matched) commit it
+\* carries.
 HandleHeartbeat(m) ==
     LET i == m.mdest
         j == m.msource
@@ -567,7 +575,6 @@ ReceiveOn(j, i) ==
 Next ==
     \/ \E i \in Server : Timeout(i)
     \/ \E i \in Server, v \in Value : ClientRequest(i, v)
-    \/ \E i \in Server : AdvanceCommitIndex(i)
     \/ \E i, j \in Server : AppendEntries(i, j)
     \/ \E i, j \in Server : Heartbeat(i, j)
     \/ \E m \in DOMAIN messages : Receive(m)
@@ -579,13 +586,13 @@ Next ==
 \* dropped, but a link cannot stall forever while holding messages). A
 \* campaign's completion (Campaign after a won pre-vote, BecomeLeader after
 \* a won vote) happens inside the receiving step, as in etcd, so it needs
-\* no fairness of its own. Timeouts are only weakly fair: nothing forces
-\* them to wait for a running election; MCetcdraft states that timing
-\* assumption where the liveness property is checked.
+\* no fairness of its own. Nothing keeps a timeout from interrupting a
+\* running election: as in any Raft, that a leader is eventually elected
+\* also rests on randomized timeouts letting one campaign finish, which is
+\* a timing assumption and not part of this spec (README.md, Liveness).
 Fairness ==
     /\ \A i \in Server : WF_vars(Timeout(i))
     /\ \A i, j \in Server : WF_vars(ReceiveOn(j, i))
-    /\ \A i \in Server : WF_vars(AdvanceCommitIndex(i))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
