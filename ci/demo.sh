@@ -5,5 +5,6 @@
 # nothing committed was lost. Arguments go to raft-cluster (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/env.sh
 ci/setup.sh
 cargo run --release --bin raft-cluster -- "$@"

@@ -4,6 +4,7 @@
 # storage × transport combination that is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/env.sh
 
 etcd_dir=${ETCD_REFERENCE:-../shared/etcd}
 if [ ! -f "$etcd_dir/protocol_diff.py" ]; then

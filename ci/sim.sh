@@ -8,6 +8,7 @@
 # the one RocksDB build stay the same; only raft-sim gains its rocks feature.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/env.sh
 start="${SIM_START:-0}"
 cargo build --release --workspace --features raft-sim/rocks --bin raft-sim
 target/release/raft-sim --seeds 2000 --start "$start"

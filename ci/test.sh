@@ -6,6 +6,7 @@
 # all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/env.sh
 ci/setup.sh
 
 step() { printf '\n=== %s\n' "$*"; }
