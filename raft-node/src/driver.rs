@@ -21,6 +21,9 @@ pub(crate) enum Command {
         data: Bytes,
         reply: oneshot::Sender<Result<u64, ProposeError>>,
     },
+    Status {
+        reply: oneshot::Sender<raft_core::Status>,
+    },
 }
 
 struct Pending {
@@ -184,6 +187,10 @@ where
     fn on_command(&mut self, command: Command) -> Result<(), NodeError> {
         match command {
             Command::Propose { data, reply } => self.propose(data, reply),
+            Command::Status { reply } => {
+                let _ = reply.send(self.raw.status());
+                Ok(())
+            }
         }
     }
 

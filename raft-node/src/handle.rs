@@ -74,6 +74,18 @@ impl NodeHandle {
         answer.await.map_err(|_| ProposeError::ShuttingDown)?
     }
 
+    /// The node's full state as the Raft loop sees it now, every peer's
+    /// progress included: asked of the loop, so it waits behind whatever the
+    /// loop is doing. For frequent polling use [`NodeHandle::metrics`].
+    pub async fn status(&self) -> Result<raft_core::Status, ProposeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Status { reply })
+            .await
+            .map_err(|_| ProposeError::ShuttingDown)?;
+        answer.await.map_err(|_| ProposeError::ShuttingDown)
+    }
+
     /// The node's latest metrics (copied; never blocks the Raft loop for
     /// more than the copy).
     pub fn metrics(&self) -> Metrics {

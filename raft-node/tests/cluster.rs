@@ -88,6 +88,19 @@ async fn proposals_commit_and_apply_everywhere_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_the_leaders_view_of_every_peer() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    let index = leader.propose(&b"x"[..]).await.unwrap();
+    let status = leader.status().await.unwrap();
+    assert_eq!(status.soft_state.role, Role::Leader);
+    assert!(status.hard_state.commit >= index);
+    let progress = status.progress.expect("a leader tracks progress");
+    assert_eq!(progress.len(), 3);
+    assert!(progress[&leader.id()].matched >= index);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_refuse_proposals_and_name_the_leader() {
     let c = start(3);
     let leader = timeout(c.leader()).await.unwrap();
