@@ -40,6 +40,9 @@ pub mod diff;
 pub mod env;
 pub mod output;
 pub mod runner;
+pub mod trace;
 
 pub use env::{EnvOptions, StorageKind, TransportKind};
 pub use runner::{run_file, run_text, Run, RunError};
+#[cfg(feature = "trace")]
+pub use runner::{run_file_traced, run_text_traced};

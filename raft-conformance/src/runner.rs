@@ -47,12 +47,35 @@ impl Run {
 
 /// Runs the script in `text` (named `name` in errors) in a fresh environment.
 pub fn run_text(name: &str, text: &str, options: EnvOptions) -> Result<Run, RunError> {
+    run_in(name, text, options, |_| {})
+}
+
+/// Like [`run_text`], and also returns the trace of every node's protocol
+/// events (see [`crate::trace`]).
+#[cfg(feature = "trace")]
+pub fn run_text_traced(
+    name: &str,
+    text: &str,
+    options: EnvOptions,
+) -> Result<(Run, Vec<crate::trace::Event>), RunError> {
+    let sink = crate::trace::sink::TraceSink::default();
+    let run = run_in(name, text, options, |env| env.trace_into(sink.clone()))?;
+    Ok((run, sink.events()))
+}
+
+fn run_in(
+    name: &str,
+    text: &str,
+    options: EnvOptions,
+    setup: impl FnOnce(&mut Env),
+) -> Result<Run, RunError> {
     let script = datadriven::parse(name, text)?;
     let out = Output::default();
     // raft-core logs through `tracing`; route this thread's events into the
     // script output for the duration of the run.
     let _guard = tracing::subscriber::set_default(Capture::new(out.clone()));
     let mut env = Env::new(options, out);
+    setup(&mut env);
     let mut outputs = Vec::new();
     for d in script.directives() {
         let output = env.handle(d).map_err(|source| RunError::Command {
@@ -66,6 +89,21 @@ pub fn run_text(name: &str, text: &str, options: EnvOptions) -> Result<Run, RunE
 
 /// Reads and runs the script at `path`.
 pub fn run_file(path: &Path, options: EnvOptions) -> Result<Run, RunError> {
+    let (name, text) = read_script(path)?;
+    run_text(&name, &text, options)
+}
+
+/// Like [`run_file`], and also returns the trace (see [`run_text_traced`]).
+#[cfg(feature = "trace")]
+pub fn run_file_traced(
+    path: &Path,
+    options: EnvOptions,
+) -> Result<(Run, Vec<crate::trace::Event>), RunError> {
+    let (name, text) = read_script(path)?;
+    run_text_traced(&name, &text, options)
+}
+
+fn read_script(path: &Path) -> Result<(String, String), RunError> {
     let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
         path: path.display().to_string(),
         source,
@@ -74,5 +112,5 @@ pub fn run_file(path: &Path, options: EnvOptions) -> Result<Run, RunError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    run_text(&name, &text, options)
+    Ok((name, text))
 }

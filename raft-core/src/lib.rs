@@ -76,6 +76,8 @@ mod raw_node;
 mod rng;
 mod status;
 pub mod storage;
+#[cfg(feature = "trace")]
+pub mod trace;
 pub mod tracker;
 pub mod transport;
 mod types;

@@ -188,14 +188,32 @@ impl<S: LogStorage> RawNode<S> {
     /// from nodes outside the group, and messages no correct peer sends (see
     /// [`check_peer_message`]), leaving the node unchanged.
     pub fn step(&mut self, m: Message) -> Result<()> {
+        #[cfg(not(feature = "trace"))]
+        self.accept_from_peer(&m)?;
+        #[cfg(feature = "trace")]
+        if let Err(e) = self.accept_from_peer(&m) {
+            self.raft.emit(&crate::trace::TraceEvent::Refused(&m));
+            return Err(e);
+        }
+        self.raft.step(m)
+    }
+
+    fn accept_from_peer(&self, m: &Message) -> Result<()> {
         if m.msg_type.is_local() {
             return Err(Error::StepLocalMsg);
         }
         if m.msg_type.is_response() && !self.raft.trk.progress.contains_key(&m.from) {
             return Err(Error::StepPeerNotFound);
         }
-        check_peer_message(self.raft.id, &m)?;
-        self.raft.step(m)
+        check_peer_message(self.raft.id, m)
+    }
+
+    /// Attaches a tracer that is told every protocol event of this node
+    /// (see [`crate::trace`]), starting with the node's current state.
+    /// Replaces any tracer set before. Fails only if the log cannot be read.
+    #[cfg(feature = "trace")]
+    pub fn set_tracer(&mut self, tracer: Box<dyn crate::trace::Tracer>) -> Result<()> {
+        self.raft.set_tracer(tracer)
     }
 
     /// Tells the leader that messages to `id` were lost, so it probes that

@@ -1,21 +1,29 @@
 //! `raft-script`: run etcd-style interaction scripts against raft-core.
 //!
 //! ```text
-//! raft-script run [--storage mem|rocks] [--transport mem|quic] SCRIPT        print SCRIPT with every output filled in
-//! raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...   diff each SCRIPT's outputs; exit 1 on a difference
+//! raft-script run [--storage mem|rocks] [--transport mem|quic] [--trace OUT.ndjson] SCRIPT
+//!     print SCRIPT with every output filled in; with --trace, also write the
+//!     protocol events of every node to OUT.ndjson (needs the `trace` feature)
+//! raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...
+//!     diff each SCRIPT's outputs; exit 1 on a difference
+//! raft-script trace-tla TRACE.ndjson OUTDIR
+//!     write the TLA+ module OUTDIR/NAME/TraceData.tla for each group of nodes
+//!     in the trace, for spec/Traceetcdraft.tla; print each NAME
 //! ```
 
 use raft_conformance::{run_file, EnvOptions, StorageKind, TransportKind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  raft-script run [--storage mem|rocks] [--transport mem|quic] SCRIPT
-  raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...";
+  raft-script run [--storage mem|rocks] [--transport mem|quic] [--trace OUT.ndjson] SCRIPT
+  raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...
+  raft-script trace-tla TRACE.ndjson OUTDIR";
 
 struct Args {
     command: String,
     options: EnvOptions,
+    trace: Option<PathBuf>,
     scripts: Vec<PathBuf>,
 }
 
@@ -24,8 +32,10 @@ fn parse_args() -> Result<Args, String> {
     let command = argv.next().ok_or("missing command")?;
     let mut options = EnvOptions::default();
     let mut scripts = Vec::new();
+    let mut trace = None;
     while let Some(arg) = argv.next() {
         match arg.as_str() {
+            "--trace" => trace = Some(PathBuf::from(argv.next().ok_or("--trace needs a file")?)),
             "--storage" => {
                 let v = argv.next().ok_or("--storage needs a value")?;
                 options.storage =
@@ -47,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         command,
         options,
+        trace,
         scripts,
     })
 }
@@ -68,9 +79,31 @@ fn main() -> ExitCode {
                 eprintln!("raft-script: run takes exactly one script\n{USAGE}");
                 return ExitCode::from(2);
             }
-            match run_file(&args.scripts[0], args.options) {
+            let result = match &args.trace {
+                None => run_file(&args.scripts[0], args.options).map_err(|e| e.to_string()),
+                Some(out) => run_traced(&args.scripts[0], args.options, out),
+            };
+            match result {
                 Ok(run) => {
                     print!("{}", run.rewritten());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("raft-script: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        "trace-tla" => {
+            if args.trace.is_some() || args.scripts.len() != 2 {
+                eprintln!("raft-script: trace-tla takes a trace and a directory\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            match trace_tla(&args.scripts[0], &args.scripts[1]) {
+                Ok(names) => {
+                    for name in names {
+                        println!("{name}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -113,4 +146,48 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs `script` and writes its trace to `out`.
+#[cfg(feature = "trace")]
+fn run_traced(
+    script: &Path,
+    options: EnvOptions,
+    out: &Path,
+) -> Result<raft_conformance::Run, String> {
+    let (run, events) =
+        raft_conformance::run_file_traced(script, options).map_err(|e| e.to_string())?;
+    let text = raft_conformance::trace::to_ndjson(&events).map_err(|e| e.to_string())?;
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(run)
+}
+
+#[cfg(not(feature = "trace"))]
+fn run_traced(_: &Path, _: EnvOptions, _: &Path) -> Result<raft_conformance::Run, String> {
+    Err("--trace needs raft-script built with the `trace` feature \
+         (cargo build --release -p raft-conformance --features trace)"
+        .to_string())
+}
+
+/// Converts the trace at `input` into one `NAME/TraceData.tla` per group of
+/// nodes under `dir`; returns the names.
+fn trace_tla(input: &Path, dir: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let events = raft_conformance::trace::parse_ndjson(&text)
+        .map_err(|e| format!("{}: {e}", input.display()))?;
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trace".to_string());
+    let traces = raft_conformance::trace::tla_traces(&stem, &events)
+        .map_err(|e| format!("{}: {e}", input.display()))?;
+    let mut names = Vec::new();
+    for t in traces {
+        let sub = dir.join(&t.name);
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        let file = sub.join("TraceData.tla");
+        std::fs::write(&file, t.module).map_err(|e| format!("{}: {e}", file.display()))?;
+        names.push(t.name);
+    }
+    Ok(names)
 }

@@ -122,6 +122,9 @@ pub struct Env {
     pub(crate) messages: Vec<Message>,
     pub(crate) wire: Box<dyn Wire>,
     pub(crate) out: Output,
+    /// Where every node's protocol events go, when tracing.
+    #[cfg(feature = "trace")]
+    pub(crate) trace: Option<crate::trace::sink::TraceSink>,
 }
 
 impl Env {
@@ -132,7 +135,16 @@ impl Env {
             messages: Vec::new(),
             wire: wire::new_wire(options.transport),
             out,
+            #[cfg(feature = "trace")]
+            trace: None,
         }
+    }
+
+    /// Records every node's protocol events, and the messages the
+    /// environment drops, into `sink` (nodes created from now on).
+    #[cfg(feature = "trace")]
+    pub fn trace_into(&mut self, sink: crate::trace::sink::TraceSink) {
+        self.trace = Some(sink);
     }
 
     /// Runs one directive and returns its output, `ok` when it printed

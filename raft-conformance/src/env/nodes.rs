@@ -82,7 +82,14 @@ impl Env {
             };
             let store = super::storage::new_storage(self.options.storage, id, conf_state, base)
                 .map_err(|e| invalid(d, format!("cannot create storage for node {id}: {e}")))?;
-            let raw = RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
+            #[cfg_attr(not(feature = "trace"), allow(unused_mut))]
+            let mut raw =
+                RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
+            #[cfg(feature = "trace")]
+            if let Some(sink) = &self.trace {
+                raw.set_tracer(sink.tracer())
+                    .map_err(|e| super::raft_failure(d, e))?;
+            }
             self.nodes.push(Node {
                 raw,
                 config: node_config,

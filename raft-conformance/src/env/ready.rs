@@ -105,6 +105,11 @@ impl Env {
             let line = describe_message(&m, &default_formatter);
             if drop {
                 self.out.write(&format!("dropped: {line}\n"));
+                #[cfg(feature = "trace")]
+                if let Some(sink) = &self.trace {
+                    let msg = crate::trace::sink::msg(&m);
+                    sink.record(m.to, crate::trace::EventKind::Drop { msg });
+                }
                 continue;
             }
             self.out.write(&format!("{line}\n"));

@@ -39,6 +39,7 @@ impl<S: LogStorage> Raft<S> {
         self.raft_log
             .commit_to(m.commit)
             .map_err(Self::blame(from))?;
+        traced! { self.emit_commit(); }
         self.send(Message {
             to: from,
             context: m.context.clone(),

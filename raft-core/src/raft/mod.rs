@@ -12,6 +12,17 @@
 //! | `leader.rs` | a leader's message handling, CheckQuorum |
 //! | `follower.rs` | a follower's message handling, forgetting the leader |
 
+/// Runs its body only when the `trace` feature is on: without it the body is
+/// not compiled at all, so tracing costs nothing.
+macro_rules! traced {
+    ($($body:tt)*) => {
+        #[cfg(feature = "trace")]
+        {
+            $($body)*
+        }
+    };
+}
+
 mod election;
 mod follower;
 mod heartbeat;
@@ -69,6 +80,11 @@ pub(crate) struct Raft<S> {
     peer_scratch: Vec<NodeId>,
     #[cfg(feature = "fault-injection")]
     pub(crate) fault: Option<crate::config::Fault>,
+    #[cfg(feature = "trace")]
+    pub(crate) tracer: Option<Box<dyn crate::trace::Tracer>>,
+    /// The commit index last reported to the tracer.
+    #[cfg(feature = "trace")]
+    traced_commit: u64,
 }
 
 impl<S: LogStorage> Raft<S> {
@@ -114,6 +130,10 @@ impl<S: LogStorage> Raft<S> {
             peer_scratch: Vec::new(),
             #[cfg(feature = "fault-injection")]
             fault: config.fault,
+            #[cfg(feature = "trace")]
+            tracer: None,
+            #[cfg(feature = "trace")]
+            traced_commit: 0,
         };
         if !initial.hard_state.is_empty() {
             raft.load_state(initial.hard_state)?;
@@ -193,6 +213,7 @@ impl<S: LogStorage> Raft<S> {
         } else if m.msg_type != crate::message::MessageType::MsgProp {
             m.term = self.term;
         }
+        traced! { self.emit(&crate::trace::TraceEvent::Send(&m)); }
         if m.msg_type.waits_for_durability() {
             self.msgs_after_append.push(m);
         } else {
@@ -245,5 +266,78 @@ impl<S: LogStorage> Raft<S> {
         let applied = index.max(self.raft_log.applied);
         self.raft_log.applied_to(applied, size);
         self.reduce_uncommitted_size(payload);
+    }
+}
+
+#[cfg(feature = "trace")]
+impl<S: LogStorage> Raft<S> {
+    /// Hands `event` to the tracer, if one is set.
+    pub(crate) fn emit(&mut self, event: &crate::trace::TraceEvent<'_>) {
+        if let Some(tracer) = self.tracer.as_mut() {
+            tracer.record(self.id, event);
+        }
+    }
+
+    /// Reports a commit index that moved since the last report.
+    pub(crate) fn emit_commit(&mut self) {
+        let index = self.raft_log.committed;
+        if index != self.traced_commit {
+            self.traced_commit = index;
+            self.emit(&crate::trace::TraceEvent::Commit { index });
+        }
+    }
+
+    /// Reports a role change; called at the end of each `become_*`.
+    pub(crate) fn emit_role(&mut self) {
+        let event = crate::trace::TraceEvent::Role {
+            role: self.role,
+            term: self.term,
+            vote: self.vote,
+            lead: self.lead,
+        };
+        self.emit(&event);
+    }
+
+    /// The state the trace specification compares with its own. Reads the
+    /// whole log, which is why it exists only under the feature.
+    pub(crate) fn trace_state(&self) -> Result<crate::trace::TraceState> {
+        let first = self.raft_log.first_index()? - 1;
+        let last = self.raft_log.last_index()?;
+        let mut terms = Vec::with_capacity((last - first + 1) as usize);
+        for index in first..=last {
+            terms.push(self.raft_log.term(index)?);
+        }
+        Ok(crate::trace::TraceState {
+            term: self.term,
+            vote: self.vote,
+            role: self.role,
+            lead: self.lead,
+            commit: self.raft_log.committed,
+            first,
+            terms,
+            voters: self.trk.voters.ids().collect(),
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+        })
+    }
+
+    /// Attaches `tracer` and reports the state the node starts from.
+    pub(crate) fn set_tracer(&mut self, tracer: Box<dyn crate::trace::Tracer>) -> Result<()> {
+        self.tracer = Some(tracer);
+        self.traced_commit = self.raft_log.committed;
+        let state = self.trace_state()?;
+        self.emit(&crate::trace::TraceEvent::Init(&state));
+        Ok(())
+    }
+
+    /// Closes a step: its commit change, if any, then the state it left.
+    pub(crate) fn emit_step_end(&mut self) -> Result<()> {
+        if self.tracer.is_none() {
+            return Ok(());
+        }
+        self.emit_commit();
+        let state = self.trace_state()?;
+        self.emit(&crate::trace::TraceEvent::State(&state));
+        Ok(())
     }
 }

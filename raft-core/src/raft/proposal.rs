@@ -70,6 +70,7 @@ impl<S: LogStorage> Raft<S> {
             );
             return Ok(false);
         }
+        traced! { self.emit(&crate::trace::TraceEvent::Append { entries: &entries }); }
         let last = self.raft_log.append(entries)?;
         self.send(Message {
             to: self.id,

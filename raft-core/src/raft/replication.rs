@@ -116,10 +116,20 @@ impl<S: LogStorage> Raft<S> {
         slice
             .validate()
             .map_err(|reason| crate::Error::InvalidMessage { from, reason })?;
+        // What maybe_append will write: the entries from the first one the
+        // log does not hold (a conflict, or simply new) on.
+        #[cfg(feature = "trace")]
+        let written = self.entries_to_write(&slice)?;
         let appended = self
             .raft_log
             .maybe_append(slice, m.commit)
             .map_err(Self::blame(from))?;
+        traced! {
+            if appended.is_some() && !written.is_empty() {
+                self.emit(&crate::trace::TraceEvent::Append { entries: &written });
+            }
+            self.emit_commit();
+        }
         if let Some(last) = appended {
             self.send(Message {
                 to: from,
@@ -247,6 +257,27 @@ impl<S: LogStorage> Raft<S> {
         } else {
             at
         };
-        self.raft_log.maybe_commit(at)
+        let committed = self.raft_log.maybe_commit(at)?;
+        traced! { self.emit_commit(); }
+        Ok(committed)
+    }
+
+    /// The entries of `slice` a successful append writes: those from the
+    /// first one the log does not hold with the same term on (none if the
+    /// log holds them all, or if `slice` does not follow an entry we hold).
+    #[cfg(feature = "trace")]
+    fn entries_to_write(&self, slice: &LogSlice) -> Result<Vec<crate::types::Entry>> {
+        let mut rest = slice.entries.as_slice();
+        while let Some(first) = rest.first() {
+            let held = self.raft_log.match_term(EntryId {
+                term: first.term,
+                index: first.index,
+            })?;
+            if !held {
+                break;
+            }
+            rest = &rest[1..];
+        }
+        Ok(rest.to_vec())
     }
 }

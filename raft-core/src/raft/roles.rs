@@ -12,6 +12,7 @@ impl<S: LogStorage> Raft<S> {
         self.reset(term)?;
         self.lead = lead;
         self.role = Role::Follower;
+        traced! { self.emit_role(); }
         tracing::info!("{:x} became follower at term {}", self.id, self.term);
         Ok(())
     }
@@ -25,6 +26,7 @@ impl<S: LogStorage> Raft<S> {
         self.reset(self.term + 1)?;
         self.vote = self.id;
         self.role = Role::Candidate;
+        traced! { self.emit_role(); }
         tracing::info!("{:x} became candidate at term {}", self.id, self.term);
         Ok(())
     }
@@ -40,6 +42,7 @@ impl<S: LogStorage> Raft<S> {
         self.trk.reset_votes();
         self.lead = crate::types::NO_NODE;
         self.role = Role::PreCandidate;
+        traced! { self.emit_role(); }
         tracing::info!("{:x} became pre-candidate at term {}", self.id, self.term);
     }
 
@@ -54,6 +57,7 @@ impl<S: LogStorage> Raft<S> {
         self.reset(self.term)?;
         self.lead = self.id;
         self.role = Role::Leader;
+        traced! { self.emit_role(); }
         if let Some(own) = self.trk.progress.get_mut(&self.id) {
             // The leader trivially replicates to itself, and is always
             // active as far as CheckQuorum is concerned.

@@ -8,6 +8,19 @@ use crate::types::{Role, NO_NODE};
 
 impl<S: LogStorage> Raft<S> {
     pub(crate) fn step(&mut self, m: Message) -> Result<()> {
+        #[cfg(feature = "trace")]
+        if self.tracer.is_some() {
+            self.emit(&crate::trace::TraceEvent::Receive(&m));
+            let result = self.step_untraced(m);
+            // The state is reported even after an error: a step may have
+            // changed some of it before failing.
+            let end = self.emit_step_end();
+            return result.and(end);
+        }
+        self.step_untraced(m)
+    }
+
+    fn step_untraced(&mut self, m: Message) -> Result<()> {
         if m.term > self.term {
             if !self.step_higher_term(&m)? {
                 return Ok(());
@@ -45,6 +58,7 @@ impl<S: LogStorage> Raft<S> {
                 && self.lead != NO_NODE
                 && self.election_elapsed < self.election_timeout;
             if in_lease {
+                traced! { self.emit(&crate::trace::TraceEvent::IgnoredInLease(m)); }
                 let last = self.raft_log.last_entry_id()?;
                 tracing::info!(
                     "{:x} [logterm: {}, index: {}, vote: {:x}] ignored {} from {:x} [logterm: {}, index: {}] at term {}: lease is not expired (remaining ticks: {})",

@@ -1,0 +1,112 @@
+//! Collects the events of every node of an environment into one ordered
+//! trace (feature `trace`). The environment is single-threaded, so the
+//! order events arrive in is the order they happened in.
+
+use super::event::{escape_payload, Ent, Event, EventKind, Msg, NodeState};
+use raft_core::trace::{TraceEvent, TraceState, Tracer};
+use raft_core::{Entry, Message, NodeId};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The trace being recorded, shared by the environment and every node's
+/// tracer.
+#[derive(Clone, Default)]
+pub struct TraceSink {
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl TraceSink {
+    fn lock(&self) -> MutexGuard<'_, Vec<Event>> {
+        // Events are only ever pushed whole; a panic elsewhere cannot leave
+        // the list half-written.
+        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an event about `node`.
+    pub fn record(&self, node: u64, kind: EventKind) {
+        let mut events = self.lock();
+        let seq = events.len() as u64;
+        events.push(Event { seq, node, kind });
+    }
+
+    /// A tracer for one node, writing into this sink.
+    pub fn tracer(&self) -> Box<dyn Tracer> {
+        Box::new(NodeTracer { sink: self.clone() })
+    }
+
+    /// The events recorded so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().clone()
+    }
+}
+
+struct NodeTracer {
+    sink: TraceSink,
+}
+
+impl Tracer for NodeTracer {
+    fn record(&mut self, node: NodeId, event: &TraceEvent<'_>) {
+        let kind = match event {
+            TraceEvent::Init(s) => EventKind::Init { state: state(s) },
+            TraceEvent::Receive(m) => EventKind::Receive { msg: msg(m) },
+            TraceEvent::Refused(m) => EventKind::Refused { msg: msg(m) },
+            TraceEvent::Send(m) => EventKind::Send { msg: msg(m) },
+            TraceEvent::IgnoredInLease(m) => EventKind::IgnoredInLease { msg: msg(m) },
+            TraceEvent::Role {
+                role,
+                term,
+                vote,
+                lead,
+            } => EventKind::Role {
+                role: role.as_str().to_string(),
+                term: *term,
+                vote: *vote,
+                lead: *lead,
+            },
+            TraceEvent::Append { entries } => EventKind::Append {
+                entries: entries.iter().map(ent).collect(),
+            },
+            TraceEvent::Commit { index } => EventKind::Commit { index: *index },
+            TraceEvent::State(s) => EventKind::State { state: state(s) },
+        };
+        self.sink.record(node, kind);
+    }
+}
+
+/// The trace's form of a raft-core message.
+pub fn msg(m: &Message) -> Msg {
+    Msg {
+        msg_type: m.msg_type.as_str().to_string(),
+        from: m.from,
+        to: m.to,
+        term: m.term,
+        log_term: m.log_term,
+        index: m.index,
+        commit: m.commit,
+        reject: m.reject,
+        reject_hint: m.reject_hint,
+        entries: m.entries.iter().map(ent).collect(),
+    }
+}
+
+fn ent(e: &Entry) -> Ent {
+    Ent {
+        index: e.index,
+        term: e.term,
+        data: escape_payload(&e.data),
+    }
+}
+
+fn state(s: &TraceState) -> NodeState {
+    NodeState {
+        term: s.term,
+        vote: s.vote,
+        role: s.role.as_str().to_string(),
+        lead: s.lead,
+        commit: s.commit,
+        first: s.first,
+        terms: s.terms.clone(),
+        voters: s.voters.clone(),
+        pre_vote: s.pre_vote,
+        check_quorum: s.check_quorum,
+    }
+}

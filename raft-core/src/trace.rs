@@ -1,0 +1,81 @@
+//! Protocol events for trace validation (cargo feature `trace`).
+//!
+//! A [`Tracer`] set with [`RawNode::set_tracer`](crate::RawNode::set_tracer)
+//! is told, synchronously and in order, what the node does: every message
+//! it steps ([`TraceEvent::Receive`]) followed by what that step caused
+//! (sends, role changes, appends, commits) and closed by the state the step
+//! left ([`TraceEvent::State`]). A step never interleaves with another step
+//! of the same node, so the events between a `Receive` and the next `State`
+//! are exactly that step's effects; `spec/Traceetcdraft.tla` replays them,
+//! one step per action of the TLA+ specification.
+//!
+//! Without the feature this module, the tracer field and every call that
+//! emits an event are not compiled at all.
+
+use crate::message::Message;
+use crate::types::{Entry, NodeId, Role};
+
+/// What a node did, as seen from inside the protocol.
+#[derive(Debug)]
+pub enum TraceEvent<'a> {
+    /// The node's state when the tracer was attached.
+    Init(&'a TraceState),
+    /// A message is about to be stepped: from a peer, a local trigger
+    /// (`MsgHup`, `MsgBeat`, `MsgProp`, `MsgCheckQuorum`, `MsgUnreachable`,
+    /// `MsgForgetLeader`), or a response to the node itself (its own vote,
+    /// its own append acknowledgement) delivered by `RawNode::advance`.
+    Receive(&'a Message),
+    /// A message from a peer refused by `RawNode::step` before it reached
+    /// the protocol (see its documentation); the node is unchanged.
+    Refused(&'a Message),
+    /// A message queued for sending, including responses to the node itself.
+    Send(&'a Message),
+    /// A vote request from a higher term ignored because the node believes
+    /// its leader is alive (CheckQuorum's lease); the node is unchanged.
+    IgnoredInLease(&'a Message),
+    /// The node changed role (`become_follower`, `become_pre_candidate`,
+    /// `become_candidate`, `become_leader`); the fields are the result.
+    Role {
+        role: Role,
+        term: u64,
+        vote: NodeId,
+        lead: NodeId,
+    },
+    /// Entries written from `entries[0].index` on, replacing any entries the
+    /// log held from there: a leader's own append, or a follower's append
+    /// after the first conflicting (or missing) entry of a `MsgApp`.
+    Append { entries: &'a [Entry] },
+    /// The commit index rose to `index`.
+    Commit { index: u64 },
+    /// The state a step left (emitted after every `Receive`, also when the
+    /// step returned an error).
+    State(&'a TraceState),
+}
+
+/// A node's protocol state: what `spec/etcdraft.tla` calls `currentTerm`,
+/// `votedFor`, `state`, `leader`, `commitIndex` and `log`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TraceState {
+    pub term: u64,
+    pub vote: NodeId,
+    pub role: Role,
+    pub lead: NodeId,
+    pub commit: u64,
+    /// The index of the first term in `terms`: the last compacted index
+    /// (its term is known), 0 for a log that was never compacted.
+    pub first: u64,
+    /// The terms of the entries at `first`, `first + 1`, ..., the last index.
+    pub terms: Vec<u64>,
+    /// The voters of the node's configuration.
+    pub voters: Vec<NodeId>,
+    /// `Config::pre_vote` and `Config::check_quorum`, which decide how
+    /// some messages are handled.
+    pub pre_vote: bool,
+    pub check_quorum: bool,
+}
+
+/// Receives a node's [`TraceEvent`]s. Called synchronously from inside the
+/// protocol: keep it cheap, and do not call back into the node.
+pub trait Tracer: Send {
+    fn record(&mut self, node: NodeId, event: &TraceEvent<'_>);
+}
