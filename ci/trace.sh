@@ -86,7 +86,11 @@ check_module() {
   cp spec/etcdraft.tla spec/MCetcdraft.tla spec/Traceetcdraft.tla spec/Traceetcdraft.cfg "$dir/"
   records=$(awk '/^TraceLog\(none\) == <</ {on=1; next} /^>>$/ {on=0} on' "$dir/TraceData.tla" | wc -l)
   start=$(date +%s)
-  (cd "$dir" && timeout "$TIMEOUT" java -XX:+UseSerialGC -Xss16m -cp "$JAR" tlc2.TLC \
+  # TLC unpacks its standard modules into java.io.tmpdir: one per run, or
+  # concurrent runs (ours, or anyone's in /tmp) delete each other's.
+  mkdir -p "$dir/tmp"
+  (cd "$dir" && timeout "$TIMEOUT" java -XX:+UseSerialGC -Xss16m -Djava.io.tmpdir="$dir/tmp" \
+      -cp "$JAR" tlc2.TLC \
       -workers 1 -cleanup -metadir "$dir/meta" -config Traceetcdraft.cfg Traceetcdraft.tla) \
       >"$dir/tlc.log" 2>&1 || rc=$?
   end=$(date +%s)
@@ -176,6 +180,28 @@ with open(dst, "w") as f:
 EOF
 }
 
+# Without the feature no tracing code is compiled: a binary built the
+# default way has none of the tracing functions the traced runner has.
+no_trace_code_by_default() {
+  local pattern='raft_core::trace::|Raft<.*>::(trace_state|emit_step_end|set_tracer)'
+  if ! command -v nm >/dev/null 2>&1; then
+    echo "FAIL no nm to look for tracing code in a default build" >>"$RESULTS"
+    return
+  fi
+  cargo build --release -p raft-sim --bin raft-sim
+  # Counted rather than grep -q: an early exit would fail nm (pipefail).
+  local traced plain
+  traced=$(nm -C "$WORK/raft-script" | grep -cE "$pattern" || true)
+  plain=$(nm -C target/release/raft-sim | grep -cE "$pattern" || true)
+  if [[ $traced == 0 ]]; then
+    echo "FAIL the traced raft-script has no tracing symbols: the check below proves nothing" >>"$RESULTS"
+  elif [[ $plain != 0 ]]; then
+    echo "FAIL raft-sim, built without the trace feature, contains tracing code" >>"$RESULTS"
+  else
+    echo "PASS default build carries no tracing code (raft-sim has no tracing symbols, the traced raft-script does)" >>"$RESULTS"
+  fi
+}
+
 main() {
   local scripts=() negative=true
   if [[ $# -gt 0 ]]; then
@@ -198,6 +224,16 @@ main() {
   install_tools
   build_runner
   mkdir -p "$WORK/ndjson" "$WORK/tla" "$WORK/bad"
+
+  # The recorder's own tests exist only with the feature.
+  if cargo test --release -p raft-conformance --features trace --lib trace:: \
+      >"$WORK/unit.log" 2>&1; then
+    echo "PASS trace recorder and writer unit tests ($(grep -oE '[0-9]+ passed' "$WORK/unit.log" | tail -1))" >>"$RESULTS"
+  else
+    tail -30 "$WORK/unit.log"
+    echo "FAIL trace recorder and writer unit tests (log: $WORK/unit.log)" >>"$RESULTS"
+  fi
+  no_trace_code_by_default
 
   local dirs=() script
   for script in "${scripts[@]}"; do
@@ -237,7 +273,7 @@ main() {
   local passed failed
   passed=$(grep -c '^PASS' "$RESULTS" || true)
   failed=$(grep -c '^FAIL' "$RESULTS" || true)
-  echo "trace: $passed passed, $failed failed ($generated s to build and record, $(( $(date +%s) - started )) s in all)"
+  echo "trace: $passed passed, $failed failed ($generated s before TLC, $(( $(date +%s) - started )) s in all)"
   [[ $failed == 0 ]]
 }
 

@@ -110,3 +110,72 @@ fn state(s: &TraceState) -> NodeState {
         check_quorum: s.check_quorum,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft_core::{Config, MemStorage, MessageType, RawNode};
+
+    fn kinds(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match serde_json::to_value(&e.kind) {
+                Ok(v) => v["ev"].as_str().unwrap_or("?").to_string(),
+                Err(e) => e.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_step_is_recorded_from_its_receipt_to_the_state_it_leaves() {
+        let sink = TraceSink::default();
+        let mut node = RawNode::new(&Config::new(1), MemStorage::with_voters([1, 2])).unwrap();
+        node.set_tracer(sink.tracer()).unwrap();
+        node.campaign().unwrap();
+        let events = sink.events();
+        // Pre-vote is on by default: the node asks 2 and answers itself.
+        assert_eq!(
+            kinds(&events),
+            ["init", "receive", "role", "send", "send", "state"]
+        );
+        assert!(events
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == i as u64 && e.node == 1));
+        let EventKind::State { state } = &events[5].kind else {
+            panic!("{:?}", events[5]);
+        };
+        assert_eq!((state.role.as_str(), state.term), ("StatePreCandidate", 0));
+        let EventKind::Send { msg } = &events[4].kind else {
+            panic!("{:?}", events[4]);
+        };
+        assert_eq!(
+            (msg.msg_type.as_str(), msg.to, msg.term),
+            ("MsgPreVote", 2, 1)
+        );
+    }
+
+    #[test]
+    fn a_refused_message_is_recorded_and_nothing_else() {
+        let sink = TraceSink::default();
+        let mut node = RawNode::new(&Config::new(1), MemStorage::with_voters([1, 2])).unwrap();
+        node.set_tracer(sink.tracer()).unwrap();
+        let forged = Message {
+            from: 1,
+            to: 1,
+            term: 1,
+            ..Message::new(MessageType::MsgHeartbeat)
+        };
+        assert!(node.step(forged).is_err());
+        assert_eq!(kinds(&sink.events()), ["init", "refused"]);
+    }
+
+    #[test]
+    fn payloads_are_escaped_on_the_way_in() {
+        let m = Message {
+            entries: vec![Entry::new(&b"a b"[..])],
+            ..Message::new(MessageType::MsgProp)
+        };
+        assert_eq!(msg(&m).entries[0].data, "a%20b");
+    }
+}
