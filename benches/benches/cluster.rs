@@ -53,6 +53,20 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// A 3-node cluster with a leader, ready for load.
+fn start(
+    rt: &tokio::runtime::Runtime,
+    storage: StorageKind,
+    transport: TransportKind,
+) -> LocalCluster {
+    let cluster = rt
+        .block_on(LocalCluster::start(3, storage, transport, None))
+        .expect("cluster starts");
+    rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
+        .expect("leader");
+    cluster
+}
+
 fn cluster_throughput(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("cluster_throughput");
@@ -60,11 +74,7 @@ fn cluster_throughput(c: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(8));
     for (storage, transport, name) in COMBOS {
-        let cluster = rt
-            .block_on(LocalCluster::start(3, storage, transport, None))
-            .expect("cluster starts");
-        rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
-            .expect("leader");
+        let cluster = start(&rt, storage, transport);
         for proposers in [1usize, 64, 256] {
             // Enough proposals per iteration for every proposer to go round
             // several times.
@@ -102,11 +112,7 @@ fn cluster_latency(c: &mut Criterion) {
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(5));
     for (storage, transport, name) in COMBOS {
-        let cluster = rt
-            .block_on(LocalCluster::start(3, storage, transport, None))
-            .expect("cluster starts");
-        rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
-            .expect("leader");
+        let cluster = start(&rt, storage, transport);
         group.bench_function(BenchmarkId::new(name, "1 proposer"), |b| {
             b.iter_custom(|iters| {
                 let spec = LoadSpec {

@@ -5,13 +5,18 @@
 //! measures throughput and commit latency ([`load`]), the `raft-cluster`
 //! demo built on both, and the criterion benchmarks in `benches/`.
 //!
-//! ```no_run
+//! ```
 //! use raft_benches::cluster::{LocalCluster, StorageKind, TransportKind};
 //! use raft_benches::load::{run_load, LoadSpec};
 //!
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let cluster = LocalCluster::start(3, StorageKind::Rocks, TransportKind::Quic, None).await?;
-//! let report = run_load(&cluster, &LoadSpec { entries: 1000, entry_size: 256, proposers: 16 }, None).await?;
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // StorageKind::Rocks and TransportKind::Quic give the real thing.
+//! let cluster = LocalCluster::start(3, StorageKind::Memory, TransportKind::InProcess, None).await?;
+//! cluster.wait_for_leader(std::time::Duration::from_secs(10)).await?;
+//! let spec = LoadSpec { entries: 200, entry_size: 256, proposers: 8 };
+//! let report = run_load(&cluster, &spec, None).await?;
+//! assert_eq!(report.acks.len(), 200);
 //! println!("{:.0} entries/s, p99 {:?}", report.throughput(), report.percentile(99.0));
 //! cluster.shutdown().await?;
 //! # Ok(()) }

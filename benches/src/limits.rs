@@ -9,23 +9,7 @@ use std::time::{Duration, Instant};
 /// Appends `count` blocks of `block` bytes to a new file in `dir`, calling
 /// fdatasync after each, and returns the time each write+sync took.
 pub fn synced_appends(dir: &Path, block: usize, count: usize) -> std::io::Result<Vec<Duration>> {
-    let path = dir.join(format!("disk-limit-{block}.bin"));
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)?;
-    let data = vec![0x33u8; block];
-    let mut times = Vec::with_capacity(count);
-    for _ in 0..count {
-        let start = Instant::now();
-        file.write_all(&data)?;
-        file.sync_data()?;
-        times.push(start.elapsed());
-    }
-    drop(file);
-    std::fs::remove_file(&path)?;
-    Ok(times)
+    synced_writes(dir, block, count, false)
 }
 
 /// Rewrites the same `block` bytes at offset 0 of a file preallocated in
@@ -33,20 +17,33 @@ pub fn synced_appends(dir: &Path, block: usize, count: usize) -> std::io::Result
 /// small write a file system offers (no size or allocation change to sync),
 /// which is what a write-ahead log that preallocates (RocksDB's does) pays.
 pub fn synced_overwrites(dir: &Path, block: usize, count: usize) -> std::io::Result<Vec<Duration>> {
+    synced_writes(dir, block, count, true)
+}
+
+fn synced_writes(
+    dir: &Path,
+    block: usize,
+    count: usize,
+    in_place: bool,
+) -> std::io::Result<Vec<Duration>> {
     use std::io::{Seek, SeekFrom};
-    let path = dir.join(format!("disk-limit-overwrite-{block}.bin"));
+    let path = dir.join(format!("disk-limit-{block}-{in_place}.bin"));
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(true)
         .write(true)
         .open(&path)?;
-    let data = vec![0x44u8; block];
-    file.write_all(&data)?;
-    file.sync_all()?;
+    let data = vec![0x33u8; block];
+    if in_place {
+        file.write_all(&data)?;
+        file.sync_all()?;
+    }
     let mut times = Vec::with_capacity(count);
     for _ in 0..count {
         let start = Instant::now();
-        file.seek(SeekFrom::Start(0))?;
+        if in_place {
+            file.seek(SeekFrom::Start(0))?;
+        }
         file.write_all(&data)?;
         file.sync_data()?;
         times.push(start.elapsed());
