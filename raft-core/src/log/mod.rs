@@ -5,7 +5,7 @@
 mod unstable;
 
 use crate::error::{Error, Result};
-use crate::storage::{entries_size, limit_size, LogStorage, StorageError};
+use crate::storage::{clone_within_size, entries_size, LogStorage, StorageError};
 use crate::types::{Entry, EntryId};
 use unstable::Unstable;
 
@@ -366,9 +366,7 @@ impl<S: LogStorage> RaftLog<S> {
         }
         let offset = self.unstable.offset;
         if lo >= offset {
-            let mut out = self.unstable.slice(lo, hi).to_vec();
-            limit_size(&mut out, max_size);
-            return Ok(out);
+            return Ok(clone_within_size(self.unstable.slice(lo, hi), max_size));
         }
         let cut = hi.min(offset);
         let mut out = self.store.entries(lo, cut, max_size)?;
@@ -379,10 +377,9 @@ impl<S: LogStorage> RaftLog<S> {
         if size >= max_size {
             return Ok(out);
         }
-        let mut tail = self.unstable.slice(offset, hi).to_vec();
-        limit_size(&mut tail, max_size - size);
-        // The unstable part must fit entirely; limit_size keeps one entry
-        // even when it does not.
+        let tail = clone_within_size(self.unstable.slice(offset, hi), max_size - size);
+        // The unstable part must fit entirely; clone_within_size keeps one
+        // entry even when it does not.
         if tail.len() == 1 && size + entries_size(&tail) > max_size {
             return Ok(out);
         }

@@ -1,7 +1,7 @@
 //! An in-memory [`LogStorage`]: for tests, simulations and as the reference
 //! the durable backends are compared against.
 
-use super::{limit_size, InitialState, LogStorage, LogWrite, StorageError};
+use super::{clone_within_size, InitialState, LogStorage, LogWrite, StorageError};
 use crate::types::{ConfState, Entry, EntryId, HardState};
 
 /// A log kept in a `Vec`. Nothing survives the process; `sync` is a no-op.
@@ -73,9 +73,7 @@ impl LogStorage for MemStorage {
         }
         let from = (lo - self.first()) as usize;
         let to = (hi - self.first()) as usize;
-        let mut out = self.entries[from..to].to_vec();
-        limit_size(&mut out, max_size);
-        Ok(out)
+        Ok(clone_within_size(&self.entries[from..to], max_size))
     }
 
     fn term(&self, index: u64) -> Result<u64, StorageError> {

@@ -129,10 +129,23 @@ pub enum StorageError {
 /// `max_size`, but never fewer than one entry: a single oversized entry must
 /// still be sendable, or replication would stall on it.
 pub fn limit_size(entries: &mut Vec<Entry>, max_size: u64) {
-    if entries.is_empty() {
-        return;
-    }
-    let mut size = entries[0].encoded_size();
+    let keep = prefix_within_size(entries, max_size);
+    entries.truncate(keep);
+}
+
+/// Copies the prefix [`limit_size`] would keep, and only that: a follower far
+/// behind is sent one size-limited append at a time, and copying the whole
+/// rest of the log for each would make catching up quadratic.
+pub fn clone_within_size(entries: &[Entry], max_size: u64) -> Vec<Entry> {
+    entries[..prefix_within_size(entries, max_size)].to_vec()
+}
+
+/// How many leading entries fit in `max_size` (at least one, if any).
+fn prefix_within_size(entries: &[Entry], max_size: u64) -> usize {
+    let Some(first) = entries.first() else {
+        return 0;
+    };
+    let mut size = first.encoded_size();
     let mut keep = 1;
     while keep < entries.len() {
         size = size.saturating_add(entries[keep].encoded_size());
@@ -141,10 +154,40 @@ pub fn limit_size(entries: &mut Vec<Entry>, max_size: u64) {
         }
         keep += 1;
     }
-    entries.truncate(keep);
+    keep
 }
 
 /// Total encoded size of `entries`, as etcd counts it.
 pub(crate) fn entries_size(entries: &[Entry]) -> u64 {
     entries.iter().map(Entry::encoded_size).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Copying only the kept prefix gives exactly what copying everything
+        /// and then cutting gives.
+        #[test]
+        fn clone_within_size_keeps_what_limit_size_keeps(
+            sizes in proptest::collection::vec(0usize..40, 0..12),
+            max_size in 0u64..200,
+        ) {
+            let entries: Vec<Entry> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| Entry {
+                    term: 1,
+                    index: i as u64 + 1,
+                    data: bytes::Bytes::from(vec![7u8; n]),
+                    ..Entry::default()
+                })
+                .collect();
+            let mut cut = entries.clone();
+            limit_size(&mut cut, max_size);
+            prop_assert_eq!(clone_within_size(&entries, max_size), cut);
+        }
+    }
 }
