@@ -11,7 +11,7 @@ use crate::tail::TailCache;
 use raft_core::{
     ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError,
 };
-use rocksdb::{ReadOptions, WriteBatch, WriteOptions, DB};
+use rocksdb::{DBRawIterator, ReadOptions, WriteBatch, WriteOptions, DB};
 use std::path::{Path, PathBuf};
 use tracing::{debug, info, warn};
 
@@ -203,15 +203,7 @@ impl RocksStorage {
         it.seek_to_last();
         let mut expected = self.last;
         while expected >= self.first() {
-            let Some((key, value)) = it.item() else {
-                it.status()?;
-                return Err(gap(expected));
-            };
-            let index = format::decode_entry_key(key).map_err(|e| bad_key(key, e))?;
-            if index != expected {
-                return Err(gap(expected));
-            }
-            let entry = format::decode_entry(index, value).map_err(|e| bad_entry(index, e))?;
+            let entry = entry_at(&it, expected)?;
             if !self.tail.has_room_for(&entry) {
                 break;
             }
@@ -238,15 +230,7 @@ impl RocksStorage {
         let mut it = self.db.raw_iterator_cf_opt(cf(&self.db, CF_ENTRIES)?, opts);
         it.seek(format::entry_key(lo));
         for expected in lo..hi {
-            let Some((key, value)) = it.item() else {
-                it.status()?;
-                return Err(gap(expected));
-            };
-            let index = format::decode_entry_key(key).map_err(|e| bad_key(key, e))?;
-            if index != expected {
-                return Err(gap(expected));
-            }
-            let entry = format::decode_entry(index, value).map_err(|e| bad_entry(index, e))?;
+            let entry = entry_at(&it, expected)?;
             if !within_size(out.len(), size, &entry, max_size) {
                 return Ok(false);
             }
@@ -332,6 +316,21 @@ impl RocksStorage {
             .ok_or_else(|| gap(index))?;
         format::decode_entry_term(&value).map_err(|e| bad_entry(index, e))
     }
+}
+
+/// The entry under `it`, which must be the one at `expected`: a missing or
+/// different key is a gap in the log, a value that does not decode is
+/// corruption, and an iterator that stopped on an error reports that error.
+fn entry_at(it: &DBRawIterator<'_>, expected: u64) -> Result<Entry, RocksError> {
+    let Some((key, value)) = it.item() else {
+        it.status()?;
+        return Err(gap(expected));
+    };
+    let index = format::decode_entry_key(key).map_err(|e| bad_key(key, e))?;
+    if index != expected {
+        return Err(gap(expected));
+    }
+    format::decode_entry(index, value).map_err(|e| bad_entry(index, e))
 }
 
 impl LogStorage for RocksStorage {

@@ -97,9 +97,10 @@ fn put_varint(out: &mut BytesMut, mut v: u64) {
     out.put_u8(v as u8);
 }
 
-/// Bytes `m` takes inside a frame body.
-pub fn message_len(m: &Message) -> usize {
-    let fixed = [
+/// The message's integer fields in wire order (WIRE.md), each a varint: one
+/// list, so the size computed and the bytes written cannot disagree.
+fn fixed_fields(m: &Message) -> [u64; 8] {
+    [
         m.to,
         m.from,
         m.term,
@@ -109,9 +110,14 @@ pub fn message_len(m: &Message) -> usize {
         m.vote,
         m.reject_hint,
     ]
-    .iter()
-    .map(|v| varint_len(*v))
-    .sum::<usize>();
+}
+
+/// Bytes `m` takes inside a frame body.
+pub fn message_len(m: &Message) -> usize {
+    let fixed = fixed_fields(m)
+        .iter()
+        .map(|v| varint_len(*v))
+        .sum::<usize>();
     let context = varint_len(m.context.len() as u64) + m.context.len();
     let entries = m
         .entries
@@ -128,16 +134,7 @@ pub fn message_len(m: &Message) -> usize {
 
 fn encode_message(m: &Message, out: &mut BytesMut) {
     out.put_u8(m.msg_type as u8);
-    for v in [
-        m.to,
-        m.from,
-        m.term,
-        m.log_term,
-        m.index,
-        m.commit,
-        m.vote,
-        m.reject_hint,
-    ] {
+    for v in fixed_fields(m) {
         put_varint(out, v);
     }
     out.put_u8(if m.reject { FLAG_REJECT } else { 0 });
