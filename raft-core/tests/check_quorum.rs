@@ -35,10 +35,7 @@ fn a_leader_that_hears_from_a_quorum_stays() {
     c.elect(1);
     // One follower is enough for a quorum of three.
     c.isolate(3);
-    for _ in 0..5 * ELECTION_TICK {
-        c.tick(1, 1);
-        c.stabilize();
-    }
+    c.tick_and_stabilize(1, 5 * ELECTION_TICK);
     assert_eq!(c.role(1), Role::Leader);
     assert_eq!(c.term(1), 1);
 }
@@ -48,10 +45,7 @@ fn without_check_quorum_an_isolated_leader_stays_leader() {
     let mut c = Cluster::new(3);
     c.elect(1);
     c.isolate(1);
-    for _ in 0..5 * ELECTION_TICK {
-        c.tick(1, 1);
-        c.stabilize();
-    }
+    c.tick_and_stabilize(1, 5 * ELECTION_TICK);
     assert_eq!(c.role(1), Role::Leader);
 }
 

@@ -316,11 +316,7 @@ fn stale_vote_traffic_is_ignored() {
     assert_eq!(node.status().hard_state, hs_term(3));
 
     // A vote granted in an older term does not count in the current one.
-    let mut c = Cluster::from_nodes(
-        (1..=3)
-            .map(|id| (config(id), log_store(&[1, 2, 3], &[], hs_term(1))))
-            .collect(),
-    );
+    let mut c = Cluster::three_voters_at_term_1();
     c.node_mut(1).campaign().unwrap();
     c.take_messages();
     assert_eq!(c.term(1), 2);
@@ -337,11 +333,7 @@ fn stale_vote_traffic_is_ignored() {
 
 #[test]
 fn candidate_ignores_a_stale_leader() {
-    let mut c = Cluster::from_nodes(
-        (1..=3)
-            .map(|id| (config(id), log_store(&[1, 2, 3], &[], hs_term(1))))
-            .collect(),
-    );
+    let mut c = Cluster::three_voters_at_term_1();
     c.node_mut(1).campaign().unwrap();
     c.take_messages();
     for t in [MessageType::MsgApp, MessageType::MsgHeartbeat] {

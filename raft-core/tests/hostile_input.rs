@@ -20,11 +20,7 @@ fn step_and_drain(c: &mut Cluster, m: Message) -> Result<(), Error> {
 fn a_vote_request_without_a_term_does_not_panic() {
     for t in [MessageType::MsgVote, MessageType::MsgPreVote] {
         // Term 1, no leader known, no vote cast: the request would be granted.
-        let mut c = Cluster::from_nodes(
-            (1..=3)
-                .map(|id| (config(id), log_store(&[1, 2, 3], &[], hs_term(1))))
-                .collect(),
-        );
+        let mut c = Cluster::three_voters_at_term_1();
         let _ = step_and_drain(&mut c, vote_request(t, 3, 1, 0, (9, 9)));
         assert_eq!(c.term(1), 1, "{t}");
         assert_eq!(c.status(1).hard_state.vote, 0, "{t}");

@@ -172,10 +172,7 @@ fn an_isolated_node_does_not_inflate_its_term() {
     let mut c = Cluster::with_config(3, pre_vote_config);
     c.elect(1);
     c.isolate(3);
-    for _ in 0..5 * ELECTION_TICK {
-        c.tick(3, 1);
-        c.stabilize();
-    }
+    c.tick_and_stabilize(3, 5 * ELECTION_TICK);
     assert_eq!(c.term(3), 1);
     c.heal();
     c.tick(1, 1);

@@ -90,9 +90,8 @@ fn responses_that_promise_durable_state_come_last() {
         .unwrap();
     node.step(msg(MessageType::MsgHeartbeat, 1, 2, 1)).unwrap();
     let rd = handle_ready(&mut node).unwrap();
-    let types: Vec<MessageType> = rd.messages.iter().map(|m| m.msg_type).collect();
     assert_eq!(
-        types,
+        message_types(&rd),
         vec![MessageType::MsgHeartbeatResp, MessageType::MsgAppResp]
     );
 
@@ -100,9 +99,8 @@ fn responses_that_promise_durable_state_come_last() {
         .unwrap();
     node.step(msg(MessageType::MsgHeartbeat, 1, 2, 1)).unwrap();
     let rd = handle_ready(&mut node).unwrap();
-    let types: Vec<MessageType> = rd.messages.iter().map(|m| m.msg_type).collect();
     assert_eq!(
-        types,
+        message_types(&rd),
         vec![MessageType::MsgHeartbeatResp, MessageType::MsgPreVoteResp]
     );
 }
@@ -234,4 +232,8 @@ fn config_applied_skips_entries_applied_before_a_restart() {
         }
         assert_eq!(handed_out, want, "applied = {applied}");
     }
+}
+
+fn message_types(rd: &raft_core::Ready) -> Vec<MessageType> {
+    rd.messages.iter().map(|m| m.msg_type).collect()
 }

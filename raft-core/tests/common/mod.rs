@@ -349,6 +349,24 @@ impl Cluster {
         }
     }
 
+    /// Ticks `id` once and runs the network until quiet, `times` times: time
+    /// passing with the cluster reacting to every tick.
+    pub fn tick_and_stabilize(&mut self, id: NodeId, times: usize) {
+        for _ in 0..times {
+            self.tick(id, 1);
+            self.stabilize();
+        }
+    }
+
+    /// Three voters at term 1 with empty logs and no vote, none elected.
+    pub fn three_voters_at_term_1() -> Cluster {
+        Cluster::from_nodes(
+            (1..=3)
+                .map(|id| (config(id), log_store(&[1, 2, 3], &[], hs_term(1))))
+                .collect(),
+        )
+    }
+
     /// Makes `id` campaign and runs the network until quiet.
     pub fn elect(&mut self, id: NodeId) {
         self.node_mut(id).campaign().expect("campaign");
