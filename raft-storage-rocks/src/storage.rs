@@ -8,6 +8,7 @@ use crate::setup::{
     foreign, gap, is_absent_or_empty, missing, read_meta, staging_path, sync_parent, within_size,
 };
 use crate::tail::TailCache;
+use raft_core::storage::check_entries_range;
 use raft_core::{
     ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError,
 };
@@ -342,12 +343,7 @@ impl LogStorage for RocksStorage {
     }
 
     fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        if lo < self.first() {
-            return Err(StorageError::Compacted);
-        }
-        if hi > self.last + 1 || lo > hi {
-            return Err(StorageError::Unavailable);
-        }
+        check_entries_range(lo, hi, self.first(), self.last)?;
         let mut out = Vec::with_capacity(usize::try_from(hi - lo).unwrap_or(0).min(1024));
         let mut size = 0;
         let cached_from = self.tail.first_index().unwrap_or(hi).clamp(lo, hi);

@@ -1,7 +1,9 @@
 //! An in-memory [`LogStorage`]: for tests, simulations and as the reference
 //! the durable backends are compared against.
 
-use super::{clone_within_size, InitialState, LogStorage, LogWrite, StorageError};
+use super::{
+    check_entries_range, clone_within_size, InitialState, LogStorage, LogWrite, StorageError,
+};
 use crate::types::{ConfState, Entry, EntryId, HardState};
 
 /// A log kept in a `Vec`. Nothing survives the process; `sync` is a no-op.
@@ -65,12 +67,7 @@ impl LogStorage for MemStorage {
     }
 
     fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        if lo < self.first() {
-            return Err(StorageError::Compacted);
-        }
-        if hi > self.last() + 1 || lo > hi {
-            return Err(StorageError::Unavailable);
-        }
+        check_entries_range(lo, hi, self.first(), self.last())?;
         let from = (lo - self.first()) as usize;
         let to = (hi - self.first()) as usize;
         Ok(clone_within_size(&self.entries[from..to], max_size))

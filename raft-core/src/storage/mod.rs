@@ -125,6 +125,20 @@ pub enum StorageError {
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The range rule of [`LogStorage::entries`] for a log holding
+/// `[first, last]`: `lo` below `first` is [`StorageError::Compacted`], `hi`
+/// beyond `last + 1` or an inverted range is [`StorageError::Unavailable`].
+/// Backends call it so that they all refuse the same ranges the same way.
+pub fn check_entries_range(lo: u64, hi: u64, first: u64, last: u64) -> Result<(), StorageError> {
+    if lo < first {
+        return Err(StorageError::Compacted);
+    }
+    if hi > last + 1 || lo > hi {
+        return Err(StorageError::Unavailable);
+    }
+    Ok(())
+}
+
 /// Keeps the longest prefix of `entries` whose total encoded size stays within
 /// `max_size`, but never fewer than one entry: a single oversized entry must
 /// still be sendable, or replication would stall on it.
