@@ -5,6 +5,8 @@
 # nothing committed was lost. Arguments go to raft-cluster (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. ci/env.sh
+# Set up first: env.sh routes C/C++ through ccache only once setup has
+# installed it, and CC is part of RocksDB's build fingerprint.
 ci/setup.sh
+. ci/env.sh
 cargo run --release --bin raft-cluster -- "$@"

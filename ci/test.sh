@@ -6,8 +6,10 @@
 # all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. ci/env.sh
+# Set up first: env.sh routes C/C++ through ccache only once setup has
+# installed it, and CC is part of RocksDB's build fingerprint.
 ci/setup.sh
+. ci/env.sh
 
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)
