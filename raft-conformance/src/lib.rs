@@ -38,11 +38,12 @@
 pub mod datadriven;
 pub mod diff;
 pub mod env;
+pub mod kit;
 pub mod output;
 pub mod runner;
 pub mod trace;
 
-pub use env::{EnvOptions, StorageKind, TransportKind};
+pub use env::{EnvOptions, StorageSource, Wire, WireSource};
 pub use runner::{run_file, run_text, Run, RunError};
 #[cfg(feature = "trace")]
 pub use runner::{run_file_traced, run_text_traced};
