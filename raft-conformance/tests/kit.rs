@@ -2,6 +2,9 @@
 //! RocksStorage with the `rocks` feature), and against storages broken on
 //! purpose, which the contract suite must catch by name.
 
+// raft-core's structs are built by field assignment outside raft-core.
+#![allow(clippy::field_reassign_with_default)]
+
 use raft_conformance::env::MemoryFactory;
 use raft_conformance::kit::{Kit, Verdict};
 use raft_core::{Entry, InitialState, LogStorage, LogWrite, MemStorage, StorageError};

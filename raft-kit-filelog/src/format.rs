@@ -23,13 +23,17 @@ pub const HEADER: usize = 12;
 pub enum Record {
     /// The log's membership and base, written when it is created.
     Create {
+        /// The group's membership.
         conf_state: ConfState,
+        /// The entry just before the log's first.
         base: EntryId,
     },
     /// One write: entries (overwriting from the first one's index) and
     /// maybe a hard state.
     Write {
+        /// The entries, contiguous.
         entries: Vec<Entry>,
+        /// The new hard state, if it changed.
         hard_state: Option<HardState>,
     },
 }

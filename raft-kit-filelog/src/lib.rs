@@ -11,6 +11,11 @@
 //! It is an example, not a product: the whole log stays in memory and the
 //! file is never compacted.
 
+// raft-core's structs are built by field assignment, as they must be outside
+// raft-core (they are becoming non-exhaustive).
+#![allow(clippy::field_reassign_with_default)]
+#![warn(missing_docs)]
+
 pub mod format;
 
 use format::{Bad, Record};

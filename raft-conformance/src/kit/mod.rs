@@ -163,8 +163,10 @@ impl<F: StorageFactory + 'static> Kit<F> {
     /// with every simulated disk on this storage; `Err` listing the seeds
     /// that broke a safety or liveness property.
     pub fn simulate(&self, seeds: Range<u64>) -> Result<SimReport, KitError> {
-        let mut options = raft_sim::SimOptions::default();
-        options.fault_ticks = 600;
+        let options = raft_sim::SimOptions {
+            fault_ticks: 600,
+            ..raft_sim::SimOptions::default()
+        };
         self.simulate_with(seeds, &options)
     }
 

@@ -252,6 +252,9 @@ fn hard_state(term: u64, vote: u64, commit: u64) -> HardState {
     hs
 }
 
+// raft-core's structs are built by field assignment outside raft-core, so
+// that they can become non-exhaustive.
+#[allow(clippy::field_reassign_with_default)]
 fn log_write(entries: Vec<Entry>, hs: Option<HardState>) -> LogWrite {
     let mut w = LogWrite::default();
     w.entries = entries;
