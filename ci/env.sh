@@ -17,6 +17,3 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # the one RocksDB build, is the same for every step. Pass it as
 # `--features "$RAFT_FEATURES"`.
 export RAFT_FEATURES="${RAFT_FEATURES:-raft-conformance/rocks,raft-conformance/quic,raft-sim/rocks}"
-# Tests that run under every storage × transport fail instead of running
-# fewer combinations when a backend is missing from the build.
-export RAFT_ALL_BACKENDS="${RAFT_ALL_BACKENDS:-1}"

@@ -21,7 +21,9 @@ step "build (release, all targets: libraries, binaries, tests, benchmarks)"
 cargo build --release --workspace --all-targets --features "$RAFT_FEATURES"
 
 step "tests"
-cargo test --release --workspace --features "$RAFT_FEATURES"
+# With every backend built, the conformance tests must run all four storage ×
+# transport combinations: fewer fails instead of passing.
+RAFT_ALL_BACKENDS=1 cargo test --release --workspace --features "$RAFT_FEATURES"
 
 step "wire decoder fuzz (proptest over arbitrary bytes, longer run)"
 PROPTEST_CASES=5000 cargo test --release --workspace --features "$RAFT_FEATURES" --lib -- codec

@@ -61,7 +61,7 @@ fn combinations() -> Vec<Combination> {
     all
 }
 
-/// CI builds with both backends (ci/env.sh sets `RAFT_ALL_BACKENDS=1`):
+/// CI builds with both backends (ci/test.sh sets `RAFT_ALL_BACKENDS=1`):
 /// there, fewer than four combinations means a feature went missing, not a
 /// choice to skip them.
 #[test]
