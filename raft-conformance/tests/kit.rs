@@ -173,3 +173,61 @@ fn a_failure_report_names_the_case_and_what_went_wrong() {
     );
     assert!(err.contains("storage=broken"), "{err}");
 }
+
+#[test]
+fn a_script_directory_reports_protocol_differences_as_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "\
+add-nodes 2 voters=(1,2) index=2
+----
+INFO a log line the comparison ignores
+
+campaign 1
+----
+INFO 1 is starting a new election at term 1
+INFO also ignored
+
+stabilize
+----
+ok
+
+raft-state
+----
+1: StateLeader (Voter) Term:1 Lead:1
+2: StateFollower (Voter) Term:1 Lead:2
+";
+    std::fs::write(dir.path().join("altered.txt"), script).unwrap();
+    let kit = Kit::new("memory", MemoryFactory);
+    let report = kit.scripts_in(dir.path()).unwrap_err().to_string();
+    // Only the two protocol differences: stabilize printed Readies where the
+    // script says ok, and node 2 follows node 1, not itself.
+    assert!(report.contains("FAIL altered.txt"), "{report}");
+    assert!(
+        report.contains("-ok\n") || report.contains("    -ok"),
+        "{report}"
+    );
+    assert!(
+        report.contains("-2: StateFollower (Voter) Term:1 Lead:2"),
+        "{report}"
+    );
+    assert!(
+        report.contains("+2: StateFollower (Voter) Term:1 Lead:1"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("add-nodes"),
+        "logs alone never differ: {report}"
+    );
+    assert!(!report.contains(":5: campaign"), "{report}");
+    assert!(report.contains("0 passed, 1 failed"), "{report}");
+}
+
+#[test]
+fn an_empty_script_directory_fails_rather_than_passing() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Kit::new("memory", MemoryFactory)
+        .scripts_in(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no scripts"), "{err}");
+}

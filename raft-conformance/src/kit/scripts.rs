@@ -226,8 +226,12 @@ pub fn check_directory(dir: &Path, options: &EnvOptions) -> Result<ScriptsReport
 /// directory above it (so both a clone with `shared/` as its sibling and a
 /// worktree further down find it). `None` when there are none.
 pub fn find_etcd_testdata(start: &Path) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("ETCD_REFERENCE") {
-        let testdata = PathBuf::from(dir).join("testdata");
+    find_testdata(std::env::var_os("ETCD_REFERENCE").map(PathBuf::from), start)
+}
+
+fn find_testdata(reference: Option<PathBuf>, start: &Path) -> Option<PathBuf> {
+    if let Some(dir) = reference {
+        let testdata = dir.join("testdata");
         return testdata.is_dir().then_some(testdata);
     }
     start
@@ -246,6 +250,31 @@ pub fn etcd_required() -> bool {
 mod tests {
     use super::*;
     use crate::datadriven;
+
+    #[test]
+    fn etcd_testdata_is_found_beside_the_clone_or_further_up() {
+        let root = tempfile::tempdir().unwrap();
+        let testdata = root.path().join("shared/etcd/testdata");
+        std::fs::create_dir_all(&testdata).unwrap();
+        // CI: the clone is a sibling of shared/.
+        let clone = root.path().join("clone");
+        // A worktree two levels further down.
+        let worktree = root.path().join("wt/kit/raft-conformance");
+        std::fs::create_dir_all(&worktree).unwrap();
+        std::fs::create_dir_all(&clone).unwrap();
+        assert_eq!(find_testdata(None, &clone), Some(testdata.clone()));
+        assert_eq!(find_testdata(None, &worktree), Some(testdata.clone()));
+        // ETCD_REFERENCE wins, and names the directory holding testdata/.
+        let other = tempfile::tempdir().unwrap();
+        assert_eq!(find_testdata(Some(other.path().into()), &clone), None);
+        std::fs::create_dir(other.path().join("testdata")).unwrap();
+        assert_eq!(
+            find_testdata(Some(other.path().into()), &clone),
+            Some(other.path().join("testdata"))
+        );
+        let nowhere = tempfile::tempdir().unwrap();
+        assert_eq!(find_testdata(None, nowhere.path()), None);
+    }
 
     #[test]
     fn the_compiled_in_list_is_the_scripts_directory() {
