@@ -20,7 +20,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   raft-script run [--storage mem|rocks] [--transport mem|quic] [--trace OUT.ndjson] SCRIPT
   raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...
-  raft-script trace-tla TRACE.ndjson OUTDIR";
+  raft-script trace-tla TRACE.ndjson OUTDIR
+--storage rocks and --transport quic need a build with --features rocks,quic";
 
 struct Args {
     command: String,
