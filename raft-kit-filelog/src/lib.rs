@@ -2,7 +2,7 @@
 //!
 //! A Raft log this workspace does not ship, written the way a user of the
 //! crates would write their own: an append-only file of checksummed
-//! records ([`format`]), replayed into memory when opened. Its tests run
+//! records ([`format`](mod@format)), replayed into memory when opened. Its tests run
 //! raft-conformance's kit against it from the outside — the contract suite
 //! with reopening, the project's scripts, etcd's scripts, and the
 //! simulation — with raft-conformance's default features (no RocksDB, no
