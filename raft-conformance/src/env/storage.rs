@@ -56,7 +56,7 @@ impl StorageSource {
     /// temporary directory removed with the log.
     #[cfg(feature = "rocks")]
     pub fn rocks() -> StorageSource {
-        StorageSource::new("rocks", crate::kit::rocks::RocksFactory::default())
+        StorageSource::new("rocks", crate::kit::rocks::RocksFactory)
     }
 
     /// The storage `raft-script --storage NAME` means: `mem` (or `memory`),
