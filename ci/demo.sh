@@ -9,4 +9,7 @@ cd "$(dirname "$0")/.."
 # installed it, and CC is part of RocksDB's build fingerprint.
 ci/setup.sh
 . ci/env.sh
-cargo run --release --bin raft-cluster -- "$@"
+# Built with the workspace and the feature set every ci/ step uses, so that
+# the one RocksDB build is shared with the test command.
+cargo build --release --workspace --features "$RAFT_FEATURES" --bin raft-cluster
+exec target/release/raft-cluster "$@"

@@ -10,3 +10,10 @@ if command -v ccache >/dev/null 2>&1; then
   export CC="${CC:-ccache cc}" CXX="${CXX:-ccache c++}"
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# One feature set for every cargo command in ci/: the optional backends of
+# raft-conformance (RocksDB storage, QUIC transport) and raft-sim (RocksDB
+# disks). With the same features everywhere, the dependency graph, and so
+# the one RocksDB build, is the same for every step. Pass it as
+# `--features "$RAFT_FEATURES"`.
+export RAFT_FEATURES="${RAFT_FEATURES:-raft-conformance/rocks,raft-conformance/quic,raft-sim/rocks}"

@@ -17,7 +17,9 @@ if [ ! -f "$etcd_dir/protocol_diff.py" ]; then
 fi
 
 runner=target/release/raft-script
-[ -x "$runner" ] || cargo build --release -p raft-conformance --bin raft-script
+# Always built (a no-op when up to date): a raft-script left by a build
+# without the rocks and quic features cannot run every combination.
+cargo build --release --workspace --features "$RAFT_FEATURES" --bin raft-script
 
 status=0
 for combo in "${@:-}"; do

@@ -4,13 +4,13 @@
 # the seed, the property, a shortened event sequence and the replay command.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
-# Builds with --workspace like every other step, so the dependency graph and
-# the one RocksDB build stay the same; only raft-sim gains its rocks feature.
+# Builds with --workspace and $RAFT_FEATURES like every other step, so the
+# dependency graph and the one RocksDB build stay the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/env.sh
 start="${SIM_START:-0}"
-cargo build --release --workspace --features raft-sim/rocks --bin raft-sim
+cargo build --release --workspace --features "$RAFT_FEATURES" --bin raft-sim
 target/release/raft-sim --seeds 2000 --start "$start"
 target/release/raft-sim --seeds 20 --start "$start" --storage rocks --ticks 300
-cargo test --release --workspace --features raft-sim/rocks --test rocks
+cargo test --release --workspace --features "$RAFT_FEATURES" --test rocks

@@ -46,7 +46,7 @@ RESULTS=$WORK/results
 # not). The binary is copied at once: target/release/raft-script is shared
 # with builds without the feature.
 build_runner() {
-  cargo build --release -p raft-conformance --features trace --bin raft-script
+  cargo build --release -p raft-conformance --features "trace,$RAFT_FEATURES" --bin raft-script
   cp target/release/raft-script "$WORK/raft-script"
 }
 
@@ -160,7 +160,7 @@ no_trace_code_by_default() {
     echo "FAIL no nm to look for tracing code in a default build" >>"$RESULTS"
     return
   fi
-  cargo build --release --workspace --bin raft-sim
+  cargo build --release --workspace --features "$RAFT_FEATURES" --bin raft-sim
   # Counted rather than grep -q: an early exit would fail nm (pipefail).
   local traced plain
   traced=$(nm -C "$WORK/raft-script" | grep -cE "$pattern" || true)
@@ -198,7 +198,7 @@ main() {
   mkdir -p "$WORK/ndjson" "$WORK/tla" "$WORK/bad"
 
   # The recorder's own tests exist only with the feature.
-  if cargo test --release -p raft-conformance --features trace --lib trace:: \
+  if cargo test --release -p raft-conformance --features "trace,$RAFT_FEATURES" --lib trace:: \
       >"$WORK/unit.log" 2>&1; then
     echo "PASS trace recorder and writer unit tests ($(grep -oE '[0-9]+ passed' "$WORK/unit.log" | tail -1))" >>"$RESULTS"
   else

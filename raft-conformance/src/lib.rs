@@ -34,15 +34,48 @@
 //! // `rewritten()` is the script with every output filled in.
 //! assert!(run.rewritten().contains("> 1 handling Ready"));
 //! ```
+//!
+//! ## Your storage, your transport: the kit
+//!
+//! [`kit::Kit`] runs these checks against a `LogStorage` you wrote, from
+//! your own tests: the [`LogStorage` contract suite](kit::contract), the
+//! project's scripts and etcd's (every node's log from your factory,
+//! compared at the protocol level), and raft-sim's simulation on your log.
+//! Storage and transport are open: [`StorageSource`] and [`WireSource`]
+//! wrap any factory and any [`Wire`]; `raft-script --storage rocks` and
+//! `--transport quic` come with the `rocks` and `quic` features, which the
+//! default build leaves out (no C++, no QUIC stack).
+//!
+//! ```
+//! use raft_conformance::kit::Kit;
+//! use raft_core::MemStorage;
+//!
+//! let kit = Kit::new("mine", |_node, conf_state, base| {
+//!     Ok::<_, String>(MemStorage::with_base(conf_state, base))
+//! });
+//! let report = kit.check_contract().unwrap();
+//! println!("{report}"); // "ok   fresh_log_is_empty_with_its_membership" ...
+//! assert!(report
+//!     .cases
+//!     .iter()
+//!     .any(|c| c.name == "conflicting_suffix_is_truncated"));
+//! ```
+
+/// The README's code blocks, compiled and run as doctests, so that the
+/// README's kit example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 pub mod datadriven;
 pub mod diff;
 pub mod env;
+pub mod kit;
 pub mod output;
 pub mod runner;
 pub mod trace;
 
-pub use env::{EnvOptions, StorageKind, TransportKind};
+pub use env::{EnvOptions, StorageSource, Wire, WireSource};
 pub use runner::{run_file, run_text, Run, RunError};
 #[cfg(feature = "trace")]
 pub use runner::{run_file_traced, run_text_traced};

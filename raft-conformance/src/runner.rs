@@ -74,7 +74,10 @@ fn run_in(
     // raft-core logs through `tracing`; route this thread's events into the
     // script output for the duration of the run.
     let _guard = tracing::subscriber::set_default(Capture::new(out.clone()));
-    let mut env = Env::new(options, out);
+    let mut env = Env::new(options, out).map_err(|source| RunError::Command {
+        file: name.to_string(),
+        source,
+    })?;
     setup(&mut env);
     let mut outputs = Vec::new();
     for d in script.directives() {

@@ -225,3 +225,24 @@ fn a_missing_script_is_reported_with_its_path() {
         "stderr: {err}"
     );
 }
+
+/// Backends left out of the build are named with the feature that adds
+/// them, not reported as unknown.
+#[test]
+fn a_backend_this_build_left_out_names_its_feature() {
+    let script = TempScript::new("not-built", SCRIPT);
+    let missing: Vec<(&str, &str, &str)> = [
+        (!cfg!(feature = "rocks")).then_some(("--storage", "rocks", "--features rocks")),
+        (!cfg!(feature = "quic")).then_some(("--transport", "quic", "--features quic")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (option, name, feature) in missing {
+        let out = raft_script(&["run", option, name], &[&script.path]);
+        assert_eq!(out.status.code(), Some(2), "{option} {name}");
+        let err = stderr(&out);
+        assert!(err.contains(feature), "stderr: {err}");
+        assert!(err.contains("not built in"), "stderr: {err}");
+    }
+}

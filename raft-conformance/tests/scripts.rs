@@ -12,7 +12,8 @@
 
 use insta::internals::Content;
 use raft_conformance::datadriven::{self, Item};
-use raft_conformance::{run_file, EnvOptions};
+#[allow(unused_imports)]
+use raft_conformance::{run_file, EnvOptions, StorageSource, WireSource};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -23,29 +24,58 @@ struct Combination {
     options: EnvOptions,
 }
 
-/// Every combination the scripts run under. Add new storages and transports
-/// here; each one is checked against the same snapshots.
+/// Every combination this build can run the scripts under: memory always,
+/// RocksDB with the `rocks` feature, QUIC with the `quic` feature, and
+/// RocksDB over QUIC with both. Each one is checked against the same
+/// snapshots.
 fn combinations() -> Vec<Combination> {
-    vec![
-        Combination {
-            name: "storage=memory transport=memory",
-            options: EnvOptions::default(),
+    #[allow(unused_mut)]
+    let mut all = vec![Combination {
+        name: "storage=memory transport=memory",
+        options: EnvOptions::default(),
+    }];
+    #[cfg(feature = "quic")]
+    all.push(Combination {
+        name: "storage=memory transport=quic",
+        options: EnvOptions {
+            transport: WireSource::quic(),
+            ..EnvOptions::default()
         },
-        Combination {
-            name: "storage=memory transport=quic",
-            options: EnvOptions {
-                transport: raft_conformance::TransportKind::Quic,
-                ..EnvOptions::default()
-            },
+    });
+    #[cfg(feature = "rocks")]
+    all.push(Combination {
+        name: "storage=rocks transport=memory",
+        options: EnvOptions {
+            storage: StorageSource::rocks(),
+            ..EnvOptions::default()
         },
-        Combination {
-            name: "storage=rocks transport=memory",
-            options: EnvOptions {
-                storage: raft_conformance::StorageKind::Rocks,
-                ..EnvOptions::default()
-            },
+    });
+    #[cfg(all(feature = "rocks", feature = "quic"))]
+    all.push(Combination {
+        name: "storage=rocks transport=quic",
+        options: EnvOptions {
+            storage: StorageSource::rocks(),
+            transport: WireSource::quic(),
         },
-    ]
+    });
+    all
+}
+
+/// CI builds with both backends (ci/test.sh sets `RAFT_ALL_BACKENDS=1`):
+/// there, fewer than four combinations means a feature went missing, not a
+/// choice to skip them.
+#[test]
+fn every_combination_runs_where_all_backends_are_required() {
+    let names: Vec<&str> = combinations().iter().map(|c| c.name).collect();
+    if std::env::var("RAFT_ALL_BACKENDS").is_ok_and(|v| v == "1") {
+        assert_eq!(
+            names.len(),
+            4,
+            "RAFT_ALL_BACKENDS=1 but only {names:?} are built"
+        );
+    } else {
+        assert!(names.contains(&"storage=memory transport=memory"));
+    }
 }
 
 fn scripts_dir() -> PathBuf {
@@ -117,7 +147,7 @@ fn scripts_match_snapshots() {
         // reproduce exactly, whatever the snapshot update mode.
         let mut reference: Option<(&str, String)> = None;
         for combination in &combinations {
-            let run = match run_file(&path, combination.options) {
+            let run = match run_file(&path, combination.options.clone()) {
                 Ok(run) => run,
                 Err(e) => {
                     failures.push(format!("{name} [{}]: {e}", combination.name));

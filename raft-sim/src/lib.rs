@@ -49,7 +49,8 @@ pub mod shrink;
 mod sim;
 pub mod storage;
 
+pub use backend::{BackendFactory, SimStorage};
 pub use checker::{Property, Violation};
 pub use rng::Rng;
 pub use schedule::{Event, NetParams, Profile, Schedule, Timed, TICK};
-pub use sim::{run, run_subset, Outcome, RunStats, SimError, SimOptions, StorageKind};
+pub use sim::{run, run_subset, Outcome, RunStats, SimError, SimOptions};

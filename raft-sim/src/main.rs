@@ -10,7 +10,7 @@
 //! command that replays it. `--seed` replays one seed, printing its events.
 
 use raft_sim::shrink::shrink;
-use raft_sim::{run, run_subset, Outcome, SimError, SimOptions, StorageKind};
+use raft_sim::{run, run_subset, Outcome, SimError, SimOptions, SimStorage};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -55,11 +55,7 @@ fn parse() -> Result<Args, String> {
                 n => return Err(format!("--nodes must be 3 or 5, not {n}")),
             },
             "--storage" => {
-                a.opts.storage = match value()?.as_str() {
-                    "mem" => StorageKind::Mem,
-                    "rocks" => StorageKind::Rocks,
-                    other => return Err(format!("--storage must be mem or rocks, not {other}")),
-                }
+                a.opts.storage = SimStorage::by_name(&value()?).map_err(|e| e.to_string())?
             }
             "--ticks" => a.opts.fault_ticks = num(value()?)?,
             "--jobs" => a.jobs = num(value()?)?.max(1) as usize,
@@ -117,8 +113,8 @@ fn replay_command(a: &Args, seed: u64, keep: Option<&[usize]>) -> String {
     if let Some(n) = a.opts.nodes {
         cmd += &format!(" --nodes {n}");
     }
-    if a.opts.storage == StorageKind::Rocks {
-        cmd += " --storage rocks";
+    if a.opts.storage.name() != SimStorage::memory().name() {
+        cmd += &format!(" --storage {}", a.opts.storage.name());
     }
     if a.opts.fault_ticks != SimOptions::default().fault_ticks {
         cmd += &format!(" --ticks {}", a.opts.fault_ticks);
@@ -237,7 +233,7 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
 fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
     let opts = SimOptions {
         trace: true,
-        ..a.opts
+        ..a.opts.clone()
     };
     let out = run_subset(seed, &opts, a.keep.as_deref())?;
     for line in &out.trace {

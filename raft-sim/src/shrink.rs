@@ -51,7 +51,7 @@ pub fn shrink(
     let quiet = SimOptions {
         trace: false,
         stop_at,
-        ..*opts
+        ..opts.clone()
     };
     let schedule = crate::Schedule::generate(seed, opts.nodes, opts.fault_ticks);
     // Events after the violation never ran.
@@ -109,7 +109,7 @@ pub fn shrink(
         seed,
         &SimOptions {
             trace: true,
-            ..*opts
+            ..opts.clone()
         },
         Some(&keep),
     )?;

@@ -22,30 +22,25 @@
 //! promised for them is safety: once any node applied one (acknowledged it
 //! to the client), it stays at that index in every node's log.
 
+use crate::backend::SimStorage;
 use crate::checker::{Checker, Property, Violation};
 use crate::network::{Lost, NetStats, Network};
 use crate::node::{Input, SimNode};
 use crate::rng::Rng;
 use crate::schedule::{stream, Event, NetParams, Profile, Schedule, TICK};
-use crate::storage::{Backend, Disk, MemBackend};
+use crate::storage::{Backend, Disk};
 use bytes::Bytes;
 use raft_core::{Config, MessageType, NodeId, Role};
 use std::collections::VecDeque;
 use thiserror::Error;
 
-/// Which durable backend the simulated disks sit on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageKind {
-    Mem,
-    Rocks,
-}
-
 /// How a run is sized and what it runs on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SimOptions {
     /// Cluster size; `None` lets each seed pick 3 or 5.
     pub nodes: Option<usize>,
-    pub storage: StorageKind,
+    /// What the simulated disks sit on (memory by default).
+    pub storage: SimStorage,
     /// Length of the fault phase, in ticks.
     pub fault_ticks: u64,
     /// Ticks after healing within which a stable leader must exist.
@@ -69,7 +64,7 @@ impl Default for SimOptions {
     fn default() -> SimOptions {
         SimOptions {
             nodes: None,
-            storage: StorageKind::Mem,
+            storage: SimStorage::memory(),
             fault_ticks: 3000,
             elect_bound: 150,
             converge_bound: 300,
@@ -152,7 +147,6 @@ struct Sim {
     live: Vec<(Bytes, Option<u64>)>,
     trace: Option<Vec<String>>,
     recent: VecDeque<String>,
-    _dirs: Vec<crate::backend::TempDir>,
 }
 
 /// Runs `seed` with its whole schedule.
@@ -173,7 +167,7 @@ pub fn run_subset(
             *m = true;
         }
     }
-    let mut sim = Sim::new(seed, *opts, schedule, mask)?;
+    let mut sim = Sim::new(seed, opts.clone(), schedule, mask)?;
     let violation = sim.start().and_then(|()| sim.run_loop()).err();
     if let Some(v) = &violation {
         sim.log(format!("VIOLATION: {v}"));
@@ -201,25 +195,11 @@ impl Sim {
         let n = schedule.profile.nodes;
         let voters = schedule.profile.voters();
         let mut backends: Vec<Box<dyn Backend>> = Vec::with_capacity(n);
-        let mut dirs = Vec::new();
-        for _ in 0..n {
-            match opts.storage {
-                StorageKind::Mem => {
-                    backends.push(Box::new(MemBackend::new(voters.iter().copied())))
-                }
-                StorageKind::Rocks => {
-                    if !crate::backend::ROCKS_AVAILABLE {
-                        return Err(SimError::RocksUnavailable);
-                    }
-                    let (backend, dir) = crate::backend::rocks(&voters).map_err(SimError::Setup)?;
-                    backends.push(backend);
-                    dirs.push(dir);
-                }
-            }
+        for &id in &voters {
+            backends.push(opts.storage.create(id, &voters).map_err(SimError::Setup)?);
         }
         Ok(Sim {
             seed,
-            opts,
             backends,
             keep,
             nodes: Vec::with_capacity(n),
@@ -233,8 +213,8 @@ impl Sim {
                 .collect(),
             trace: opts.trace.then(Vec::new),
             recent: VecDeque::new(),
-            _dirs: dirs,
             schedule,
+            opts,
         })
     }
 

@@ -3,9 +3,9 @@
 
 #![cfg(feature = "rocks")]
 
-use raft_sim::{run, SimOptions, StorageKind};
+use raft_sim::{run, SimOptions, SimStorage};
 
-fn opts(storage: StorageKind) -> SimOptions {
+fn opts(storage: SimStorage) -> SimOptions {
     SimOptions {
         storage,
         fault_ticks: 300,
@@ -18,8 +18,8 @@ fn opts(storage: StorageKind) -> SimOptions {
 fn rocksdb_disks_pass_and_behave_exactly_like_memory() {
     let mut crashes = 0;
     for seed in 0..4 {
-        let mem = run(seed, &opts(StorageKind::Mem)).expect("runs");
-        let rocks = run(seed, &opts(StorageKind::Rocks)).expect("runs");
+        let mem = run(seed, &opts(SimStorage::memory())).expect("runs");
+        let rocks = run(seed, &opts(SimStorage::rocks())).expect("runs");
         assert!(
             rocks.violation.is_none(),
             "seed {seed}: {:?}",

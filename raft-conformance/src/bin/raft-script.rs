@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! raft-script run [--storage mem|rocks] [--transport mem|quic] [--trace OUT.ndjson] SCRIPT
+//!     (`rocks` needs the `rocks` feature, `quic` the `quic` feature)
 //!     print SCRIPT with every output filled in; with --trace, also write the
 //!     protocol events of every node to OUT.ndjson (needs the `trace` feature)
 //! raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...
@@ -11,14 +12,16 @@
 //!     in the trace, for spec/Traceetcdraft.tla; print each NAME
 //! ```
 
-use raft_conformance::{run_file, EnvOptions, StorageKind, TransportKind};
+use raft_conformance::env::{StorageSource, WireSource};
+use raft_conformance::{run_file, EnvOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   raft-script run [--storage mem|rocks] [--transport mem|quic] [--trace OUT.ndjson] SCRIPT
   raft-script check [--storage mem|rocks] [--transport mem|quic] SCRIPT...
-  raft-script trace-tla TRACE.ndjson OUTDIR";
+  raft-script trace-tla TRACE.ndjson OUTDIR
+--storage rocks and --transport quic need a build with --features rocks,quic";
 
 struct Args {
     command: String,
@@ -38,13 +41,11 @@ fn parse_args() -> Result<Args, String> {
             "--trace" => trace = Some(PathBuf::from(argv.next().ok_or("--trace needs a file")?)),
             "--storage" => {
                 let v = argv.next().ok_or("--storage needs a value")?;
-                options.storage =
-                    StorageKind::parse(&v).ok_or_else(|| format!("unknown storage {v:?}"))?;
+                options.storage = StorageSource::by_name(&v).map_err(|e| e.to_string())?;
             }
             "--transport" => {
                 let v = argv.next().ok_or("--transport needs a value")?;
-                options.transport =
-                    TransportKind::parse(&v).ok_or_else(|| format!("unknown transport {v:?}"))?;
+                options.transport = WireSource::by_name(&v).map_err(|e| e.to_string())?;
             }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
@@ -80,8 +81,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let result = match &args.trace {
-                None => run_file(&args.scripts[0], args.options).map_err(|e| e.to_string()),
-                Some(out) => run_traced(&args.scripts[0], args.options, out),
+                None => run_file(&args.scripts[0], args.options.clone()).map_err(|e| e.to_string()),
+                Some(out) => run_traced(&args.scripts[0], args.options.clone(), out),
             };
             match result {
                 Ok(run) => {
@@ -115,7 +116,7 @@ fn main() -> ExitCode {
         "check" => {
             let mut failed = 0;
             for path in &args.scripts {
-                match run_file(path, args.options) {
+                match run_file(path, args.options.clone()) {
                     Ok(run) => {
                         let mismatches = run.mismatches();
                         if mismatches.is_empty() {

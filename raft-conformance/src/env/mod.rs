@@ -10,64 +10,41 @@
 mod control;
 mod inspect;
 mod nodes;
+#[cfg(feature = "quic")]
+mod quic;
 mod ready;
 mod storage;
 mod wire;
 
-pub use wire::{MemoryWire, QuicWire, Wire, WireError};
+#[cfg(feature = "quic")]
+pub use quic::{QuicWire, QUIC_CARRY_TIMEOUT};
+pub use storage::{MemoryFactory, StorageSource, UnknownBackend};
+pub use wire::{MemoryWire, TransportWire, Wire, WireError, WireSource};
 
 use crate::datadriven::{ArgError, Directive};
 use crate::output::Output;
 use raft_core::{Config, LogStorage, Message, RawNode};
 use thiserror::Error;
 
-/// Where nodes keep their logs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StorageKind {
-    /// [`raft_core::MemStorage`].
-    #[default]
-    Memory,
-    /// [`raft_storage_rocks::RocksStorage`], one RocksDB database per node
-    /// in a temporary directory removed with the node.
-    Rocks,
-}
-
-impl StorageKind {
-    pub fn parse(name: &str) -> Option<StorageKind> {
-        match name {
-            "mem" | "memory" => Some(StorageKind::Memory),
-            "rocks" | "rocksdb" => Some(StorageKind::Rocks),
-            _ => None,
-        }
-    }
-}
-
-/// How delivered messages travel between nodes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TransportKind {
-    /// Handed over in process.
-    #[default]
-    Memory,
-    /// Encoded and sent through real QUIC endpoints on 127.0.0.1.
-    Quic,
-}
-
-impl TransportKind {
-    pub fn parse(name: &str) -> Option<TransportKind> {
-        match name {
-            "mem" | "memory" => Some(TransportKind::Memory),
-            "quic" => Some(TransportKind::Quic),
-            _ => None,
-        }
-    }
-}
-
 /// Choices that do not change the protocol output, only what stores and
 /// carries it: every combination must print the same.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EnvOptions {
-    pub storage: StorageKind,
-    pub transport: TransportKind,
+    /// Where each node's log lives.
+    pub storage: StorageSource,
+    /// What carries each delivered message.
+    pub transport: WireSource,
+}
+
+impl EnvOptions {
+    /// `storage=NAME transport=NAME`, as reports name a combination.
+    pub fn describe(&self) -> String {
+        format!(
+            "storage={} transport={}",
+            self.storage.name(),
+            self.transport.name()
+        )
+    }
 }
 
 /// A node of the environment.
@@ -84,6 +61,8 @@ pub enum EnvError {
     Arg(#[from] ArgError),
     #[error("line {line}: {reason}")]
     Invalid { line: usize, reason: String },
+    #[error("cannot set up the environment: {0}")]
+    Setup(String),
     #[error("line {line}: raft error: {source}")]
     Raft {
         line: usize,
@@ -128,16 +107,20 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(options: EnvOptions, out: Output) -> Env {
-        Env {
+    pub fn new(options: EnvOptions, out: Output) -> Result<Env, EnvError> {
+        let wire = options
+            .transport
+            .create()
+            .map_err(|e| EnvError::Setup(format!("transport {}: {e}", options.transport.name())))?;
+        Ok(Env {
             options,
             nodes: Vec::new(),
             messages: Vec::new(),
-            wire: wire::new_wire(options.transport),
+            wire,
             out,
             #[cfg(feature = "trace")]
             trace: None,
-        }
+        })
     }
 
     /// Records every node's protocol events, and the messages the

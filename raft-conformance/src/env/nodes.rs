@@ -80,8 +80,19 @@ impl Env {
             } else {
                 (ConfState::default(), EntryId::default())
             };
-            let store = super::storage::new_storage(self.options.storage, id, conf_state, base)
-                .map_err(|e| invalid(d, format!("cannot create storage for node {id}: {e}")))?;
+            let store = self
+                .options
+                .storage
+                .create(id, conf_state, base)
+                .map_err(|e| {
+                    invalid(
+                        d,
+                        format!(
+                            "cannot create {} storage for node {id}: {e}",
+                            self.options.storage.name()
+                        ),
+                    )
+                })?;
             #[cfg_attr(not(feature = "trace"), allow(unused_mut))]
             let mut raw =
                 RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;

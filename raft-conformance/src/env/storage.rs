@@ -1,69 +1,150 @@
-//! Where nodes keep their logs.
+//! Where nodes keep their logs: a [`StorageSource`] names a
+//! [`StorageFactory`] and makes each node's log through it.
 
-use super::StorageKind;
-use raft_core::{
-    ConfState, Entry, EntryId, InitialState, LogStorage, LogWrite, MemStorage, StorageError,
-};
-use raft_storage_rocks::RocksStorage;
-use tempfile::TempDir;
+use crate::kit::{BoxError, StorageFactory};
+use raft_core::{ConfState, EntryId, LogStorage, MemStorage, NodeId};
+use std::fmt;
+use std::sync::Arc;
 
-/// A fresh log for a node, starting after `base` with `conf_state`.
-pub fn new_storage(
-    kind: StorageKind,
-    node: u64,
-    conf_state: ConfState,
-    base: EntryId,
-) -> Result<Box<dyn LogStorage>, String> {
-    match kind {
-        StorageKind::Memory => Ok(Box::new(MemStorage::with_base(conf_state, base))),
-        StorageKind::Rocks => Ok(Box::new(TempRocks::create(node, conf_state, base)?)),
+/// A named, shareable source of fresh logs: the environment asks it for one
+/// log per node it creates. Cloning shares the factory.
+#[derive(Clone)]
+pub struct StorageSource {
+    name: String,
+    factory: Arc<dyn MakeLog>,
+}
+
+/// The object-safe part of a [`StorageFactory`]: creating boxed logs.
+trait MakeLog: Send + Sync {
+    fn make(
+        &self,
+        node: NodeId,
+        conf_state: ConfState,
+        base: EntryId,
+    ) -> Result<Box<dyn LogStorage>, BoxError>;
+}
+
+/// Adapts any factory to [`MakeLog`].
+struct Boxing<F>(F);
+
+impl<F: StorageFactory> MakeLog for Boxing<F> {
+    fn make(
+        &self,
+        node: NodeId,
+        conf_state: ConfState,
+        base: EntryId,
+    ) -> Result<Box<dyn LogStorage>, BoxError> {
+        Ok(Box::new(self.0.create(node, conf_state, base)?))
     }
 }
 
-/// A RocksDB log in a temporary directory that lives exactly as long as
-/// the log: the node owns both, and the directory is removed when the
-/// environment drops the node.
-struct TempRocks {
-    // Field order matters: the database closes before its directory goes.
-    log: RocksStorage,
-    _dir: TempDir,
+impl StorageSource {
+    /// Logs made by `factory`, called `name` in reports.
+    pub fn new(name: impl Into<String>, factory: impl StorageFactory + 'static) -> StorageSource {
+        StorageSource {
+            name: name.into(),
+            factory: Arc::new(Boxing(factory)),
+        }
+    }
+
+    /// [`MemStorage`], the reference every other storage is compared with.
+    pub fn memory() -> StorageSource {
+        StorageSource::new("memory", MemoryFactory)
+    }
+
+    /// [`raft_storage_rocks::RocksStorage`], one database per node in a
+    /// temporary directory removed with the log.
+    #[cfg(feature = "rocks")]
+    pub fn rocks() -> StorageSource {
+        StorageSource::new("rocks", crate::kit::rocks::RocksFactory)
+    }
+
+    /// The storage `raft-script --storage NAME` means: `mem` (or `memory`),
+    /// or `rocks` (or `rocksdb`) when built with the `rocks` feature.
+    pub fn by_name(name: &str) -> Result<StorageSource, UnknownBackend> {
+        match name {
+            "mem" | "memory" => Ok(StorageSource::memory()),
+            #[cfg(feature = "rocks")]
+            "rocks" | "rocksdb" => Ok(StorageSource::rocks()),
+            #[cfg(not(feature = "rocks"))]
+            "rocks" | "rocksdb" => Err(UnknownBackend::NotBuilt {
+                kind: "storage",
+                name: name.to_string(),
+                feature: "rocks",
+            }),
+            _ => Err(UnknownBackend::Unknown {
+                kind: "storage",
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    /// The name given at construction.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A fresh log for `node`, starting after `base` with `conf_state`.
+    pub fn create(
+        &self,
+        node: NodeId,
+        conf_state: ConfState,
+        base: EntryId,
+    ) -> Result<Box<dyn LogStorage>, BoxError> {
+        self.factory.make(node, conf_state, base)
+    }
 }
 
-impl TempRocks {
-    fn create(node: u64, conf_state: ConfState, base: EntryId) -> Result<TempRocks, String> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("raft-script-node{node}-"))
-            .tempdir()
-            .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-        // A script's log lines are the protocol's, as in etcd's harness. The
-        // storage's own (which name the random directory) would make this
-        // storage print differently from the in-memory one.
-        let log =
-            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-                RocksStorage::create(dir.path(), conf_state, base)
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(TempRocks { log, _dir: dir })
+impl Default for StorageSource {
+    fn default() -> StorageSource {
+        StorageSource::memory()
     }
 }
 
-impl LogStorage for TempRocks {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        self.log.initial_state()
+impl fmt::Debug for StorageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StorageSource({})", self.name)
     }
-    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        self.log.entries(lo, hi, max_size)
+}
+
+/// Makes [`MemStorage`] logs (which cannot be reopened: nothing persists).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryFactory;
+
+impl StorageFactory for MemoryFactory {
+    type Storage = MemStorage;
+
+    fn create(
+        &self,
+        _: NodeId,
+        conf_state: ConfState,
+        base: EntryId,
+    ) -> Result<MemStorage, BoxError> {
+        Ok(MemStorage::with_base(conf_state, base))
     }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.log.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.log.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.log.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.log.write(write)
-    }
+}
+
+/// A storage or transport name that this build cannot provide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownBackend {
+    /// No backend has this name.
+    #[error("unknown {kind} {name:?}")]
+    Unknown {
+        /// `storage` or `transport`.
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// The backend exists but this build left it out.
+    #[error(
+        "{kind} {name:?} is not built in: rebuild raft-conformance with `--features {feature}`"
+    )]
+    NotBuilt {
+        /// `storage` or `transport`.
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The cargo feature that adds it.
+        feature: &'static str,
+    },
 }

@@ -2,20 +2,28 @@
 //!
 //! The environment decides *which* messages are delivered and in what order
 //! (etcd's order); a [`Wire`] only moves each one. The in-memory wire hands
-//! the message over as is; network wires (QUIC) encode it, send it through
-//! real endpoints and decode it on the other side, so a script's output
-//! proves the message survived the trip unchanged.
+//! the message over as is; network wires (QUIC, or any [`Transport`] through
+//! [`TransportWire`]) encode it, send it through real endpoints and decode
+//! it on the other side, so a script's output proves the message survived
+//! the trip unchanged.
 
-use super::TransportKind;
+use crate::kit::BoxError;
 use raft_core::{Message, NodeId, Transport, TransportEvent};
-use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::{Config, QuicTransport};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Moves one message across a transport and returns it as the recipient
 /// received it.
+///
+/// Implement it to run the interaction scripts over your own transport: the
+/// environment calls `carry` once per delivered message, in etcd's delivery
+/// order, and steps the recipient with what it returns. A wire must deliver
+/// the message it was given, unchanged, or fail: the scripts' output then
+/// shows any field the transport lost or altered.
 pub trait Wire {
+    /// Carries `message` from `message.from` to `message.to`.
     fn carry(&mut self, message: Message) -> Result<Message, WireError>;
 }
 
@@ -23,11 +31,24 @@ pub trait Wire {
 #[derive(Debug, thiserror::Error)]
 #[error("transport failed to carry {message}: {reason}")]
 pub struct WireError {
+    /// The message, described (`MsgApp 1->2`).
     pub message: String,
+    /// What went wrong.
     pub reason: String,
 }
 
+impl WireError {
+    /// The error for `message`, which could not be carried for `reason`.
+    pub fn new(message: &Message, reason: impl fmt::Display) -> WireError {
+        WireError {
+            message: format!("{} {}->{}", message.msg_type, message.from, message.to),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Hands messages over in process.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct MemoryWire;
 
 impl Wire for MemoryWire {
@@ -36,160 +57,211 @@ impl Wire for MemoryWire {
     }
 }
 
-/// How long one message may take to cross the QUIC wire (a first message
-/// between two nodes includes their handshake).
-pub const QUIC_CARRY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Sends every message from the sender's QUIC endpoint to the recipient's,
-/// over 127.0.0.1 with mutual TLS, and returns what the recipient decoded.
-///
-/// Endpoints are created on first use, one per node id, with certificates
-/// from a throwaway CA. The wire owns a single-threaded tokio runtime that
-/// runs only while a message is being carried, so nothing happens between
-/// commands and etcd's delivery order is kept: one message at a time.
-#[derive(Default)]
-pub struct QuicWire {
-    net: Option<QuicNet>,
+/// A named, shareable source of wires: each environment (each script run)
+/// gets a fresh one. Cloning shares the constructor.
+#[derive(Clone)]
+pub struct WireSource {
+    name: String,
+    make: Arc<MakeWire>,
 }
 
-struct QuicNet {
-    // Field order matters: endpoints close before the runtime goes away.
-    nodes: HashMap<NodeId, QuicTransport>,
-    ca: DevCa,
-    runtime: tokio::runtime::Runtime,
-}
+type MakeWire = dyn Fn() -> Result<Box<dyn Wire>, BoxError> + Send + Sync;
 
-impl QuicNet {
-    fn new() -> Result<QuicNet, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
-        let ca = DevCa::new().map_err(|e| e.to_string())?;
-        Ok(QuicNet {
-            nodes: HashMap::new(),
-            ca,
-            runtime,
-        })
+impl WireSource {
+    /// Wires made by `make`, called `name` in reports.
+    pub fn new<W, F>(name: impl Into<String>, make: F) -> WireSource
+    where
+        W: Wire + 'static,
+        F: Fn() -> Result<W, BoxError> + Send + Sync + 'static,
+    {
+        WireSource {
+            name: name.into(),
+            make: Arc::new(move || Ok(Box::new(make()?) as Box<dyn Wire>)),
+        }
     }
 
-    /// Starts `id`'s endpoint if it has none, and introduces it to the rest.
-    fn ensure(&mut self, id: NodeId) -> Result<(), String> {
-        if self.nodes.contains_key(&id) {
-            return Ok(());
+    /// Messages handed over in process.
+    pub fn memory() -> WireSource {
+        WireSource::new("memory", || Ok(MemoryWire))
+    }
+
+    /// Messages carried over QUIC with mutual TLS on 127.0.0.1.
+    #[cfg(feature = "quic")]
+    pub fn quic() -> WireSource {
+        WireSource::new("quic", || Ok(super::quic::QuicWire::default()))
+    }
+
+    /// The transport `raft-script --transport NAME` means: `mem` (or
+    /// `memory`), or `quic` when built with the `quic` feature.
+    pub fn by_name(name: &str) -> Result<WireSource, super::UnknownBackend> {
+        match name {
+            "mem" | "memory" => Ok(WireSource::memory()),
+            #[cfg(feature = "quic")]
+            "quic" => Ok(WireSource::quic()),
+            #[cfg(not(feature = "quic"))]
+            "quic" => Err(super::UnknownBackend::NotBuilt {
+                kind: "transport",
+                name: name.to_string(),
+                feature: "quic",
+            }),
+            _ => Err(super::UnknownBackend::Unknown {
+                kind: "transport",
+                name: name.to_string(),
+            }),
         }
-        let tls = self.ca.node_cert(id).map_err(|e| e.to_string())?;
-        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut config = Config::new(id, loopback, tls);
-        // The runtime sleeps between commands; a slow script must not look
-        // like a dead peer.
-        config.idle_timeout = Duration::from_secs(600);
-        config.keep_alive = Duration::from_secs(60);
-        let _entered = self.runtime.enter();
-        let node = QuicTransport::bind(config).map_err(|e| e.to_string())?;
-        for other in self.nodes.values() {
-            other.set_peer(id, node.local_addr());
-            node.set_peer(other.id(), other.local_addr());
+    }
+
+    /// The name given at construction.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A fresh wire.
+    pub fn create(&self) -> Result<Box<dyn Wire>, BoxError> {
+        (self.make)()
+    }
+}
+
+impl Default for WireSource {
+    fn default() -> WireSource {
+        WireSource::memory()
+    }
+}
+
+impl fmt::Debug for WireSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WireSource({})", self.name)
+    }
+}
+
+/// A [`Wire`] over any synchronous-polling [`Transport`]: each message is
+/// sent from the sender's endpoint and awaited, by polling
+/// [`Transport::try_recv`], at the recipient's.
+///
+/// Endpoints are made on first use by `connect(node_id)`, which must return
+/// an endpoint that can reach every endpoint made before it (and be reached
+/// by them). Transports that need an async runtime to make progress are
+/// better wrapped in a [`Wire`] of their own that drives that runtime, as
+/// the QUIC wire does.
+pub struct TransportWire<T, C> {
+    connect: C,
+    endpoints: HashMap<NodeId, T>,
+    timeout: Duration,
+}
+
+impl<T, C> TransportWire<T, C>
+where
+    T: Transport,
+    C: FnMut(NodeId) -> Result<T, BoxError>,
+{
+    /// A wire whose endpoints come from `connect`; each message must arrive
+    /// within `timeout`.
+    pub fn new(connect: C, timeout: Duration) -> TransportWire<T, C> {
+        TransportWire {
+            connect,
+            endpoints: HashMap::new(),
+            timeout,
         }
-        self.nodes.insert(id, node);
+    }
+
+    fn ensure(&mut self, id: NodeId) -> Result<(), BoxError> {
+        if !self.endpoints.contains_key(&id) {
+            let endpoint = (self.connect)(id)?;
+            self.endpoints.insert(id, endpoint);
+        }
         Ok(())
     }
+}
 
-    fn carry(&mut self, message: Message) -> Result<Message, String> {
+impl<T, C> Wire for TransportWire<T, C>
+where
+    T: Transport,
+    C: FnMut(NodeId) -> Result<T, BoxError>,
+{
+    fn carry(&mut self, message: Message) -> Result<Message, WireError> {
         let (from, to) = (message.from, message.to);
         if from == to {
-            return Err("sender and recipient are the same node".to_string());
+            return Err(WireError::new(
+                &message,
+                "sender and recipient are the same node",
+            ));
         }
-        // The runtime's tasks run on this thread, whose subscriber prints
-        // into the script's output; the transport's own logs are not
-        // protocol output, so they are silenced while it works.
-        let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
-        self.ensure(from)?;
-        self.ensure(to)?;
-        let [Some(sender), Some(recipient)] = self.nodes.get_disjoint_mut([&from, &to]) else {
-            return Err("endpoint missing".to_string());
+        self.ensure(from)
+            .and_then(|()| self.ensure(to))
+            .map_err(|e| WireError::new(&message, format!("cannot make an endpoint: {e}")))?;
+        let what = message.clone();
+        let [Some(sender), Some(recipient)] = self.endpoints.get_disjoint_mut([&from, &to]) else {
+            return Err(WireError::new(&what, "endpoint missing"));
         };
-        self.runtime.block_on(async {
-            sender.send(vec![message]);
-            let arrival = async {
-                loop {
-                    tokio::select! {
-                        event = recipient.recv() => match event {
-                            Some(TransportEvent::Message(m)) => return Ok(m),
-                            // A report about some earlier message; this one
-                            // may still arrive.
-                            Some(TransportEvent::Unreachable(_)) => {}
-                            None => return Err(format!("node {to}'s endpoint shut down")),
-                        },
-                        event = sender.recv() => match event {
-                            Some(TransportEvent::Unreachable(peer)) if peer == to => {
-                                return Err(format!("node {from} reports {to} unreachable"));
-                            }
-                            Some(_) => {}
-                            None => return Err(format!("node {from}'s endpoint shut down")),
-                        },
-                    }
+        sender.send(vec![message]);
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match recipient.try_recv() {
+                Some(TransportEvent::Message(m)) => return Ok(m),
+                // A report about some earlier message; this one may still arrive.
+                Some(TransportEvent::Unreachable(_)) => continue,
+                None => {}
+            }
+            if let Some(TransportEvent::Unreachable(peer)) = sender.try_recv() {
+                if peer == to {
+                    return Err(WireError::new(
+                        &what,
+                        format!("node {from} reports {to} unreachable"),
+                    ));
                 }
-            };
-            tokio::time::timeout(QUIC_CARRY_TIMEOUT, arrival)
-                .await
-                .map_err(|_| format!("not delivered within {QUIC_CARRY_TIMEOUT:?}"))?
-        })
-    }
-}
-
-impl Wire for QuicWire {
-    fn carry(&mut self, message: Message) -> Result<Message, WireError> {
-        let what = format!("{} {}->{}", message.msg_type, message.from, message.to);
-        let net = match &mut self.net {
-            Some(net) => net,
-            None => self.net.insert(QuicNet::new().map_err(|reason| WireError {
-                message: what.clone(),
-                reason,
-            })?),
-        };
-        net.carry(message).map_err(|reason| WireError {
-            message: what,
-            reason,
-        })
-    }
-}
-
-/// The wire for `kind`.
-pub fn new_wire(kind: TransportKind) -> Box<dyn Wire> {
-    match kind {
-        TransportKind::Memory => Box::new(MemoryWire),
-        TransportKind::Quic => Box::<QuicWire>::default(),
+            }
+            if Instant::now() >= deadline {
+                return Err(WireError::new(
+                    &what,
+                    format!("not delivered within {:?}", self.timeout),
+                ));
+            }
+            std::thread::yield_now();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft_core::{Entry, MessageType};
+    use raft_core::{Entry, MemNetwork, MessageType};
 
     #[test]
-    fn the_quic_wire_returns_what_the_recipient_decoded() {
-        let mut wire = QuicWire::default();
+    fn a_transport_wire_over_the_memory_network_delivers_unchanged() {
+        let net = MemNetwork::new(16);
+        let mut wire = TransportWire::new(|id| Ok(net.join(id)), Duration::from_secs(5));
         let mut m = Message::new(MessageType::MsgApp);
-        (m.from, m.to, m.term, m.index, m.commit) = (1, 3, 2, 5, 4);
-        m.entries = vec![Entry {
-            term: 2,
-            index: 6,
-            ..Entry::new(&b"payload"[..])
-        }];
+        (m.from, m.to, m.term, m.index) = (1, 2, 3, 4);
+        let mut e = Entry::new(&b"data"[..]);
+        (e.term, e.index) = (3, 5);
+        m.entries = vec![e];
         assert_eq!(wire.carry(m.clone()).unwrap(), m);
-        let mut back = Message::new(MessageType::MsgAppResp);
-        (back.from, back.to, back.index, back.reject) = (3, 1, 6, true);
-        assert_eq!(wire.carry(back.clone()).unwrap(), back);
+        let mut self_msg = Message::new(MessageType::MsgHeartbeat);
+        (self_msg.from, self_msg.to) = (2, 2);
+        assert!(wire.carry(self_msg).is_err());
     }
 
     #[test]
-    fn a_message_to_its_own_sender_is_an_error_not_a_hang() {
-        let mut wire = QuicWire::default();
+    fn a_transport_that_loses_the_message_times_out_with_an_error() {
+        let net = MemNetwork::new(16);
+        net.cut(1, 2);
+        let mut wire = TransportWire::new(|id| Ok(net.join(id)), Duration::from_millis(50));
         let mut m = Message::new(MessageType::MsgHeartbeat);
-        (m.from, m.to) = (2, 2);
+        (m.from, m.to) = (1, 2);
         let err = wire.carry(m).unwrap_err();
-        assert!(err.reason.contains("same node"), "{err}");
+        assert!(err.to_string().contains("MsgHeartbeat 1->2"), "{err}");
+    }
+
+    #[test]
+    fn names_the_build_cannot_provide_are_refused_clearly() {
+        assert!(matches!(
+            WireSource::by_name("pigeon"),
+            Err(crate::env::UnknownBackend::Unknown { .. })
+        ));
+        #[cfg(not(feature = "quic"))]
+        assert!(WireSource::by_name("quic")
+            .unwrap_err()
+            .to_string()
+            .contains("--features quic"));
     }
 }
