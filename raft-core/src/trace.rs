@@ -84,10 +84,11 @@ pub struct TraceState {
     /// some messages are handled.
     pub pre_vote: bool,
     pub check_quorum: bool,
-    /// `Config::election_tick`, `Config::heartbeat_tick` and
-    /// `Config::disable_proposal_forwarding`.
+    /// `Config::election_tick`.
     pub election_tick: u64,
+    /// `Config::heartbeat_tick`.
     pub heartbeat_tick: u64,
+    /// `Config::disable_proposal_forwarding`.
     pub disable_proposal_forwarding: bool,
 }
 

@@ -74,6 +74,7 @@ pub enum EventKind {
         msg: Msg,
     },
     SetElectionTimeout {
+        /// The new randomized election timeout, in ticks.
         timeout: u64,
     },
 }
@@ -115,18 +116,20 @@ pub struct NodeState {
     /// Index of the first term in `terms` (the last compacted index).
     pub first: u64,
     pub terms: Vec<u64>,
-    /// The election timer: ticks since its last reset, and the randomized
-    /// timeout it runs to.
+    /// Ticks since the election timer was last reset.
     pub election_elapsed: u64,
+    /// The randomized timeout the election timer runs to.
     pub randomized_election_timeout: u64,
     /// A leader's ticks since its last heartbeat broadcast.
     pub heartbeat_elapsed: u64,
     pub voters: Vec<u64>,
     pub pre_vote: bool,
     pub check_quorum: bool,
-    /// The node's configured election and heartbeat intervals, in ticks.
+    /// The node's configured election interval, in ticks.
     pub election_tick: u64,
+    /// The node's configured heartbeat interval, in ticks.
     pub heartbeat_tick: u64,
+    /// Whether the node refuses proposals instead of forwarding them.
     pub disable_proposal_forwarding: bool,
 }
 
