@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Parse and model-check the TLA+ specification in spec/ (see spec/README.md).
+# Check the rules spec/etcdraft.tla is written under (ci/spec-rules.sh),
+# then parse and model-check the TLA+ specification in spec/ (see
+# spec/README.md).
 #
 #   ci/tla.sh                  the CI configs (about 10 minutes on 2 cores)
 #   ci/tla.sh --full           also the larger off-CI configs (hours)
@@ -22,15 +24,18 @@ TIMEOUT=${TLA_TIMEOUT:-1800}
 # Pinned TLC: sets JAR, defines install_tla_tools.
 . "$ROOT/ci/tla-tools.sh"
 
-# "config expected-exit-code [text TLC must print]", run in this order.
-# TLC exits 0 when everything holds, 12 when an invariant is violated, 13
-# when a liveness property or an action property is violated.
+# "config[@module] expected-exit-code [text TLC must print]", run in this
+# order; the module is MCetcdraft.tla unless named. TLC exits 0 when
+# everything holds, 12 when an invariant is violated, 13 when a liveness
+# property or an action property is violated.
 CI_CONFIGS=(
   "MCetcdraft.cfg 0"
   "MCetcdraft_dup.cfg 0"
   "MCetcdraft_live.cfg 0"
+  "MCetcdraft_timer.cfg@MCetcdraft_timer.tla 0"
   "MCetcdraft_buggy.cfg 12 Invariant ElectionSafety is violated"
   "MCetcdraft_live_lossy.cfg 13 Temporal properties were violated"
+  "MCetcdraft_timer_buggy.cfg@MCetcdraft_timer.tla 13 Action property LeaderNeverDeposed is violated"
 )
 FULL_CONFIGS=(
   "MCetcdraft_big_noprevote.cfg 0"
@@ -61,13 +66,15 @@ sany() {
 }
 
 tlc() {
-  local cfg=$1 expected=$2 log=$WORK/${1%.cfg}.log rc=0 start end
+  local cfg=${1%%@*} module=MCetcdraft.tla expected=$2 rc=0 start end
+  [[ $1 == *@* ]] && module=${1#*@}
+  local log=$WORK/${cfg%.cfg}.log
   shift 2
   local must_print="$*"
   start=$(date +%s)
   (cd "$SPEC_DIR" && timeout "$TIMEOUT" java -XX:+UseParallelGC -cp "$JAR" tlc2.TLC \
       -workers "$WORKERS" -deadlock -cleanup -metadir "$WORK/meta-${cfg%.cfg}" \
-      -config "$cfg" MCetcdraft.tla) >"$log" 2>&1 || rc=$?
+      -config "$cfg" "$module") >"$log" 2>&1 || rc=$?
   end=$(date +%s)
   local states
   states=$(grep -E 'distinct states found' "$log" | tail -1 |
@@ -113,9 +120,10 @@ main() {
     local cfg entry
     for cfg in "${names[@]}"; do
       for entry in "${CI_CONFIGS[@]}" "${FULL_CONFIGS[@]}"; do
-        [[ ${entry%% *} == "$cfg" ]] && configs+=("$entry")
+        local first=${entry%% *}
+        [[ ${first%%@*} == "$cfg" ]] && configs+=("$entry")
       done
-      [[ " ${configs[*]} " == *" $cfg "* ]] || { echo "unknown config $cfg" >&2; exit 2; }
+      [[ " ${configs[*]} " == *" $cfg"[\ @]* ]] || { echo "unknown config $cfg" >&2; exit 2; }
     done
   elif $full; then
     configs=("${CI_CONFIGS[@]}" "${FULL_CONFIGS[@]}")
@@ -123,11 +131,21 @@ main() {
     configs=("${CI_CONFIGS[@]}")
   fi
 
+  local rule
+  while read -r rule; do
+    case $rule in
+      PASS:*) pass "${rule#PASS: }" ;;
+      FAIL:*) fail "${rule#FAIL: }" ;;
+      *) echo "$rule" ;;
+    esac
+  done < <("$ROOT/ci/spec-rules.sh" || true; "$ROOT/ci/spec-rules.sh" --self-test || true)
+
   install_tla_tools
   java -version 2>&1 | sed -n 1p
 
   sany etcdraft.tla
   sany MCetcdraft.tla
+  sany MCetcdraft_timer.tla
 
   local entry
   for entry in "${configs[@]}"; do

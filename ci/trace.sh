@@ -24,6 +24,9 @@ ROOT=$(pwd)
 
 JOBS=${TRACE_JOBS:-2}
 TIMEOUT=${TRACE_TIMEOUT:-600}
+# The recorder's and converter's unit tests (raft-conformance --lib trace::):
+# fewer than this many run means the filter lost some, or all, of them.
+MIN_TRACE_TESTS=21
 ETCD_DIR=${ETCD_REFERENCE:-../shared/etcd}
 
 # The TLC ci/tla.sh uses: sets JAR, defines install_tla_tools.
@@ -50,10 +53,12 @@ build_runner() {
   cp target/release/raft-script "$WORK/raft-script"
 }
 
-# check_module DIR EXPECT: TLC replays DIR/TraceData.tla; EXPECT is "accept"
-# or "reject". Writes "PASS|FAIL what" to DIR/verdict.
+# check_module DIR EXPECT [RECORD]: TLC replays DIR/TraceData.tla; EXPECT is
+# "accept" (every record replayed, and there is at least one) or "reject"
+# (the replay must stop at record number RECORD, the one that carries the
+# corruption). Writes "PASS|FAIL what" to DIR/verdict.
 check_module() {
-  local dir=$1 expect=$2 name rc=0 start end records stuck what
+  local dir=$1 expect=$2 want=${3:-} name rc=0 start end records stuck what replayed
   name=$(basename "$dir")
   cp spec/etcdraft.tla spec/MCetcdraft.tla spec/Traceetcdraft.tla spec/Traceetcdraft.cfg "$dir/"
   records=$(awk '/^TraceLog\(none\) == <</ {on=1; next} /^>>$/ {on=0} on' "$dir/TraceData.tla" | wc -l)
@@ -67,19 +72,26 @@ check_module() {
       >"$dir/tlc.log" 2>&1 || rc=$?
   end=$(date +%s)
   what="$name: $records records, TLC exit $rc, $((end - start)) s"
-  if [[ $rc == 0 ]] && grep -q '"trace accepted"' "$dir/tlc.log"; then
-    if [[ $expect == accept ]]; then
-      echo "PASS trace $what" >"$dir/verdict"
-    else
+  # TLC prints <<"trace accepted", name, records replayed>> at the end.
+  replayed=$(grep -oE '"trace accepted", "[^"]*", [0-9]+' "$dir/tlc.log" | tail -1 | grep -oE '[0-9]+$' || true)
+  if [[ $rc == 0 && -n $replayed ]]; then
+    if [[ $expect == reject ]]; then
       echo "FAIL corrupted trace accepted: $what" >"$dir/verdict"
+    elif [[ $records -lt 1 || $replayed != "$records" ]]; then
+      echo "FAIL trace $what: $replayed of $records records replayed (a trace needs at least one)" >"$dir/verdict"
+    else
+      echo "PASS trace $what" >"$dir/verdict"
     fi
     return
   fi
   # The replay is deterministic: the last state TLC printed holds the
   # cursor l of the first record that could not be replayed.
   stuck=$(grep -oE '^/\\ l = [0-9]+' "$dir/tlc.log" | tail -1 | grep -oE '[0-9]+$' || true)
-  if [[ $expect == reject ]] && grep -q 'Deadlock reached' "$dir/tlc.log"; then
-    echo "PASS corrupted trace rejected: $what, stuck at record ${stuck:-?}" >"$dir/verdict"
+  if [[ $expect == reject ]] && grep -q 'Deadlock reached' "$dir/tlc.log" &&
+     [[ -n $want && $stuck == "$want" ]]; then
+    echo "PASS corrupted trace rejected: $what, stuck at record $stuck, the corrupted one" >"$dir/verdict"
+  elif [[ $expect == reject ]]; then
+    echo "FAIL corrupted trace $what: expected a deadlock at record ${want:-?} (the corrupted one), stuck at ${stuck:-?}; log: $dir/tlc.log" >"$dir/verdict"
   else
     {
       echo "FAIL trace $what, stuck at record ${stuck:-?}"
@@ -115,15 +127,18 @@ trace_script() {
 }
 
 # corrupt NDJSON OUT HOW: OUT is NDJSON with one event altered (HOW names
-# which); fails if the trace has no event to alter that way.
+# which); prints "SEQ NODE" of the altered event. Fails if the trace has no
+# event to alter that way.
 corrupt() {
   python3 - "$@" <<'EOF'
 import json, sys
 src, dst, how = sys.argv[1:4]
 events = [json.loads(l) for l in open(src) if l.strip()]
+altered = []
 def first(pred):
     for e in events:
         if pred(e):
+            altered.append(e)
             return e
     sys.exit(f"no event to alter for {how}")
 if how == "msgapp-term":
@@ -144,11 +159,46 @@ elif how == "state-vote":
     # A follower's state shows a vote for another candidate than it voted for.
     e = first(lambda e: e["ev"] == "state" and e["state"]["vote"] != 0 and e["state"]["role"] == "StateFollower")
     e["state"]["vote"] = next(v for v in e["state"]["voters"] if v != e["state"]["vote"])
+elif how == "tick-elapsed":
+    # A follower's tick leaves its election timer one tick further on.
+    ticked = {e["seq"] + 1 for e in events if e["ev"] == "tick"}
+    e = first(lambda e: e["ev"] == "state" and e["seq"] in ticked
+              and e["state"]["role"] == "StateFollower" and e["state"]["election_elapsed"] > 0)
+    e["state"]["election_elapsed"] += 1
+elif how == "forward-dest":
+    # A follower forwards a proposal to itself instead of its leader.
+    e = first(lambda e: e["ev"] == "send" and e["msg"]["type"] == "MsgProp")
+    e["msg"]["to"] = e["node"]
 else:
     sys.exit(f"unknown corruption {how}")
 with open(dst, "w") as f:
     for e in events:
         f.write(json.dumps(e, separators=(",", ":")) + "\n")
+print(altered[0]["seq"], altered[0]["node"])
+EOF
+}
+
+# record_of TRACEDATA SEQ NODE: the number (1-based) of the TraceLog record
+# that carries event SEQ of NODE: the record opened by that event, else the
+# step of NODE whose events (seq..last) include it.
+record_of() {
+  python3 - "$@" <<'EOF'
+import re, sys
+path, seq, node = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+text = open(path).read()
+log = text.split("TraceLog(none) == <<", 1)[1].rsplit(">>", 1)[0]
+records = [l for l in log.splitlines() if l.strip().startswith("[kind")]
+def field(r, name):
+    m = re.search(r"\b" + name + r" \|-> (\d+)", r)
+    return int(m.group(1)) if m else None
+for k, r in enumerate(records, 1):
+    if field(r, "seq") == seq:
+        print(k); sys.exit()
+for k, r in enumerate(records, 1):
+    last = field(r, "last")
+    if last is not None and field(r, "node") == node and field(r, "seq") <= seq <= last:
+        print(k); sys.exit()
+sys.exit(f"no record carries event {seq} of node {node}")
 EOF
 }
 
@@ -197,10 +247,18 @@ main() {
   build_runner
   mkdir -p "$WORK/ndjson" "$WORK/tla" "$WORK/bad"
 
-  # The recorder's own tests exist only with the feature.
+  # The recorder's own tests exist only with the feature. A filter that
+  # matches nothing passes, so the number of tests run is checked too.
   if cargo test --release -p raft-conformance --features "trace,$RAFT_FEATURES" --lib trace:: \
       >"$WORK/unit.log" 2>&1; then
-    echo "PASS trace recorder and writer unit tests ($(grep -oE '[0-9]+ passed' "$WORK/unit.log" | tail -1))" >>"$RESULTS"
+    local ran
+    ran=$(grep -oE 'test result: ok\. [0-9]+ passed' "$WORK/unit.log" |
+          awk '{sum += $4} END {print sum + 0}')
+    if [[ $ran -ge $MIN_TRACE_TESTS ]]; then
+      echo "PASS trace recorder and writer unit tests ($ran passed, at least $MIN_TRACE_TESTS required)" >>"$RESULTS"
+    else
+      echo "FAIL trace recorder and writer unit tests: $ran ran, at least $MIN_TRACE_TESTS expected (log: $WORK/unit.log)" >>"$RESULTS"
+    fi
   else
     tail -30 "$WORK/unit.log"
     echo "FAIL trace recorder and writer unit tests (log: $WORK/unit.log)" >>"$RESULTS"
@@ -213,19 +271,23 @@ main() {
   done
   local generated=$(( $(date +%s) - started ))
 
-  # Corrupted traces: each must be rejected.
+  # Corrupted traces: each must be rejected at the record it corrupts.
   local bad=()
   if $negative; then
-    local how src
-    src=$WORK/ndjson/commit_rules.ndjson
-    for how in msgapp-term ack-index heartbeat-commit vote-reject state-vote; do
+    local entry how base at record
+    for entry in commit_rules:msgapp-term commit_rules:ack-index commit_rules:heartbeat-commit \
+                 commit_rules:vote-reject commit_rules:state-vote heartbeats:tick-elapsed \
+                 proposals:forward-dest; do
+      base=${entry%%:*} how=${entry#*:}
       mkdir -p "$WORK/bad/$how"
-      if corrupt "$src" "$WORK/bad/$how/commit_rules.$how.ndjson" "$how" 2>"$WORK/bad/$how/err" &&
-         "$WORK/raft-script" trace-tla "$WORK/bad/$how/commit_rules.$how.ndjson" "$WORK/bad/$how" \
-           >/dev/null 2>>"$WORK/bad/$how/err"; then
-        bad+=("$WORK/bad/$how/commit_rules.$how")
+      if at=$(corrupt "$WORK/ndjson/$base.ndjson" "$WORK/bad/$how/$base.$how.ndjson" "$how" \
+                2>"$WORK/bad/$how/err") &&
+         "$WORK/raft-script" trace-tla "$WORK/bad/$how/$base.$how.ndjson" "$WORK/bad/$how" \
+           >/dev/null 2>>"$WORK/bad/$how/err" &&
+         record=$(record_of "$WORK/bad/$how/$base.$how/TraceData.tla" $at 2>>"$WORK/bad/$how/err"); then
+        bad+=("$WORK/bad/$how/$base.$how $record")
       else
-        echo "FAIL corrupting commit_rules ($how): $(cat "$WORK/bad/$how/err")" >>"$RESULTS"
+        echo "FAIL corrupting $base ($how): $(cat "$WORK/bad/$how/err")" >>"$RESULTS"
       fi
     done
   fi
@@ -235,10 +297,11 @@ main() {
   export JAR TIMEOUT
   {
     for d in "${dirs[@]}"; do printf '%s accept\n' "$d"; done
-    for d in "${bad[@]}"; do printf '%s reject\n' "$d"; done
-  } | xargs -P "$JOBS" -L 1 bash -c 'check_module "$0" "$1"'
+    for d in "${bad[@]}"; do printf '%s reject %s\n' "${d% *}" "${d##* }"; done
+  } | xargs -P "$JOBS" -L 1 bash -c 'check_module "$0" "$1" "${2:-}"'
 
-  for d in "${dirs[@]}" "${bad[@]}"; do
+  local bad_dirs=("${bad[@]% *}")
+  for d in "${dirs[@]}" "${bad_dirs[@]}"; do
     if [[ -f $d/verdict ]]; then cat "$d/verdict" >>"$RESULTS"; else echo "FAIL $d: no verdict" >>"$RESULTS"; fi
   done
   cat "$RESULTS"

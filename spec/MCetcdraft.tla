@@ -48,7 +48,19 @@ TypeOK ==
     /\ votesRejected \in [Server -> SUBSET Server]
     /\ matchIndex \in [Server -> [Server -> Nat]]
     /\ nextIndex \in [Server -> [Server -> Nat \ {0}]]
+    /\ electionElapsed \in [Server -> Nat]
+    /\ randomizedTimeout \in [Server -> TimeoutRange]
+    /\ heartbeatElapsed \in [Server -> 0..(HeartbeatTimeout - 1)]
     /\ \A m \in DOMAIN messages : messages[m] \in Nat \ {0}
+
+\* The election timer never runs past the randomized timeout of a server
+\* that may campaign: reaching it starts a (pre-)campaign in the same tick.
+\* A leader's election timer is not modelled (it drives only CheckQuorum and
+\* leadership transfer, both out of scope) and stays at 0.
+TimerWithinTimeout ==
+    \A i \in Server :
+        IF state[i] = StateLeader THEN electionElapsed[i] = 0
+        ELSE electionElapsed[i] < randomizedTimeout[i]
 
 \* Election safety: at most one leader per term. Besides the current
 \* leaders, a MsgApp or MsgHeartbeat still in flight witnesses that its

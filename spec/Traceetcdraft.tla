@@ -8,24 +8,34 @@
 (* The trace is the generated module TraceData (raft-script trace-tla;    *)
 (* see README.md, "Trace validation"). TraceLog is a sequence of records: *)
 (*                                                                         *)
-(*  [kind |-> "step", node, msg, sends, lease, state]: node stepped msg   *)
-(*     (from a peer, a local trigger such as MsgHup, or its own vote or   *)
-(*     append acknowledgement delivered on advance), sent the messages    *)
-(*     `sends` (replies, vote requests) and was left in `state`           *)
-(*     ([term, vote, role, lead, commit, first, terms]: `terms` are the   *)
-(*     terms of the log from index `first` on); lease = TRUE if it        *)
-(*     ignored msg because of CheckQuorum's leader lease.                 *)
-(*  [kind |-> "send", node, msg]: a leader's MsgApp or MsgHeartbeat, sent *)
-(*     by the step just before it.                                        *)
-(*  [kind |-> "drop", node, msg]: msg left the network unreceived.        *)
+(*  [kind |-> "step", seq, last, node, msg, sends, lease, state]: node    *)
+(*     stepped msg (from a peer, a local trigger such as MsgHup or a      *)
+(*     client's MsgProp, or its own vote or append acknowledgement        *)
+(*     delivered on advance), sent the messages `sends` (replies, vote    *)
+(*     requests, a forwarded proposal) and was left in `state` ([term,    *)
+(*     vote, role, lead, commit, first, terms, elapsed, timeout,          *)
+(*     hbElapsed]: `terms` are the terms of the log from index `first`    *)
+(*     on; the last three are the timers); lease = TRUE if it ignored msg *)
+(*     because of CheckQuorum's leader lease.                             *)
+(*  [kind |-> "tick", seq, last, node, sends, state]: node's clock ticked;*)
+(*     it sent `sends` (vote requests, heartbeats) and was left in state. *)
+(*  [kind |-> "send", seq, node, msg]: a leader's MsgApp, sent by the     *)
+(*     step just before it.                                               *)
+(*  [kind |-> "drop", seq, node, msg]: msg left the network unreceived.   *)
+(*  [kind |-> "timeout", seq, node, timeout]: the script set the node's   *)
+(*     randomized election timeout.                                       *)
+(*                                                                         *)
+(* `seq` is the trace event that opens the record, `last` the one that    *)
+(* closes a step (the events of a step lie between them).                 *)
 (*                                                                         *)
 (* A cursor l walks the records; each enables exactly the matching        *)
 (* action, constrained to produce what the record says. The replay is     *)
 (* deterministic, so a trace the specification cannot produce shows up as *)
 (* a deadlock at the first record it cannot match (TLC runs WITHOUT       *)
 (* -deadlock here), and a fully replayed trace stutters at the end and    *)
-(* prints "trace accepted". The invariants and action properties of       *)
-(* MCetcdraft are checked on every state of the replay as well.           *)
+(* prints "trace accepted" with the number of records replayed. An empty  *)
+(* trace is refused (ASSUME below). The invariants and action properties  *)
+(* of MCetcdraft are checked on every state of the replay as well.        *)
 (***************************************************************************)
 EXTENDS MCetcdraft, TraceData
 
@@ -33,6 +43,11 @@ EXTENDS MCetcdraft, TraceData
 \* the specification's None.
 Log == TraceLog(None)
 Start == TraceInit(None)
+
+\* A trace without records would be "accepted" without checking anything.
+ASSUME Len(TraceLog(None)) >= 1
+
+MsgHup == "MsgHup"
 
 \* raft-core, like etcd, answers a stale MsgApp or MsgHeartbeat when either
 \* pre-vote or CheckQuorum is on; the specification has no CheckQuorum and
@@ -67,6 +82,14 @@ ReplayInit ==
     /\ votesRejected = [i \in Server |-> {}]
     /\ matchIndex    = [i \in Server |-> [j \in Server |-> 0]]
     /\ nextIndex     = [i \in Server |-> [j \in Server |-> 1]]
+    \* A leader's election timer and randomized timeout are not modelled
+    \* (etcdraft keeps them at 0 and ElectionTimeout).
+    /\ electionElapsed   = [i \in Server |->
+                              IF Start[i].role = StateLeader THEN 0 ELSE Start[i].elapsed]
+    /\ randomizedTimeout = [i \in Server |->
+                              IF Start[i].role = StateLeader THEN ElectionTimeout
+                              ELSE Start[i].timeout]
+    /\ heartbeatElapsed  = [i \in Server |-> Start[i].hbElapsed]
     /\ messages      = [m \in {} |-> 0]
     /\ l = 1
 
@@ -86,45 +109,80 @@ StateMatches(i, s) ==
     /\ leader'[i]      = s.lead
     /\ commitIndex'[i] = s.commit
     /\ LogMatches(log'[i], s)
+    /\ heartbeatElapsed'[i] = s.hbElapsed
+    /\ s.role /= StateLeader =>
+           /\ electionElapsed'[i] = s.elapsed
+           /\ randomizedTimeout'[i] = s.timeout
 
 RECURSIVE SendAll(_, _)
 SendAll(ms, bag) ==
     IF ms = <<>> THEN bag ELSE SendAll(Tail(ms), WithMessage(Head(ms), bag))
 
-\* Local triggers: steps in raft-core, no message on the network.
-LocalTypes == {MsgHup, "MsgBeat", MsgProp, "MsgCheckQuorum", "MsgUnreachable",
-               "MsgForgetLeader"}
+\* Local triggers: steps in raft-core, no message on the network. (MsgBeat
+\* and MsgCheckQuorum are stepped inside a tick, which is one record.) A
+\* MsgProp is local when a client hands it to the node (no destination),
+\* and on the network when a follower forwarded it.
+LocalTypes == {MsgHup, "MsgUnreachable", "MsgForgetLeader"}
 
 Nothing == UNCHANGED vars
 
 ----------------------------------------------------------------------------
 (* Mappings of implementation steps onto the specification.                *)
 
-\* Election timeout or `campaign`: Timeout, which a leader ignores.
-ReplayHup(i) ==
-    IF state[i] = StateLeader THEN Nothing ELSE Timeout(i)
+\* EXTENSION (the specification campaigns only when the election timer
+\* runs out, in Tick): RawNode::campaign steps MsgHup at any time. A
+\* leader ignores it; anyone else campaigns as TickElection does when its
+\* timer runs out, except that the timer is not touched (etcd's hup, unlike
+\* tickElection, does not reset it; becomeCandidate does).
+ReplayCampaign(i) ==
+    IF state[i] = StateLeader THEN Nothing
+    ELSE /\ UNCHANGED logVars
+         /\ IF PreVote
+            THEN /\ PreCampaign(i)
+                 /\ UNCHANGED electionElapsed
+                 /\ messages' = AddAll(PreVoteRequests(i), messages)
+            ELSE /\ Campaign(i)
+                 /\ messages' = AddAll(VoteRequests(i), messages)
 
-\* A proposal: appended by a leader (ClientRequest). Anywhere else it is
-\* forwarded to the leader (the spec does not model forwarding: the
-\* forwarded MsgProp's receipt at the leader is the ClientRequest) or
-\* dropped, and a leader drops it when over its uncommitted-size limit:
-\* no step in the specification.
+\* A client's proposal: ClientRequest appends it at a leader and forwards
+\* it from a follower that knows its leader, unless forwarding is
+\* disabled. Anywhere else it is dropped, which is no step; a leader also
+\* drops it over its uncommitted-size limit (not in the specification).
 ReplayProposal(i, m) ==
-    \/ /\ state[i] = StateLeader
-       /\ Len(m.mentries) = 1
-       /\ m.mentries[1].value \in Value
-       /\ ClientRequest(i, m.mentries[1].value)
-    \/ Nothing
+    /\ Len(m.mentries) = 1
+    /\ m.mentries[1].value \in Value
+    /\ IF state[i] = StateLeader
+       THEN ClientRequest(i, m.mentries[1].value) \/ Nothing
+       ELSE IF state[i] = StateFollower /\ leader[i] /= None /\ ~DisableProposalForwarding
+            THEN ClientRequest(i, m.mentries[1].value)
+            ELSE Nothing
 
-\* EXTENSION (CheckQuorum is not in the specification): a leader that has
-\* not heard from a quorum during an election timeout steps down, keeping
-\* its term; otherwise nothing happens.
-ReplayCheckQuorum(i) ==
-    \/ Nothing
-    \/ /\ TraceCheckQuorum
-       /\ state[i] = StateLeader
-       /\ BecomeFollower(i, currentTerm[i], None)
-       /\ UNCHANGED <<logVars, messages>>
+\* A tick: Tick, or, EXTENSION (CheckQuorum is not in the specification),
+\* a leader that has not heard from a quorum during an election timeout
+\* steps down in its term instead of sending heartbeats.
+ReplayTick(e) ==
+    LET i == e.node
+    IN  /\ \/ Tick(i)
+           \/ /\ TraceCheckQuorum
+              /\ state[i] = StateLeader
+              /\ BecomeFollower(i, currentTerm[i], None)
+              /\ UNCHANGED <<logVars, messages>>
+        /\ messages' = SendAll(e.sends, messages)
+        /\ StateMatches(i, e.state)
+        /\ l' = l + 1
+
+\* EXTENSION (the specification draws the randomized election timeout at
+\* each reset): a script may set it, within the range etcd draws from. A
+\* leader's is not modelled.
+ReplayTimeout(e) ==
+    LET i == e.node
+    IN  /\ e.timeout \in TimeoutRange
+        /\ IF state[i] = StateLeader
+           THEN UNCHANGED randomizedTimeout
+           ELSE randomizedTimeout' = [randomizedTimeout EXCEPT ![i] = e.timeout]
+        /\ UNCHANGED <<serverVars, logVars, candidateVars, leaderVars,
+                       electionElapsed, heartbeatElapsed, messages>>
+        /\ l' = l + 1
 
 \* EXTENSION (MsgForgetLeader is not in the specification): a follower
 \* forgets its leader, keeping term and vote; others ignore it.
@@ -132,7 +190,7 @@ ReplayForgetLeader(i) ==
     IF state[i] = StateFollower
     THEN /\ leader' = [leader EXCEPT ![i] = None]
          /\ UNCHANGED <<currentTerm, votedFor, state, logVars, candidateVars,
-                        leaderVars, messages>>
+                        leaderVars, timerVars, messages>>
     ELSE Nothing
 
 \* A server's own vote, delivered on advance. The specification counted it
@@ -169,12 +227,16 @@ CommitWithOwnAck(i, upto) ==
 ReplaySelfAck(i, m) ==
     IF state[i] = StateLeader /\ m.mterm = currentTerm[i]
     THEN /\ commitIndex' = [commitIndex EXCEPT ![i] = CommitWithOwnAck(i, m.mindex)]
-         /\ UNCHANGED <<serverVars, log, candidateVars, leaderVars, messages>>
+         /\ UNCHANGED <<serverVars, log, candidateVars, leaderVars, timerVars, messages>>
     ELSE Nothing
 
 \* A message from a peer. Under CheckQuorum's lease raft-core ignores a
 \* vote request from a higher term: for the specification the message is
-\* lost (DropMessage). A message from a lower term goes to StaleRule.
+\* lost (DropMessage). The lease holds while a follower knows its leader
+\* and heard from it within the (not randomized) election timeout; a
+\* leader's own election timer is not modelled. A message from a lower
+\* term goes to StaleRule. A leader may drop a forwarded proposal (the
+\* uncommitted-size limit): for the specification the message is lost.
 ReplayReceive(i, m, lease) ==
     /\ m \in DOMAIN messages
     /\ IF lease
@@ -182,20 +244,24 @@ ReplayReceive(i, m, lease) ==
             /\ m.mtype \in {MsgVote, MsgPreVote}
             /\ m.mterm > currentTerm[i]
             /\ leader[i] /= None
+            /\ state[i] /= StateLeader => electionElapsed[i] < ElectionTimeout
             /\ DropMessage(m)
+       ELSE IF m.mtype = MsgProp
+            THEN IF state[i] = StateLeader THEN Receive(m) \/ DropMessage(m) ELSE Receive(m)
        ELSE IF m.mterm < currentTerm[i]
             THEN StaleRule!HandleLowerTermMessage(m)
             ELSE Receive(m)
 
-FromNetwork(i, m) == m.mtype \notin LocalTypes /\ m.msource /= i
+FromNetwork(i, m) ==
+    IF m.mtype = MsgProp THEN m.mdest /= None
+    ELSE m.mtype \notin LocalTypes /\ m.msource /= i
 
 ReplayStep(e) ==
     LET i == e.node
         m == e.msg
-    IN  /\ CASE m.mtype = MsgHup -> ReplayHup(i)
-             [] m.mtype \in {"MsgBeat", "MsgUnreachable"} -> Nothing
-             [] m.mtype = MsgProp -> ReplayProposal(i, m)
-             [] m.mtype = "MsgCheckQuorum" -> ReplayCheckQuorum(i)
+    IN  /\ CASE m.mtype = MsgHup -> ReplayCampaign(i)
+             [] m.mtype = "MsgUnreachable" -> Nothing
+             [] m.mtype = MsgProp /\ m.mdest = None -> ReplayProposal(i, m)
              [] m.mtype = "MsgForgetLeader" -> ReplayForgetLeader(i)
              [] m.mtype \in {MsgVoteResp, MsgPreVoteResp} /\ m.msource = i -> ReplaySelfVote(i, m)
              [] m.mtype = MsgAppResp /\ m.msource = i -> ReplaySelfAck(i, m)
@@ -216,22 +282,18 @@ MoveNext(i, j, n) ==
     /\ matchIndex[i][j] < n
     /\ n <= LastIndex(i) + 1
     /\ nextIndex' = [nextIndex EXCEPT ![i][j] = n]
-    /\ UNCHANGED <<serverVars, logVars, candidateVars, matchIndex, messages, l>>
+    /\ UNCHANGED <<serverVars, logVars, candidateVars, matchIndex, timerVars, messages, l>>
 
 ReplaySend(e) ==
     LET i == e.node
         m == e.msg
         j == m.mdest
-    IN  CASE m.mtype = MsgApp ->
-                IF nextIndex[i][j] = m.mindex + 1
-                THEN /\ messages' = WithMessage(m, messages)
-                     /\ AppendEntries(i, j)
-                     /\ l' = l + 1
-                ELSE MoveNext(i, j, m.mindex + 1)
-          [] m.mtype = MsgHeartbeat ->
-                /\ messages' = WithMessage(m, messages)
-                /\ Heartbeat(i, j)
+    IN  /\ m.mtype = MsgApp
+        /\ IF nextIndex[i][j] = m.mindex + 1
+           THEN /\ messages' = WithMessage(m, messages)
+                /\ AppendEntries(i, j)
                 /\ l' = l + 1
+           ELSE MoveNext(i, j, m.mindex + 1)
 
 ReplayDrop(e) ==
     /\ e.msg \in DOMAIN messages
@@ -241,10 +303,12 @@ ReplayDrop(e) ==
 ReplayNext ==
     \/ /\ l <= Len(Log)
        /\ CASE Log[l].kind = "step" -> ReplayStep(Log[l])
+            [] Log[l].kind = "tick" -> ReplayTick(Log[l])
             [] Log[l].kind = "send" -> ReplaySend(Log[l])
             [] Log[l].kind = "drop" -> ReplayDrop(Log[l])
+            [] Log[l].kind = "timeout" -> ReplayTimeout(Log[l])
     \/ /\ l > Len(Log)
-       /\ PrintT(<<"trace accepted", TraceName, Len(Log)>>)
+       /\ PrintT(<<"trace accepted", TraceName, l - 1>>)
        /\ UNCHANGED traceVars
 
 ReplaySpec == ReplayInit /\ [][ReplayNext]_traceVars

@@ -21,10 +21,15 @@ pub enum TraceEvent<'a> {
     /// The node's state when the tracer was attached.
     Init(&'a TraceState),
     /// A message is about to be stepped: from a peer, a local trigger
-    /// (`MsgHup`, `MsgBeat`, `MsgProp`, `MsgCheckQuorum`, `MsgUnreachable`,
-    /// `MsgForgetLeader`), or a response to the node itself (its own vote,
-    /// its own append acknowledgement) delivered by `RawNode::advance`.
+    /// (`MsgHup`, `MsgProp`, `MsgUnreachable`, `MsgForgetLeader`), or a
+    /// response to the node itself (its own vote, its own append
+    /// acknowledgement) delivered by `RawNode::advance`.
     Receive(&'a Message),
+    /// The logical clock ticks (`RawNode::tick`). Like `Receive`, it opens a
+    /// step closed by `State`; the messages a tick steps internally
+    /// (`MsgHup`, `MsgBeat`, `MsgCheckQuorum`) belong to that step and get
+    /// no `Receive` of their own.
+    Tick,
     /// A message from a peer refused by `RawNode::step` before it reached
     /// the protocol (see its documentation); the node is unchanged.
     Refused(&'a Message),
@@ -66,12 +71,25 @@ pub struct TraceState {
     pub first: u64,
     /// The terms of the entries at `first`, `first + 1`, ..., the last index.
     pub terms: Vec<u64>,
+    /// Ticks since the election timer was last reset.
+    pub election_elapsed: u64,
+    /// The election timeout drawn at the last reset, in
+    /// `[election_tick, 2 * election_tick)` unless a test overrode it.
+    pub randomized_election_timeout: u64,
+    /// A leader's ticks since its last heartbeat broadcast (0 elsewhere).
+    pub heartbeat_elapsed: u64,
     /// The voters of the node's configuration.
     pub voters: Vec<NodeId>,
     /// `Config::pre_vote` and `Config::check_quorum`, which decide how
     /// some messages are handled.
     pub pre_vote: bool,
     pub check_quorum: bool,
+    /// `Config::election_tick`.
+    pub election_tick: u64,
+    /// `Config::heartbeat_tick`.
+    pub heartbeat_tick: u64,
+    /// `Config::disable_proposal_forwarding`.
+    pub disable_proposal_forwarding: bool,
 }
 
 /// Receives a node's [`TraceEvent`]s. Called synchronously from inside the

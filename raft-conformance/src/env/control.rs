@@ -78,6 +78,13 @@ impl Env {
         self.nodes[i]
             .raw
             .set_randomized_election_timeout(timeout as usize);
+        // The override happens outside any step of the node: only the
+        // environment can report it to trace validation.
+        #[cfg(feature = "trace")]
+        if let Some(sink) = &self.trace {
+            let id = self.nodes[i].config.id;
+            sink.record(id, crate::trace::EventKind::SetElectionTimeout { timeout });
+        }
         Ok(())
     }
 }

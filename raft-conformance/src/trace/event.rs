@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `init` | `state` | the node's state when the script created it |
 //! | `receive` | `msg` | raft-core: a message is about to be stepped |
+//! | `tick` | | raft-core: the logical clock ticks (opens a step like `receive`) |
 //! | `send` | `msg` | raft-core: a message was queued for sending |
 //! | `role` | `role`, `term`, `vote`, `lead` | raft-core: `become_*` |
 //! | `append` | `entries` | raft-core: entries written from the first one's index on |
@@ -16,6 +17,7 @@
 //! | `state` | `state` | raft-core: the state a step left |
 //! | `refused` | `msg` | raft-core: `RawNode::step` refused a peer's message |
 //! | `drop` | `msg` | the environment dropped a message (`deliver-msgs drop=`) |
+//! | `set_election_timeout` | `timeout` | the script overrode the randomized election timeout |
 //!
 //! Node ids 0 mean "none" (no vote, no leader, a local message's sender).
 //! Entry payloads are bytes; they are written with [`escape_payload`] so
@@ -43,6 +45,7 @@ pub enum EventKind {
     Receive {
         msg: Msg,
     },
+    Tick,
     Send {
         msg: Msg,
     },
@@ -69,6 +72,10 @@ pub enum EventKind {
     },
     Drop {
         msg: Msg,
+    },
+    SetElectionTimeout {
+        /// The new randomized election timeout, in ticks.
+        timeout: u64,
     },
 }
 
@@ -109,9 +116,21 @@ pub struct NodeState {
     /// Index of the first term in `terms` (the last compacted index).
     pub first: u64,
     pub terms: Vec<u64>,
+    /// Ticks since the election timer was last reset.
+    pub election_elapsed: u64,
+    /// The randomized timeout the election timer runs to.
+    pub randomized_election_timeout: u64,
+    /// A leader's ticks since its last heartbeat broadcast.
+    pub heartbeat_elapsed: u64,
     pub voters: Vec<u64>,
     pub pre_vote: bool,
     pub check_quorum: bool,
+    /// The node's configured election interval, in ticks.
+    pub election_tick: u64,
+    /// The node's configured heartbeat interval, in ticks.
+    pub heartbeat_tick: u64,
+    /// Whether the node refuses proposals instead of forwarding them.
+    pub disable_proposal_forwarding: bool,
 }
 
 /// Why a trace file could not be read.

@@ -48,6 +48,7 @@ impl Tracer for NodeTracer {
         let kind = match event {
             TraceEvent::Init(s) => EventKind::Init { state: state(s) },
             TraceEvent::Receive(m) => EventKind::Receive { msg: msg(m) },
+            TraceEvent::Tick => EventKind::Tick,
             TraceEvent::Refused(m) => EventKind::Refused { msg: msg(m) },
             TraceEvent::Send(m) => EventKind::Send { msg: msg(m) },
             TraceEvent::IgnoredInLease(m) => EventKind::IgnoredInLease { msg: msg(m) },
@@ -105,9 +106,15 @@ fn state(s: &TraceState) -> NodeState {
         commit: s.commit,
         first: s.first,
         terms: s.terms.clone(),
+        election_elapsed: s.election_elapsed,
+        randomized_election_timeout: s.randomized_election_timeout,
+        heartbeat_elapsed: s.heartbeat_elapsed,
         voters: s.voters.clone(),
         pre_vote: s.pre_vote,
         check_quorum: s.check_quorum,
+        election_tick: s.election_tick,
+        heartbeat_tick: s.heartbeat_tick,
+        disable_proposal_forwarding: s.disable_proposal_forwarding,
     }
 }
 
@@ -153,6 +160,31 @@ mod tests {
             (msg.msg_type.as_str(), msg.to, msg.term),
             ("MsgPreVote", 2, 1)
         );
+    }
+
+    #[test]
+    fn a_tick_is_one_step_and_the_messages_it_steps_are_part_of_it() {
+        let sink = TraceSink::default();
+        let mut config = Config::new(1);
+        config.election_tick = 2;
+        let mut node = RawNode::new(&config, MemStorage::with_voters([1, 2])).unwrap();
+        node.set_tracer(sink.tracer()).unwrap();
+        // The randomized timeout lies in [2, 4): one campaign in 4 ticks.
+        for _ in 0..4 {
+            node.tick().unwrap();
+        }
+        let events = sink.events();
+        let kinds = kinds(&events);
+        let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+        assert_eq!((count("tick"), count("state")), (4, 4), "{kinds:?}");
+        assert_eq!(count("receive"), 0, "MsgHup is inside its tick: {kinds:?}");
+        assert_eq!(count("role"), 1, "{kinds:?}");
+        let EventKind::State { state } = &events[2].kind else {
+            panic!("{:?}", events[2]);
+        };
+        assert_eq!(state.election_elapsed, 1);
+        assert!((2..4).contains(&state.randomized_election_timeout));
+        assert_eq!((state.election_tick, state.heartbeat_tick), (2, 1));
     }
 
     #[test]

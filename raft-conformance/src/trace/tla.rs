@@ -1,19 +1,18 @@
 //! From a trace to the TLA+ module `TraceData` that
 //! `spec/Traceetcdraft.tla` replays.
 //!
-//! raft-core reports each step of a node as a `receive`, its effects, and
-//! the `state` it left. The specification's actions are atomic in the same
-//! way (one action receives a message, changes the receiver's state and
-//! sends the replies), except that a leader's `MsgApp` and `MsgHeartbeat`
-//! are actions of their own (`AppendEntries`, `Heartbeat`). So each step
-//! becomes one `step` record (the message received, the replies and vote
-//! requests it sent, the state it left) followed by one `send` record per
-//! `MsgApp`/`MsgHeartbeat` it sent. Messages the specification does not
-//! model are left out: a node's responses to itself (their delivery on
-//! `advance` is the `step` that receives them) and forwarded `MsgProp`s
-//! (their receipt by the leader is the `step` that appends). Messages the
-//! environment dropped, and those `RawNode::step` refused, become `drop`
-//! records.
+//! raft-core reports each step of a node as a `receive` (or a `tick`), its
+//! effects, and the `state` it left. The specification's actions are atomic
+//! in the same way (one action receives a message or ticks, changes the
+//! node's state and sends the replies, vote requests, heartbeats or
+//! forwarded proposals), except that a leader's `MsgApp` is an action of its
+//! own (`AppendEntries`). So each step becomes one `step` (or `tick`) record
+//! (the message received, the messages it sent, the state it left) followed
+//! by one `send` record per `MsgApp` it sent. A node's responses to itself
+//! are left out: their delivery on `advance` is the `step` that receives
+//! them. Messages the environment dropped, and those `RawNode::step`
+//! refused, become `drop` records; the script's overrides of a randomized
+//! election timeout become `timeout` records.
 //!
 //! Before grouping, the fine-grained events (`role`, `append`, `commit`) are
 //! checked against the `state` that closes each step: they must account for
@@ -54,15 +53,24 @@ pub struct TlaTrace {
     pub module: String,
 }
 
-/// A unit the trace specification replays.
+/// A unit the trace specification replays. `seq` is the event that opens
+/// it; a step's `last` is the event that closes it (its `state`).
 #[derive(Debug, PartialEq)]
 enum Record {
     Step {
         seq: u64,
+        last: u64,
         node: u64,
         msg: Msg,
         sends: Vec<Msg>,
         lease: bool,
+        state: NodeState,
+    },
+    Tick {
+        seq: u64,
+        last: u64,
+        node: u64,
+        sends: Vec<Msg>,
         state: NodeState,
     },
     Send {
@@ -75,13 +83,19 @@ enum Record {
         node: u64,
         msg: Msg,
     },
+    Timeout {
+        seq: u64,
+        node: u64,
+        timeout: u64,
+    },
 }
 
 /// The step being grouped.
 struct Open {
     seq: u64,
     node: u64,
-    msg: Msg,
+    /// The message received; `None` for a tick.
+    msg: Option<Msg>,
     sends: Vec<Msg>,
     later: Vec<(u64, Msg)>,
     lease: bool,
@@ -171,20 +185,24 @@ fn records(events: &[&Event], init: &BTreeMap<u64, NodeState>) -> Result<Vec<Rec
         };
         match (&e.kind, inside) {
             (EventKind::Init { .. }, _) => {}
-            (EventKind::Receive { msg }, None) if outside => {
+            (EventKind::Receive { .. } | EventKind::Tick, None) if outside => {
+                let msg = match &e.kind {
+                    EventKind::Receive { msg } => Some(msg.clone()),
+                    _ => None,
+                };
                 open = Some(Open {
                     seq,
                     node,
-                    msg: msg.clone(),
+                    msg,
                     sends: Vec::new(),
                     later: Vec::new(),
                     lease: false,
                 });
             }
             (EventKind::Send { msg }, Some(o)) => {
-                if msg.to == node || msg.msg_type == "MsgProp" {
+                if msg.to == node {
                     // Not in the specification's network (module docs).
-                } else if matches!(msg.msg_type.as_str(), "MsgApp" | "MsgHeartbeat") {
+                } else if msg.msg_type == "MsgApp" {
                     o.later.push((seq, msg.clone()));
                 } else {
                     o.sends.push(msg.clone());
@@ -213,13 +231,23 @@ fn records(events: &[&Event], init: &BTreeMap<u64, NodeState>) -> Result<Vec<Rec
                 let Some(o) = open.take() else {
                     return Err(at(seq, "state outside a step"));
                 };
-                out.push(Record::Step {
-                    seq: o.seq,
-                    node,
-                    msg: o.msg,
-                    sends: o.sends,
-                    lease: o.lease,
-                    state: state.clone(),
+                out.push(match o.msg {
+                    Some(msg) => Record::Step {
+                        seq: o.seq,
+                        last: seq,
+                        node,
+                        msg,
+                        sends: o.sends,
+                        lease: o.lease,
+                        state: state.clone(),
+                    },
+                    None => Record::Tick {
+                        seq: o.seq,
+                        last: seq,
+                        node,
+                        sends: o.sends,
+                        state: state.clone(),
+                    },
                 });
                 out.extend(
                     o.later
@@ -228,13 +256,18 @@ fn records(events: &[&Event], init: &BTreeMap<u64, NodeState>) -> Result<Vec<Rec
                 );
             }
             (EventKind::Refused { msg } | EventKind::Drop { msg }, None) if outside => {
-                if msg.msg_type != "MsgProp" {
-                    out.push(Record::Drop {
-                        seq,
-                        node,
-                        msg: msg.clone(),
-                    });
-                }
+                out.push(Record::Drop {
+                    seq,
+                    node,
+                    msg: msg.clone(),
+                });
+            }
+            (EventKind::SetElectionTimeout { timeout }, None) if outside => {
+                out.push(Record::Timeout {
+                    seq,
+                    node,
+                    timeout: *timeout,
+                });
             }
             (kind, _) => {
                 let context = match &open {
@@ -292,11 +325,18 @@ pub fn tla_traces(name: &str, events: &[Event]) -> Result<Vec<TlaTrace>, TlaErro
             )));
         }
         let first = &init[&nodes[0]];
-        if nodes.iter().any(|n| {
-            init[n].pre_vote != first.pre_vote || init[n].check_quorum != first.check_quorum
-        }) {
+        let setting = |s: &NodeState| {
+            (
+                s.pre_vote,
+                s.check_quorum,
+                s.election_tick,
+                s.heartbeat_tick,
+                s.disable_proposal_forwarding,
+            )
+        };
+        if nodes.iter().any(|n| setting(&init[n]) != setting(first)) {
             return Err(TlaError::Trace(format!(
-                "nodes {nodes:?} differ in pre-vote or check-quorum; the specification takes one setting for all"
+                "nodes {nodes:?} differ in pre-vote, check-quorum, election or heartbeat ticks, or proposal forwarding; the specification takes one setting for all"
             )));
         }
         let mine: Vec<&Event> = events.iter().filter(|e| nodes.contains(&e.node)).collect();
@@ -389,14 +429,17 @@ fn message(m: &Msg) -> Result<String, TlaError> {
 
 fn state(s: &NodeState) -> Result<String, TlaError> {
     Ok(format!(
-        "[term |-> {}, vote |-> {}, role |-> {}, lead |-> {}, commit |-> {}, first |-> {}, terms |-> {}]",
+        "[term |-> {}, vote |-> {}, role |-> {}, lead |-> {}, commit |-> {}, first |-> {}, terms |-> {}, elapsed |-> {}, timeout |-> {}, hbElapsed |-> {}]",
         s.term,
         node_id(s.vote),
         tla_string(&s.role)?,
         node_id(s.lead),
         s.commit,
         s.first,
-        seq_of(&s.terms, |t| Ok(t.to_string()))?
+        seq_of(&s.terms, |t| Ok(t.to_string()))?,
+        s.election_elapsed,
+        s.randomized_election_timeout,
+        s.heartbeat_elapsed
     ))
 }
 
@@ -404,17 +447,32 @@ fn record(r: &Record) -> Result<String, TlaError> {
     Ok(match r {
         Record::Step {
             seq,
+            last,
             node,
             msg,
             sends,
             lease,
             state: s,
         } => format!(
-            "[kind |-> \"step\", seq |-> {seq}, node |-> {node}, msg |-> {}, sends |-> {}, lease |-> {}, state |-> {}]",
+            "[kind |-> \"step\", seq |-> {seq}, last |-> {last}, node |-> {node}, msg |-> {}, sends |-> {}, lease |-> {}, state |-> {}]",
             message(msg)?,
             seq_of(sends, message)?,
             if *lease { "TRUE" } else { "FALSE" },
             state(s)?
+        ),
+        Record::Tick {
+            seq,
+            last,
+            node,
+            sends,
+            state: s,
+        } => format!(
+            "[kind |-> \"tick\", seq |-> {seq}, last |-> {last}, node |-> {node}, sends |-> {}, state |-> {}]",
+            seq_of(sends, message)?,
+            state(s)?
+        ),
+        Record::Timeout { seq, node, timeout } => format!(
+            "[kind |-> \"timeout\", seq |-> {seq}, node |-> {node}, timeout |-> {timeout}]"
         ),
         Record::Send { seq, node, msg } => format!(
             "[kind |-> \"send\", seq |-> {seq}, node |-> {node}, msg |-> {}]",
@@ -439,10 +497,13 @@ fn module_text(
         .ok_or_else(|| TlaError::Trace("a group without nodes".to_string()))?;
     let mut values: Vec<&str> = Vec::new();
     for r in recs {
-        let msg = match r {
-            Record::Step { msg, .. } | Record::Send { msg, .. } | Record::Drop { msg, .. } => msg,
+        let msgs: Vec<&Msg> = match r {
+            Record::Step { msg, sends, .. } => std::iter::once(msg).chain(sends).collect(),
+            Record::Tick { sends, .. } => sends.iter().collect(),
+            Record::Send { msg, .. } | Record::Drop { msg, .. } => vec![msg],
+            Record::Timeout { .. } => Vec::new(),
         };
-        for e in &msg.entries {
+        for e in msgs.iter().flat_map(|m| &m.entries) {
             if !e.data.is_empty() && !values.contains(&e.data.as_str()) {
                 values.push(&e.data);
             }
@@ -477,6 +538,13 @@ fn module_text(
     let _ = writeln!(m, "TraceServer == {{{}}}", ids.join(", "));
     let _ = writeln!(m, "TracePreVote == {}", bool_word(first.pre_vote));
     let _ = writeln!(m, "TraceCheckQuorum == {}", bool_word(first.check_quorum));
+    let _ = writeln!(m, "TraceElectionTimeout == {}", first.election_tick);
+    let _ = writeln!(m, "TraceHeartbeatTimeout == {}", first.heartbeat_tick);
+    let _ = writeln!(
+        m,
+        "TraceDisableProposalForwarding == {}",
+        bool_word(first.disable_proposal_forwarding)
+    );
     let _ = writeln!(m, "TraceValue == {{{}}}\n", values?.join(", "));
     let _ = writeln!(m, "\\* Each server's state when the script created it.");
     let inits: Result<Vec<String>, TlaError> = init

@@ -10,9 +10,15 @@ fn st(role: &str, term: u64, commit: u64, terms: &[u64], voters: &[u64]) -> Node
         commit,
         first: 10,
         terms: terms.to_vec(),
+        election_elapsed: 0,
+        randomized_election_timeout: 3,
+        heartbeat_elapsed: 0,
         voters: voters.to_vec(),
         pre_vote: false,
         check_quorum: false,
+        election_tick: 3,
+        heartbeat_tick: 1,
+        disable_proposal_forwarding: false,
     }
 }
 
@@ -96,6 +102,7 @@ fn a_step_keeps_its_replies_and_leaves_out_self_messages() {
     assert_eq!(recs.len(), 2);
     let Record::Step {
         seq,
+        last,
         node,
         msg,
         sends,
@@ -106,8 +113,8 @@ fn a_step_keeps_its_replies_and_leaves_out_self_messages() {
         panic!("{:?}", recs[0]);
     };
     assert_eq!(
-        (*seq, *node, msg.msg_type.as_str(), *lease),
-        (2, 1, "MsgHup", false)
+        (*seq, *last, *node, msg.msg_type.as_str(), *lease),
+        (2, 6, 1, "MsgHup", false)
     );
     assert_eq!(
         sends.len(),
@@ -196,9 +203,12 @@ fn the_module_declares_the_group_and_writes_none_for_node_zero() {
         "TraceServer == {1, 2}",
         "TracePreVote == FALSE",
         "TraceCheckQuorum == FALSE",
+        "TraceElectionTimeout == 3",
+        "TraceHeartbeatTimeout == 1",
+        "TraceDisableProposalForwarding == FALSE",
         "TraceValue == {}",
         "TraceInit(none) ==",
-        "    (1 :> [term |-> 0, vote |-> none, role |-> \"StateFollower\", lead |-> none, commit |-> 10, first |-> 10, terms |-> <<1>>]) @@",
+        "    (1 :> [term |-> 0, vote |-> none, role |-> \"StateFollower\", lead |-> none, commit |-> 10, first |-> 10, terms |-> <<1>>, elapsed |-> 0, timeout |-> 3, hbElapsed |-> 0]) @@",
     ] {
         assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
     }
@@ -262,4 +272,131 @@ fn tla_strings_escape_quotes_and_backslashes_and_refuse_the_rest() {
     assert_eq!(tla_string("prop_1 x").unwrap(), "\"prop_1 x\"");
     assert!(tla_string("line\nbreak").is_err());
     assert!(tla_string("é").is_err());
+}
+
+/// A leader of {1, 2} at term 1 and a follower of it.
+fn leader_and_follower() -> Vec<Event> {
+    let mut lead = st("StateLeader", 1, 10, &[1, 1], &[1, 2]);
+    lead.lead = 1;
+    let mut follower = st("StateFollower", 1, 10, &[1, 1], &[1, 2]);
+    follower.lead = 1;
+    events(vec![
+        (1, K::Init { state: lead }),
+        (2, K::Init { state: follower }),
+    ])
+}
+
+fn push(evs: &mut Vec<Event>, node: u64, kind: EventKind) {
+    let seq = evs.len() as u64;
+    evs.push(Event { seq, node, kind });
+}
+
+fn state_of(evs: &[Event], node: u64) -> NodeState {
+    evs.iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            K::Init { state } | K::State { state } if e.node == node => Some(state.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_tick_is_a_record_of_its_own_with_its_heartbeats_among_its_sends() {
+    let mut evs = leader_and_follower();
+    // The follower's clock advances; the leader's tick broadcasts.
+    push(&mut evs, 2, K::Tick);
+    let mut ticked = state_of(&evs, 2);
+    ticked.election_elapsed = 1;
+    push(&mut evs, 2, K::State { state: ticked });
+    push(&mut evs, 1, K::Tick);
+    let mut beat = m("MsgHeartbeat", 1, 2, 1);
+    beat.commit = 10;
+    push(&mut evs, 1, K::Send { msg: beat });
+    let lead = state_of(&evs, 1);
+    push(&mut evs, 1, K::State { state: lead });
+    let traces = tla_traces("t", &evs).unwrap();
+    assert_eq!(traces[0].records, 2, "one record per tick, no send record");
+    let text = &traces[0].module;
+    assert!(
+        text.contains("[kind |-> \"tick\", seq |-> 2, last |-> 3, node |-> 2, sends |-> <<>>, state |-> [term |-> 1, vote |-> none, role |-> \"StateFollower\", lead |-> 1, commit |-> 10, first |-> 10, terms |-> <<1, 1>>, elapsed |-> 1, timeout |-> 3, hbElapsed |-> 0]]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[kind |-> \"tick\", seq |-> 4, last |-> 6, node |-> 1, sends |-> <<[mtype |-> \"MsgHeartbeat\""),
+        "{text}"
+    );
+    assert!(!text.contains("kind |-> \"send\""), "{text}");
+}
+
+#[test]
+fn a_forwarded_proposal_is_sent_and_its_loss_is_a_drop() {
+    let mut evs = leader_and_follower();
+    let data = Ent {
+        index: 0,
+        term: 0,
+        data: "p".into(),
+    };
+    let mut local = m("MsgProp", 2, 0, 0);
+    local.entries = vec![data.clone()];
+    let mut forwarded = local.clone();
+    forwarded.to = 1;
+    push(&mut evs, 2, K::Receive { msg: local });
+    push(
+        &mut evs,
+        2,
+        K::Send {
+            msg: forwarded.clone(),
+        },
+    );
+    let follower = state_of(&evs, 2);
+    push(&mut evs, 2, K::State { state: follower });
+    push(&mut evs, 1, K::Drop { msg: forwarded });
+    let traces = tla_traces("t", &evs).unwrap();
+    assert_eq!(traces[0].records, 2);
+    let text = &traces[0].module;
+    assert!(text.contains("TraceValue == {\"p\"}"), "{text}");
+    let step = text
+        .find("[kind |-> \"step\", seq |-> 2, last |-> 4, node |-> 2")
+        .unwrap();
+    let sends = text[step..]
+        .find("sends |-> <<[mtype |-> \"MsgProp\", mterm |-> 0, msource |-> 2, mdest |-> 1,")
+        .unwrap();
+    let drop = text
+        .find("[kind |-> \"drop\", seq |-> 5, node |-> 1, msg |-> [mtype |-> \"MsgProp\"")
+        .unwrap();
+    assert!(step + sends < drop);
+}
+
+#[test]
+fn a_scripted_election_timeout_becomes_a_timeout_record() {
+    let mut evs = leader_and_follower();
+    push(&mut evs, 2, K::SetElectionTimeout { timeout: 5 });
+    let traces = tla_traces("t", &evs).unwrap();
+    assert_eq!(traces[0].records, 1);
+    assert!(traces[0]
+        .module
+        .contains("[kind |-> \"timeout\", seq |-> 2, node |-> 2, timeout |-> 5]"));
+}
+
+#[test]
+fn a_timeout_override_inside_a_step_is_refused() {
+    let mut evs = leader_and_follower();
+    push(&mut evs, 2, K::Tick);
+    push(&mut evs, 2, K::SetElectionTimeout { timeout: 5 });
+    let err = tla_traces("t", &evs).unwrap_err().to_string();
+    assert!(
+        err.contains("event 3: unexpected SetElectionTimeout"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nodes_with_different_election_ticks_are_refused() {
+    let mut evs = leader_and_follower();
+    if let K::Init { state } = &mut evs[1].kind {
+        state.election_tick = 10;
+    }
+    let err = tla_traces("t", &evs).unwrap_err().to_string();
+    assert!(err.contains("election or heartbeat ticks"), "{err}");
 }

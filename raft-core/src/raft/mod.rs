@@ -85,6 +85,9 @@ pub(crate) struct Raft<S> {
     /// The commit index last reported to the tracer.
     #[cfg(feature = "trace")]
     traced_commit: u64,
+    /// A traced step (a received message, a tick) is running.
+    #[cfg(feature = "trace")]
+    in_traced_step: bool,
 }
 
 impl<S: LogStorage> Raft<S> {
@@ -134,6 +137,8 @@ impl<S: LogStorage> Raft<S> {
             tracer: None,
             #[cfg(feature = "trace")]
             traced_commit: 0,
+            #[cfg(feature = "trace")]
+            in_traced_step: false,
         };
         if !initial.hard_state.is_empty() {
             raft.load_state(initial.hard_state)?;
@@ -315,9 +320,15 @@ impl<S: LogStorage> Raft<S> {
             commit: self.raft_log.committed,
             first,
             terms,
+            election_elapsed: self.election_elapsed as u64,
+            randomized_election_timeout: self.randomized_election_timeout as u64,
+            heartbeat_elapsed: self.heartbeat_elapsed as u64,
             voters: self.trk.voters.ids().collect(),
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
+            election_tick: self.election_timeout as u64,
+            heartbeat_tick: self.heartbeat_timeout as u64,
+            disable_proposal_forwarding: self.disable_proposal_forwarding,
         })
     }
 
@@ -328,6 +339,27 @@ impl<S: LogStorage> Raft<S> {
         let state = self.trace_state()?;
         self.emit(&crate::trace::TraceEvent::Init(&state));
         Ok(())
+    }
+
+    /// Whether a step starting now is traced as a step of its own: a tracer
+    /// is set and no traced step is running (a message stepped inside a
+    /// step, such as the `MsgHup` of a tick, belongs to the outer step).
+    pub(crate) fn opens_traced_step(&self) -> bool {
+        self.tracer.is_some() && !self.in_traced_step
+    }
+
+    /// Runs the body of a step whose opening event was just emitted, then
+    /// closes it with the state it left, also after an error: a step may
+    /// have changed some of the state before failing.
+    pub(crate) fn run_traced_step(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.in_traced_step = true;
+        let result = body(self);
+        self.in_traced_step = false;
+        let end = self.emit_step_end();
+        result.and(end)
     }
 
     /// Closes a step: its commit change, if any, then the state it left.

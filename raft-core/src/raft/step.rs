@@ -9,13 +9,9 @@ use crate::types::{Role, NO_NODE};
 impl<S: LogStorage> Raft<S> {
     pub(crate) fn step(&mut self, m: Message) -> Result<()> {
         #[cfg(feature = "trace")]
-        if self.tracer.is_some() {
+        if self.opens_traced_step() {
             self.emit(&crate::trace::TraceEvent::Receive(&m));
-            let result = self.step_untraced(m);
-            // The state is reported even after an error: a step may have
-            // changed some of it before failing.
-            let end = self.emit_step_end();
-            return result.and(end);
+            return self.run_traced_step(|r| r.step_untraced(m));
         }
         self.step_untraced(m)
     }

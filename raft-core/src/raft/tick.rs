@@ -9,6 +9,15 @@ use crate::types::Role;
 
 impl<S: LogStorage> Raft<S> {
     pub(crate) fn tick(&mut self) -> Result<()> {
+        #[cfg(feature = "trace")]
+        if self.opens_traced_step() {
+            self.emit(&crate::trace::TraceEvent::Tick);
+            return self.run_traced_step(|r| r.tick_untraced());
+        }
+        self.tick_untraced()
+    }
+
+    fn tick_untraced(&mut self) -> Result<()> {
         match self.role {
             Role::Leader => self.tick_heartbeat(),
             _ => self.tick_election(),
