@@ -2,7 +2,7 @@
 //! message passing: the protocol's cost with no I/O at all.
 
 use bytes::Bytes;
-use raft_core::{Config, LogStorage, MemStorage, Message, RawNode, Role};
+use raft_core::{Config, Entry, MemStorage, Message, RawNode, ReadyHandler, Role};
 
 pub struct MemGroup {
     nodes: Vec<RawNode<MemStorage>>,
@@ -54,13 +54,8 @@ impl MemGroup {
         loop {
             let mut busy = false;
             for node in &mut self.nodes {
-                while node.has_ready() {
-                    busy = true;
-                    let mut rd = node.ready()?;
-                    node.store_mut().write(rd.take_log_write())?;
-                    self.in_flight.push(rd.messages);
-                    node.advance()?;
-                }
+                let mut queue = Queue(&mut self.in_flight);
+                busy |= node.handle_readies(&mut queue)? > 0;
             }
             for m in std::mem::take(&mut self.in_flight).into_iter().flatten() {
                 busy = true;
@@ -71,6 +66,22 @@ impl MemGroup {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Queues each batch of a Ready's messages as it comes; writes go to the
+/// node's `MemStorage`, and nothing is applied.
+struct Queue<'a>(&'a mut Vec<Vec<Message>>);
+
+impl ReadyHandler<MemStorage> for Queue<'_> {
+    type Error = raft_core::Error;
+
+    fn send(&mut self, messages: Vec<Message>) {
+        self.0.push(messages);
+    }
+
+    fn apply(&mut self, _committed: &[Entry]) -> raft_core::Result<()> {
+        Ok(())
     }
 }
 

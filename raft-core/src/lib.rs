@@ -9,10 +9,15 @@
 //! 1. feed the node input — [`RawNode::tick`] on a timer,
 //!    [`RawNode::step`] for each message from a peer, [`RawNode::propose`]
 //!    for client commands;
-//! 2. when [`RawNode::has_ready`], take the [`Ready`]: write its entries and
-//!    hard state to your [`LogStorage`] (durably if `must_sync`), send its
-//!    messages, apply its committed entries;
+//! 2. when [`RawNode::has_ready`], take the [`Ready`]: send the messages
+//!    that may leave early, write its entries and hard state to your
+//!    [`LogStorage`] (durably if `must_sync`), send the responses that
+//!    vouch for that write, apply its committed entries;
 //! 3. call [`RawNode::advance`].
+//!
+//! Steps 2 and 3 are written once, in [`RawNode::handle_readies`]: you
+//! implement a [`ReadyHandler`] with your transport and state machine, and
+//! it calls them in the right order (see [`ready_loop`]).
 //!
 //! What lives where: [`storage`] defines the log contract (with
 //! [`MemStorage`]), [`transport`] the messaging contract (with
@@ -30,37 +35,42 @@
 //! ## Example: a one-node group commits a proposal
 //!
 //! ```
-//! use raft_core::{Config, LogStorage, MemStorage, RawNode, Role};
+//! use raft_core::{Config, Entry, Error, MemStorage, Message, RawNode, ReadyHandler, Role};
 //!
-//! /// Persist, send, apply, advance: one turn of the Ready loop.
-//! fn handle_readies(node: &mut RawNode<MemStorage>, applied: &mut Vec<Vec<u8>>) -> raft_core::Result<()> {
-//!     while node.has_ready() {
-//!         let rd = node.ready()?;
-//!         node.store_mut().write(rd.log_write())?; // 1. persist
-//!         assert!(rd.messages.is_empty());           // 2. send (no peers here)
-//!         for e in &rd.committed_entries {           // 3. apply
-//!             if !e.data.is_empty() {
-//!                 applied.push(e.data.to_vec());
-//!             }
+//! /// A one-node group's application: no peers, a list for a state machine.
+//! struct App {
+//!     applied: Vec<Vec<u8>>,
+//! }
+//!
+//! impl ReadyHandler<MemStorage> for App {
+//!     type Error = Error;
+//!
+//!     // A lone node has no peers: nothing ever reaches here.
+//!     fn send(&mut self, _messages: Vec<Message>) {}
+//!
+//!     // `persist` keeps its default: `MemStorage::write`.
+//!
+//!     fn apply(&mut self, committed: &[Entry]) -> Result<(), Error> {
+//!         for e in committed.iter().filter(|e| !e.data.is_empty()) {
+//!             self.applied.push(e.data.to_vec());
 //!         }
-//!         node.advance()?;
+//!         Ok(())
 //!     }
-//!     Ok(())
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut node = RawNode::new(&Config::new(1), MemStorage::with_voters([1]))?;
-//! let mut applied = Vec::new();
+//! let mut app = App { applied: Vec::new() };
 //!
 //! // The node votes for itself only once that vote is durable, so the
 //! // election completes inside the Ready loop.
 //! node.campaign()?;
-//! handle_readies(&mut node, &mut applied)?;
+//! node.handle_readies(&mut app)?;
 //! assert_eq!(node.status().soft_state.role, Role::Leader);
 //!
 //! node.propose(&b"hello"[..])?;
-//! handle_readies(&mut node, &mut applied)?;
-//! assert_eq!(applied, vec![b"hello".to_vec()]);
+//! node.handle_readies(&mut app)?;
+//! assert_eq!(app.applied, vec![b"hello".to_vec()]);
 //! # Ok(())
 //! # }
 //! ```
@@ -73,6 +83,7 @@ mod message;
 pub mod quorum;
 mod raft;
 mod raw_node;
+pub mod ready_loop;
 mod rng;
 mod status;
 pub mod storage;
@@ -88,6 +99,7 @@ pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};
+pub use ready_loop::ReadyHandler;
 pub use status::Status;
 pub use storage::{InitialState, LogStorage, LogWrite, MemStorage, StorageError};
 pub use transport::{MemNetwork, MemTransport, Transport, TransportEvent};

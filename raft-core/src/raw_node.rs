@@ -12,12 +12,15 @@ use bytes::Bytes;
 
 /// Everything the application must do after the state machine changed.
 ///
-/// Handle it in this order, then call [`RawNode::advance`]:
-/// 1. persist `entries` and `hard_state` to the log (one atomic write; with
+/// [`RawNode::handle_ready`] handles it in the one order every caller
+/// shares, then calls [`RawNode::advance`]:
+/// 1. send the `messages` that may leave before the write (those whose
+///    type does not [wait for durability](MessageType::waits_for_durability));
+/// 2. persist `entries` and `hard_state` to the log (one atomic write; with
 ///    an fsync when `must_sync`);
-/// 2. send `messages` — the responses among them are at the end and promise
-///    durable state, so they must not leave before step 1 is done;
-/// 3. apply `committed_entries` to the application's state machine.
+/// 3. send the rest of `messages`: the responses, which are at the end and
+///    promise durable state, so they must not leave before step 2 is done;
+/// 4. apply `committed_entries` to the application's state machine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// The leader or role changed since the last Ready.

@@ -8,7 +8,8 @@ use crate::metrics::Metrics;
 use crate::state_machine::StateMachine;
 use bytes::Bytes;
 use raft_core::{
-    Entry, LogStorage, LogWrite, Message, RawNode, Role, StorageError, Transport, TransportEvent,
+    Entry, LogStorage, LogWrite, Message, NodeId, RawNode, ReadyHandler, Role, Transport,
+    TransportEvent,
 };
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -227,64 +228,23 @@ where
         }
     }
 
-    /// Persist, send, apply, advance — until the node has nothing more.
-    ///
-    /// Messages that promise nothing about our disk (appends, heartbeats,
-    /// vote requests) leave before the write, so followers store entries
-    /// while the leader does; responses that vouch for durable state leave
-    /// after it.
+    /// Handles Readies until the node has nothing more, through raft-core's
+    /// Ready loop: appends, heartbeats and vote requests leave before the
+    /// write, so followers store entries while the leader does; responses
+    /// that vouch for durable state leave after it.
     fn handle_readies<T: Transport>(&mut self, transport: &mut T) -> Result<(), NodeError> {
-        let mut handled = false;
-        while self.raw.has_ready() {
-            handled = true;
-            let mut rd = self.raw.ready()?;
-            let (after_write, before_write): (Vec<Message>, Vec<Message>) =
-                std::mem::take(&mut rd.messages)
-                    .into_iter()
-                    .partition(|m| m.msg_type.waits_for_durability());
-            if !before_write.is_empty() {
-                transport.send(before_write);
-            }
-            let write = LogWrite {
-                entries: std::mem::take(&mut rd.entries),
-                hard_state: rd.hard_state,
-                sync: rd.must_sync,
-            };
-            if !write.is_empty() {
-                persist(self.raw.store_mut(), write).map_err(raft_core::Error::from)?;
-            }
-            if !after_write.is_empty() {
-                transport.send(after_write);
-            }
-            self.apply(&rd.committed_entries);
-            self.raw.advance()?;
-            self.readies += 1;
-        }
-        if handled {
+        let mut handler = ReadyIo {
+            me: self.raw.id(),
+            transport,
+            state_machine: &mut self.state_machine,
+            pending: &mut self.pending,
+        };
+        let handled = self.raw.handle_readies(&mut handler)?;
+        if handled > 0 {
+            self.readies += handled as u64;
             self.publish_metrics();
         }
         Ok(())
-    }
-
-    fn apply(&mut self, entries: &[Entry]) {
-        let me = self.raw.id();
-        for e in entries {
-            if e.data.is_empty() {
-                // A leader's no-op entry: nothing for the application.
-                continue;
-            }
-            match envelope::unwrap(&e.data) {
-                Some((id, payload)) => {
-                    self.state_machine.apply(e.index, &payload);
-                    if id.node == me {
-                        if let Some(p) = self.pending.remove(&id.seq) {
-                            let _ = p.reply.send(Ok(e.index));
-                        }
-                    }
-                }
-                None => self.state_machine.apply(e.index, &e.data),
-            }
-        }
     }
 
     /// Refreshes the metrics handles read. Runs after every batch of
@@ -317,16 +277,60 @@ where
     }
 }
 
-/// Writes a Ready's log changes. The write blocks (an fsync can take
-/// milliseconds); on a multi-threaded runtime, tell tokio so that other
-/// tasks move to another worker meanwhile.
-fn persist<S: LogStorage>(store: &mut S, write: LogWrite) -> Result<(), StorageError> {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-        .unwrap_or(false);
-    if multi_thread {
-        tokio::task::block_in_place(|| store.write(write))
-    } else {
-        store.write(write)
+/// The driver's side of a Ready: the transport, the state machine and the
+/// proposals waiting for their entries to apply.
+struct ReadyIo<'a, T, M> {
+    me: NodeId,
+    transport: &'a mut T,
+    state_machine: &'a mut M,
+    pending: &'a mut HashMap<u64, Pending>,
+}
+
+impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
+where
+    S: LogStorage,
+    T: Transport,
+    M: StateMachine,
+{
+    type Error = NodeError;
+
+    fn send(&mut self, messages: Vec<Message>) {
+        self.transport.send(messages);
+    }
+
+    /// The write blocks (an fsync can take milliseconds) on the loop's own
+    /// thread. On a multi-threaded runtime, `block_in_place` tells tokio so,
+    /// and it moves this worker's other tasks to another worker meanwhile.
+    fn persist(&mut self, store: &mut S, write: LogWrite) -> Result<(), NodeError> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+            .unwrap_or(false);
+        let written = if multi_thread {
+            tokio::task::block_in_place(|| store.write(write))
+        } else {
+            store.write(write)
+        };
+        Ok(written.map_err(raft_core::Error::from)?)
+    }
+
+    fn apply(&mut self, entries: &[Entry]) -> Result<(), NodeError> {
+        for e in entries {
+            if e.data.is_empty() {
+                // A leader's no-op entry: nothing for the application.
+                continue;
+            }
+            match envelope::unwrap(&e.data) {
+                Some((id, payload)) => {
+                    self.state_machine.apply(e.index, &payload);
+                    if id.node == self.me {
+                        if let Some(p) = self.pending.remove(&id.seq) {
+                            let _ = p.reply.send(Ok(e.index));
+                        }
+                    }
+                }
+                None => self.state_machine.apply(e.index, &e.data),
+            }
+        }
+        Ok(())
     }
 }

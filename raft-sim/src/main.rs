@@ -241,7 +241,7 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
     }
     let s = &out.stats;
     println!(
-        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} unsynced writes lost)",
+        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} in a write after sends; {} unsynced writes lost)",
         out.profile.nodes,
         s.ticks,
         s.net.sent,
@@ -252,6 +252,7 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.committed,
         s.acked,
         s.crashes,
+        s.crashes_after_sends,
         s.unsynced_writes_lost
     );
     // A subset is already the shortened replay; shrinking it again would

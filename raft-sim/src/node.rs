@@ -1,12 +1,17 @@
 //! One simulated node: a raft-core `RawNode` on a simulated disk, driven
-//! through the Ready contract (persist, then send, then apply, then
-//! advance), with every effect reported to the checker.
+//! through raft-core's Ready loop in the runtime's order (early sends,
+//! write, late sends, apply, advance), with every effect reported to the
+//! checker. A node can be armed to crash in its next write, after that
+//! Ready's early sends left.
 
 use crate::checker::{Checked, Checker, Property, Violation};
 use crate::rng::Rng;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
-use raft_core::{Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, SoftState};
+use raft_core::{
+    Config, Entry, Error, HardState, LogStorage, LogWrite, Message, NodeId, RawNode, Ready,
+    ReadyHandler, Role, SoftState,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -29,6 +34,11 @@ pub struct SimNode {
     soft: SoftState,
     durable: HardState,
     applied: u64,
+    /// Set to crash the node in its next write, with what decides the loss.
+    armed: Option<Rng>,
+    /// The last crash in a write: what it lost, and how many messages of
+    /// its Ready had left before it.
+    crashed_at_write: Option<(CrashLoss, usize)>,
 }
 
 impl SimNode {
@@ -42,6 +52,8 @@ impl SimNode {
             soft: SoftState::default(),
             durable: HardState::default(),
             applied: 0,
+            armed: None,
+            crashed_at_write: None,
         };
         node.boot(chk)?;
         Ok(node)
@@ -74,6 +86,7 @@ impl SimNode {
     /// The process dies. A prefix of the unsynced writes survives.
     pub fn crash(&mut self, rng: &mut Rng, chk: &mut Checker) -> Result<CrashLoss, Violation> {
         self.raw = None;
+        self.armed = None;
         chk.on_not_leader(self.id);
         let loss = self
             .disk
@@ -119,7 +132,8 @@ impl SimNode {
 
     /// Feeds `input` to a running node and handles the Readies it causes,
     /// pushing outgoing messages to `out`. Returns false for a proposal the
-    /// node refused.
+    /// node refused. An armed node may crash in a write (see
+    /// [`SimNode::take_crash_at_write`]).
     pub fn input(
         &mut self,
         input: Input,
@@ -169,60 +183,293 @@ impl SimNode {
         Ok(())
     }
 
-    /// The Ready loop: persist, send, apply, advance.
+    /// Hands the node's Readies to raft-core's Ready loop until it has none
+    /// left. An armed node crashes in its first write instead (after that
+    /// Ready's early sends); the loss is kept for
+    /// [`SimNode::take_crash_at_write`].
     fn drain(&mut self, chk: &mut Checker, out: &mut Vec<Message>) -> Checked {
-        let id = self.id;
-        loop {
-            let Some(raw) = self.raw.as_mut() else {
-                return Ok(());
-            };
-            if !raw.has_ready() {
-                break;
+        let Some(mut raw) = self.raw.take() else {
+            return Ok(());
+        };
+        let mut handler = SimReady {
+            node: self,
+            chk,
+            out,
+            hard_state: None,
+            sent: 0,
+            write_pending: false,
+            premature: None,
+        };
+        match raw.handle_readies(&mut handler) {
+            Ok(_) => {
+                self.raw = Some(raw);
+                Ok(())
             }
-            let rd = match raw.ready() {
-                Ok(rd) => rd,
-                Err(e) => return Err(self.violation(chk, e, "ready")),
-            };
-            if let Err(e) = raw.store_mut().write(rd.log_write()) {
-                return Err(chk.fail(Property::Storage, format!("n{id} write: {e}")));
+            Err(Stop::Crash { mut rng, sent }) => {
+                // The Ready dies with the process: its early messages are
+                // out, its write never happened, nothing acknowledges it.
+                drop(raw);
+                let loss = self.crash(&mut rng, chk)?;
+                self.crashed_at_write = Some((loss, sent));
+                Ok(())
             }
-            chk.on_write(id, &rd.entries)?;
-            self.check_durable(chk)?;
-            if let Some(hs) = rd.hard_state {
-                chk.on_hard_state(id, "in memory", self.hard, hs)?;
-                if hs.commit > self.hard.commit {
-                    chk.on_commit(id, hs.term, self.hard.commit, hs.commit)?;
-                }
-                self.hard = hs;
+            Err(Stop::Violation(v)) => {
+                self.raw = Some(raw);
+                Err(v)
             }
-            if let Some(ss) = rd.soft_state {
-                if ss.role != Role::Leader {
-                    chk.on_not_leader(id);
-                } else if self.soft.role != Role::Leader {
-                    // The Ready that makes a leader also carries its empty
-                    // entry, already written above.
-                    chk.on_leader(id, self.hard.term)?;
-                }
-                self.soft = ss;
-            }
-            // Only now, with the write done, may the messages leave.
-            out.extend(rd.messages);
-            for e in &rd.committed_entries {
-                if e.index != self.applied + 1 {
-                    return Err(chk.fail(
-                        Property::StateMachineSafety,
-                        format!("n{id} applied index {} after {}", e.index, self.applied),
-                    ));
-                }
-                chk.on_apply(id, e)?;
-                self.applied = e.index;
-            }
-            if let Some(raw) = self.raw.as_mut() {
-                if let Err(e) = raw.advance() {
-                    return Err(self.violation(chk, e, "advance"));
-                }
+            Err(Stop::Raft(e)) => {
+                self.raw = Some(raw);
+                Err(self.violation(chk, e, "handling a Ready"))
             }
         }
+    }
+
+    /// Makes the node crash in its next write, after the early sends of that
+    /// write's Ready; `rng` decides what the crash loses.
+    pub fn crash_at_next_write(&mut self, rng: Rng) {
+        self.armed = Some(rng);
+    }
+
+    /// Calls off a crash armed by [`SimNode::crash_at_next_write`] that has
+    /// not happened; true if there was one.
+    pub fn disarm(&mut self) -> bool {
+        self.armed.take().is_some()
+    }
+
+    /// How the last input's write crashed the node, if it did: what the
+    /// crash lost, and how many messages left before the write.
+    pub fn take_crash_at_write(&mut self) -> Option<(CrashLoss, usize)> {
+        self.crashed_at_write.take()
+    }
+}
+
+/// Why handling a Ready stopped.
+enum Stop {
+    Raft(Error),
+    Violation(Violation),
+    /// The process died in its write, after `sent` messages of its Ready
+    /// left; `rng` decides what the crash loses.
+    Crash {
+        rng: Rng,
+        sent: usize,
+    },
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Raft(e)
+    }
+}
+
+impl From<Violation> for Stop {
+    fn from(v: Violation) -> Stop {
+        Stop::Violation(v)
+    }
+}
+
+/// The simulator's side of a Ready: sends go to the network (after the
+/// input is handled), and every effect is checked once it is real.
+struct SimReady<'a> {
+    node: &'a mut SimNode,
+    chk: &'a mut Checker,
+    out: &'a mut Vec<Message>,
+    /// The Ready's hard state, checked once its write is done.
+    hard_state: Option<HardState>,
+    /// Messages of the Ready sent so far.
+    sent: usize,
+    /// The Ready has a write that has not returned yet.
+    write_pending: bool,
+    /// A response that left while the write it vouches for was pending.
+    premature: Option<Message>,
+}
+
+impl ReadyHandler<DiskHandle> for SimReady<'_> {
+    type Error = Stop;
+
+    fn observe(&mut self, rd: &Ready) -> Result<(), Stop> {
+        let id = self.node.id;
+        self.hard_state = rd.hard_state;
+        self.sent = 0;
+        self.write_pending = !rd.entries.is_empty() || rd.hard_state.is_some();
+        if let Some(ss) = rd.soft_state {
+            if ss.role != Role::Leader {
+                self.chk.on_not_leader(id);
+            } else if self.node.soft.role != Role::Leader {
+                // A leader acts as one from this Ready on (its appends may
+                // leave before its write), so it is counted as one now.
+                let term = rd.hard_state.map_or(self.node.hard.term, |hs| hs.term);
+                self.chk.on_leader(id, term)?;
+            }
+            self.node.soft = ss;
+        }
         Ok(())
+    }
+
+    fn send(&mut self, messages: Vec<Message>) {
+        if self.write_pending && self.premature.is_none() {
+            self.premature = messages
+                .iter()
+                .find(|m| m.msg_type.waits_for_durability())
+                .cloned();
+        }
+        self.sent += messages.len();
+        self.out.extend(messages);
+    }
+
+    fn persist(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
+        if let Some(m) = self.premature.take() {
+            let detail = format!(
+                "n{} sent {} to n{} before writing what it vouches for",
+                self.node.id, m.msg_type, m.to
+            );
+            return Err(self.chk.fail(Property::RaftError, detail).into());
+        }
+        if let Some(rng) = self.node.armed.take() {
+            return Err(Stop::Crash {
+                rng,
+                sent: self.sent,
+            });
+        }
+        let id = self.node.id;
+        self.chk.on_write(id, &write.entries)?;
+        store.write(write).map_err(|e| {
+            self.chk
+                .fail(Property::Storage, format!("n{id} write: {e}"))
+        })?;
+        self.node.check_durable(self.chk)?;
+        self.write_pending = false;
+        Ok(())
+    }
+
+    fn apply(&mut self, committed: &[Entry]) -> Result<(), Stop> {
+        let id = self.node.id;
+        if let Some(hs) = self.hard_state.take() {
+            let node = &mut *self.node;
+            self.chk.on_hard_state(id, "in memory", node.hard, hs)?;
+            if hs.commit > node.hard.commit {
+                self.chk
+                    .on_commit(id, hs.term, node.hard.commit, hs.commit)?;
+            }
+            node.hard = hs;
+        }
+        for e in committed {
+            if e.index != self.node.applied + 1 {
+                return Err(self
+                    .chk
+                    .fail(
+                        Property::StateMachineSafety,
+                        format!(
+                            "n{id} applied index {} after {}",
+                            e.index, self.node.applied
+                        ),
+                    )
+                    .into());
+            }
+            self.chk.on_apply(id, e)?;
+            self.node.applied = e.index;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemBackend;
+    use raft_core::MessageType;
+
+    fn group() -> (Vec<SimNode>, Checker) {
+        let mut chk = Checker::new(3);
+        let nodes = (1..=3)
+            .map(|id| {
+                let mut config = Config::new(id);
+                config.random_seed = Some(id);
+                let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])), &[1, 2, 3]);
+                SimNode::start(config, disk, &mut chk).unwrap()
+            })
+            .collect();
+        (nodes, chk)
+    }
+
+    /// The last index on the node's disk, as a restart would find it.
+    fn stored_last(node: &SimNode) -> u64 {
+        DiskHandle(node.disk.clone()).last_index().unwrap()
+    }
+
+    /// Delivers `out` and everything it causes, on a perfect network.
+    fn deliver_all(nodes: &mut [SimNode], chk: &mut Checker, mut out: Vec<Message>) {
+        while let Some(m) = out.pop() {
+            let mut more = Vec::new();
+            let to = m.to as usize - 1;
+            nodes[to].input(Input::Step(m), chk, &mut more).unwrap();
+            out.extend(more);
+        }
+    }
+
+    fn elect_one(nodes: &mut [SimNode], chk: &mut Checker) {
+        for _ in 0..100 {
+            let mut out = Vec::new();
+            nodes[0].input(Input::Tick, chk, &mut out).unwrap();
+            deliver_all(nodes, chk, out);
+            if nodes[0].role() == Some(Role::Leader) {
+                return;
+            }
+        }
+        panic!("n1 never became leader");
+    }
+
+    #[test]
+    fn a_leader_crashing_in_its_write_has_sent_its_appends_but_not_stored_them() {
+        let (mut nodes, mut chk) = group();
+        elect_one(&mut nodes, &mut chk);
+        let last = stored_last(&nodes[0]);
+
+        nodes[0].crash_at_next_write(Rng::new(7));
+        let mut out = Vec::new();
+        let accepted = nodes[0]
+            .input(Input::Propose(Bytes::from_static(b"x")), &mut chk, &mut out)
+            .unwrap();
+        assert!(accepted);
+        assert!(!nodes[0].is_up());
+        let (_, sent) = nodes[0]
+            .take_crash_at_write()
+            .expect("crashed in its write");
+        assert_eq!(sent, 2);
+        let appends: Vec<&Message> = out
+            .iter()
+            .filter(|m| m.msg_type == MessageType::MsgApp && !m.entries.is_empty())
+            .collect();
+        assert_eq!(appends.len(), 2, "{out:?}");
+        assert_eq!(appends[0].entries[0].data, Bytes::from_static(b"x"));
+        assert_eq!(stored_last(&nodes[0]), last);
+
+        // The followers store what the crashed leader never did, and the
+        // checker takes the crash like any other.
+        for m in out.into_iter().filter(|m| m.to != 1) {
+            let to = m.to as usize - 1;
+            let mut replies = Vec::new();
+            nodes[to]
+                .input(Input::Step(m), &mut chk, &mut replies)
+                .unwrap();
+        }
+        assert_eq!(stored_last(&nodes[1]), last + 1);
+        nodes[0].restart(&mut chk).unwrap();
+        assert_eq!(stored_last(&nodes[0]), last);
+        chk.check_logs(false).unwrap();
+    }
+
+    #[test]
+    fn a_disarmed_node_writes_as_usual() {
+        let (mut nodes, mut chk) = group();
+        elect_one(&mut nodes, &mut chk);
+        nodes[0].crash_at_next_write(Rng::new(7));
+        assert!(nodes[0].disarm());
+        assert!(!nodes[0].disarm());
+        let mut out = Vec::new();
+        nodes[0]
+            .input(Input::Propose(Bytes::from_static(b"x")), &mut chk, &mut out)
+            .unwrap();
+        assert!(nodes[0].is_up());
+        assert!(nodes[0].take_crash_at_write().is_none());
     }
 }

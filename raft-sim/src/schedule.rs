@@ -21,6 +21,8 @@ pub(crate) mod stream {
     pub const CRASH: u64 = 3;
     pub const CLIENT: u64 = 4;
     pub const RAFT: u64 = 5;
+    /// Whether a crash lands in the node's next write instead of now.
+    pub const WRITE_CRASH: u64 = 6;
 }
 
 /// Message-level faults in force until the next change.

@@ -96,6 +96,9 @@ pub struct RunStats {
     pub proposals_accepted: u64,
     pub proposals_refused: u64,
     pub crashes: u64,
+    /// Of `crashes`, those inside a write after some of that Ready's
+    /// messages had left.
+    pub crashes_after_sends: u64,
     pub unsynced_writes_lost: u64,
 }
 
@@ -402,6 +405,7 @@ impl Sim {
             let was = node.role();
             let term_before = node.term();
             let accepted = node.input(input, &mut self.chk, &mut out)?;
+            let crashed_at_write = node.take_crash_at_write();
             self.chk.check_electability()?;
             first_result.get_or_insert(accepted);
             let (now_role, term) = (node.role(), node.term());
@@ -411,6 +415,14 @@ impl Sim {
             } else if term != term_before {
                 let role = now_role.map_or("down".to_string(), |r| format!("{r:?}"));
                 self.note(|| format!("n{id} now in term {term} as {role}"));
+            }
+            if let Some((loss, sent)) = crashed_at_write {
+                self.count_crash(loss);
+                self.stats.crashes_after_sends += u64::from(sent > 0);
+                self.log(format!(
+                    "   n{id} down in its write, after sending {sent} messages of its Ready; unsynced writes: {} reached disk, {} lost",
+                    loss.survived, loss.lost
+                ));
             }
             for m in out.drain(..) {
                 let (from, to, is_app) = (m.from, m.to, m.msg_type == MessageType::MsgApp);
@@ -492,10 +504,19 @@ impl Sim {
         }
         // Drawn from the node and the time, not a shared stream, so that the
         // shrinker's removals elsewhere do not change what this crash loses.
-        let mut rng = Rng::stream(self.seed ^ self.now.rotate_left(32), stream::CRASH + id);
+        let key = self.seed ^ self.now.rotate_left(32);
+        let mut rng = Rng::stream(key, stream::CRASH + id);
+        // One crash in three waits for the node's next write and lands in
+        // it, after the early sends of its Ready: the order the runtime
+        // uses, where a leader's appends (or a candidate's vote requests)
+        // are out before its own write.
+        if Rng::stream(key, stream::WRITE_CRASH + id).chance(333) {
+            node.crash_at_next_write(rng);
+            self.log(format!("   n{id} will crash in its next write"));
+            return Ok(());
+        }
         let loss = node.crash(&mut rng, &mut self.chk)?;
-        self.stats.crashes += 1;
-        self.stats.unsynced_writes_lost += loss.lost as u64;
+        self.count_crash(loss);
         self.log(format!(
             "   n{id} down; unsynced writes: {} reached disk, {} lost",
             loss.survived, loss.lost
@@ -503,11 +524,21 @@ impl Sim {
         Ok(())
     }
 
+    fn count_crash(&mut self, loss: crate::storage::CrashLoss) {
+        self.stats.crashes += 1;
+        self.stats.unsynced_writes_lost += loss.lost as u64;
+    }
+
     fn restart(&mut self, id: NodeId) -> Result<(), Violation> {
         let Some(node) = self.nodes.get_mut((id as usize).wrapping_sub(1)) else {
             return Ok(());
         };
         if node.is_up() {
+            if node.disarm() {
+                self.log(format!(
+                    "   n{id} did not write before its restart: no crash"
+                ));
+            }
             return Ok(());
         }
         node.restart(&mut self.chk)?;

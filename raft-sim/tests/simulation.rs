@@ -15,6 +15,7 @@ fn opts(nodes: usize) -> SimOptions {
 fn seeds_pass_every_check_and_exercise_every_fault() {
     let (mut crashes, mut lost, mut dropped, mut duplicated, mut cut, mut leaders) =
         (0, 0, 0, 0, 0, 0);
+    let mut after_sends = 0;
     for nodes in [3, 5] {
         for seed in 0..40 {
             let out = run(seed, &opts(nodes)).expect("simulation runs");
@@ -25,6 +26,7 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
             );
             assert!(out.stats.acked > 0, "seed {seed} committed nothing");
             crashes += out.stats.crashes;
+            after_sends += out.stats.crashes_after_sends;
             lost += out.stats.unsynced_writes_lost;
             dropped += out.stats.net.dropped;
             duplicated += out.stats.net.duplicated;
@@ -35,6 +37,10 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     assert!(
         crashes > 0 && lost > 0,
         "crashes {crashes}, unsynced writes lost {lost}"
+    );
+    assert!(
+        after_sends > 0,
+        "no crash landed between a Ready's early sends and its write"
     );
     assert!(
         dropped > 0 && duplicated > 0 && cut > 0,

@@ -2,9 +2,9 @@
 
 use super::{invalid, raft_failure, CmdResult, Env, Failure};
 use crate::datadriven::Directive;
-use crate::output::parse_level;
+use crate::output::{parse_level, Output};
 use raft_core::describe::{default_formatter, describe_message, describe_ready};
-use raft_core::{Message, MessageType};
+use raft_core::{Entry, LogStorage, Message, MessageType, Ready, ReadyHandler};
 
 /// A node whose messages to deliver or drop.
 struct Recipient {
@@ -27,18 +27,19 @@ impl Env {
         Ok(())
     }
 
-    /// Handles one Ready of node `i` the way etcd's harness does: print it,
-    /// persist it, queue its messages, advance.
+    /// Handles one Ready of node `i` through raft-core's Ready loop: print
+    /// it, queue its messages around the write, advance. etcd's harness
+    /// writes before it queues anything; nothing is delivered until the Ready
+    /// is handled, so the queue (and the output) are the same.
     pub(crate) fn process_ready(&mut self, d: &Directive, i: usize) -> CmdResult {
-        let node = &mut self.nodes[i];
-        let rd = node.raw.ready().map_err(|e| raft_failure(d, e))?;
-        self.out.write(&describe_ready(&rd, &default_formatter));
-        node.raw
-            .store_mut()
-            .write(rd.log_write())
-            .map_err(|e| raft_failure(d, e.into()))?;
-        self.messages.extend(rd.messages);
-        node.raw.advance().map_err(|e| raft_failure(d, e))
+        let mut handler = QueueReady {
+            out: &self.out,
+            messages: &mut self.messages,
+        };
+        self.nodes[i]
+            .raw
+            .handle_ready(&mut handler)
+            .map_err(|e| raft_failure(d, e))
     }
 
     pub(crate) fn deliver_msgs(&mut self, d: &Directive) -> CmdResult {
@@ -171,5 +172,29 @@ impl Env {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The environment's side of a Ready: print it, queue its messages for
+/// `deliver-msgs`; the default write to the node's storage; nothing to apply.
+struct QueueReady<'a> {
+    out: &'a Output,
+    messages: &'a mut Vec<Message>,
+}
+
+impl<S: LogStorage> ReadyHandler<S> for QueueReady<'_> {
+    type Error = raft_core::Error;
+
+    fn observe(&mut self, ready: &Ready) -> Result<(), raft_core::Error> {
+        self.out.write(&describe_ready(ready, &default_formatter));
+        Ok(())
+    }
+
+    fn send(&mut self, messages: Vec<Message>) {
+        self.messages.extend(messages);
+    }
+
+    fn apply(&mut self, _committed: &[Entry]) -> Result<(), raft_core::Error> {
+        Ok(())
     }
 }

@@ -10,8 +10,11 @@
 //! that must read the log in the middle of handling a message (to build an
 //! append, to check a term), and it cannot await. Durable logs are
 //! synchronous underneath anyway (RocksDB's API is blocking; an `fsync` is a
-//! blocking syscall), so an async runtime calls `write` from a blocking-task
-//! pool and keeps the Raft loop for in-memory work. See ARCHITECTURE.md.
+//! blocking syscall). The runtime calls `write` from its Raft loop (through
+//! [`crate::ReadyHandler::persist`]), so the loop waits for the disk; an
+//! async runtime must tell its executor so (raft-node wraps the call in
+//! tokio's `block_in_place`, which moves the worker's other tasks to other
+//! threads meanwhile). See ARCHITECTURE.md.
 
 mod memory;
 

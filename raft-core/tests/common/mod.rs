@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use raft_core::{
     Config, Entry, Error, HardState, LogStorage, LogWrite, MemStorage, Message, MessageType,
-    NodeId, RawNode, Ready, Role, Status,
+    NodeId, RawNode, Ready, ReadyHandler, Role, Status,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -124,19 +124,37 @@ pub fn vote_request(
     }
 }
 
-/// Handles one Ready of a node the way an application must: persist, apply,
-/// advance. The Ready is returned untouched (messages included) for the test
-/// to inspect or send. `None` when the node had nothing to hand out.
+/// Handles one Ready of a node through raft-core's own Ready loop (send,
+/// persist, send, apply, advance). The Ready is returned untouched (messages
+/// included) for the test to inspect or send. `None` when the node had
+/// nothing to hand out.
 pub fn handle_ready(node: &mut RawNode<MemStorage>) -> Option<Ready> {
     if !node.has_ready() {
         return None;
     }
-    let rd = node.ready().expect("ready");
-    node.store_mut()
-        .write(rd.log_write())
-        .expect("raft-core asked for an invalid log write");
-    node.advance().expect("advance");
-    Some(rd)
+    let mut keep = KeepReady(None);
+    node.handle_ready(&mut keep)
+        .expect("a MemStorage node handles its Ready");
+    keep.0
+}
+
+/// Keeps a copy of the Ready it handles and leaves the sending to the test:
+/// the copy still holds the messages, in the order the Ready gave them.
+struct KeepReady(Option<Ready>);
+
+impl ReadyHandler<MemStorage> for KeepReady {
+    type Error = Error;
+
+    fn observe(&mut self, ready: &Ready) -> Result<(), Error> {
+        self.0 = Some(ready.clone());
+        Ok(())
+    }
+
+    fn send(&mut self, _messages: Vec<Message>) {}
+
+    fn apply(&mut self, _committed: &[Entry]) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Handles Readies until the node is quiet; returns all their messages.
