@@ -200,8 +200,7 @@ fn a_follower_commits_no_further_than_the_append_vouches_for() {
 /// configuration; it sends one entry per append so that 2/2 travels alone.
 fn figure_8_c(mut leader: Config) -> Cluster {
     let voters = [1, 2, 3, 4, 5];
-    let mut hs = HardState::default();
-    hs.term = 3;
+    let mut hs = hs_term(3);
     hs.commit = 1;
     leader.max_size_per_msg = 0;
     let mut c = Cluster::from_nodes(vec![

@@ -4,21 +4,20 @@
 //! it into every crate's tests, and no test would run the production code.
 
 #[test]
-fn no_fault_injection_in_the_default_build() {
+fn test_only_features_are_off_in_the_default_build() {
+    let test_only = [
+        ("fault-injection", cfg!(feature = "fault-injection")),
+        ("trace", cfg!(feature = "trace")),
+    ];
+    let on: Vec<&str> = test_only
+        .iter()
+        .filter(|(_, enabled)| *enabled)
+        .map(|(name, _)| *name)
+        .collect();
     assert!(
-        !cfg!(feature = "fault-injection"),
-        "raft-core was built with fault-injection: some crate's dependency \
-         (see `cargo tree -e features -i raft-core --workspace`) turns it on \
-         for every test; only dedicated commands may"
-    );
-}
-
-#[test]
-fn no_trace_recording_in_the_default_build() {
-    assert!(
-        !cfg!(feature = "trace"),
-        "raft-core was built with trace: some crate's dependency (see \
-         `cargo tree -e features -i raft-core --workspace`) turns it on for \
-         every test; only dedicated commands may"
+        on.is_empty(),
+        "raft-core was built with {on:?}: some crate's dependency (see \
+         `cargo tree -e features,normal,dev -i raft-core --workspace`) turns \
+         it on for every test; only dedicated commands may"
     );
 }
