@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 # installed it, and CC is part of RocksDB's build fingerprint.
 ci/setup.sh
 . ci/env.sh
+# require_tests, and where etcd's scripts are (required unless opted out).
+. ci/lib.sh
 
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)
@@ -26,7 +28,13 @@ step "tests"
 RAFT_ALL_BACKENDS=1 cargo test --release --workspace --features "$RAFT_FEATURES"
 
 step "wire decoder fuzz (proptest over arbitrary bytes, longer run)"
-PROPTEST_CASES=5000 cargo test --release --workspace --features "$RAFT_FEATURES" --lib -- codec
+require_tests 13 -- env PROPTEST_CASES=5000 cargo test --release --workspace --features "$RAFT_FEATURES" --lib -- codec
+
+# raft-core's test-only fault-injection feature is off in every build above
+# (raft-core/tests/default_features.rs checks it); only this build has it.
+step "broken safety rules are caught (raft-core with fault-injection)"
+require_tests 11 -- cargo test --release -p raft-core -p raft-sim \
+  --features raft-sim/fault-injection --test fault_injection --test commit
 
 step "etcd reference scripts, protocol level, every storage x transport"
 ci/etcd-check.sh "--storage mem --transport mem" "--storage rocks --transport mem" \

@@ -9,8 +9,9 @@
 #                               testdata/*.txt, and the corrupted traces
 #   ci/trace.sh SCRIPT...       only these scripts
 #
-# Environment: ETCD_REFERENCE (etcd's scripts, default ../shared/etcd; with
-# REQUIRE_ETCD=1 their absence fails), TLA_CACHE (where tla2tools.jar is
+# Environment: ETCD_REFERENCE (etcd's scripts, default ../shared/etcd beside
+# the repository; their absence fails unless ETCD_REFERENCE=none or
+# REQUIRE_ETCD=0, see ci/lib.sh), TLA_CACHE (where tla2tools.jar is
 # kept, default ~/.cache/tla), TRACE_JOBS (TLC runs at once, default 2),
 # TRACE_TIMEOUT (seconds per TLC run, default 600), KEEP_TRACES=DIR (keep
 # traces, modules and TLC logs there).
@@ -20,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/env.sh
+. ci/lib.sh
 ROOT=$(pwd)
 
 JOBS=${TRACE_JOBS:-2}
@@ -27,7 +29,7 @@ TIMEOUT=${TRACE_TIMEOUT:-600}
 # The recorder's and converter's unit tests (raft-conformance --lib trace::):
 # fewer than this many run means the filter lost some, or all, of them.
 MIN_TRACE_TESTS=21
-ETCD_DIR=${ETCD_REFERENCE:-../shared/etcd}
+ETCD_DIR=$(etcd_reference_dir)
 
 # The TLC ci/tla.sh uses: sets JAR, defines install_tla_tools.
 . ci/tla-tools.sh
@@ -233,10 +235,10 @@ main() {
     scripts=(raft-conformance/scripts/*.txt)
     if [[ -d $ETCD_DIR/testdata ]]; then
       scripts+=("$ETCD_DIR"/testdata/*.txt)
-    elif [[ ${REQUIRE_ETCD:-0} == 1 ]]; then
+    elif etcd_required; then
       echo "FAIL no etcd reference scripts at $ETCD_DIR" >>"$RESULTS"
     else
-      echo "trace: SKIPPED etcd's scripts: none at $ETCD_DIR (set ETCD_REFERENCE)" >&2
+      echo "trace: SKIPPED etcd's scripts: none at $ETCD_DIR (opted out)" >&2
     fi
   fi
 

@@ -187,3 +187,127 @@ fn a_follower_commits_no_further_than_the_append_vouches_for() {
     let committed: Vec<u64> = rd.committed_entries.iter().map(|e| e.index).collect();
     assert_eq!(committed, vec![2, 3]);
 }
+
+/// Raft paper figure 8, from (c) on, with five nodes: node 1 led term 2 and
+/// gave 2/2 to node 2 only; node 5 led term 3 and appended 3/2 alone. Node
+/// 1 now wins term 4 (nodes 2, 3 and 4 vote for it) and appends 4/3.
+///
+/// The network lets exactly one append carrying 4/3 reach each of nodes 2,
+/// 3 and 4 and none reach node 5: node 2 takes it, nodes 3 and 4 refuse it
+/// as a probe (they lack index 2) and then receive 2/2 alone, which gets
+/// through because it carries no term-4 entry. So 2/2 ends on four of five
+/// logs, while 4/3 is only on nodes 1 and 2. `leader` is node 1's
+/// configuration; it sends one entry per append so that 2/2 travels alone.
+fn figure_8_c(mut leader: Config) -> Cluster {
+    let voters = [1, 2, 3, 4, 5];
+    let mut hs = hs_term(3);
+    hs.commit = 1;
+    leader.max_size_per_msg = 0;
+    let mut c = Cluster::from_nodes(vec![
+        (leader, log_store(&voters, &[1, 2], hs)),
+        (config(2), log_store(&voters, &[1, 2], hs)),
+        (config(3), log_store(&voters, &[1], hs)),
+        (config(4), log_store(&voters, &[1], hs)),
+        (config(5), log_store(&voters, &[1, 3], hs)),
+    ]);
+    let mut term_4_appends = std::collections::BTreeMap::<u64, usize>::new();
+    c.set_filter(move |m| {
+        if m.msg_type != MessageType::MsgApp || m.from != 1 {
+            return true;
+        }
+        if m.to == 5 {
+            return false;
+        }
+        if !m.entries.iter().any(|e| e.term == 4) {
+            return true;
+        }
+        let seen = term_4_appends.entry(m.to).or_default();
+        *seen += 1;
+        *seen == 1
+    });
+    c.elect(1);
+    assert_eq!(c.term(1), 4);
+    let logs: Vec<Vec<u64>> = (1..=5).map(|id| log_terms(c.node(id))).collect();
+    assert_eq!(
+        logs,
+        [
+            vec![1, 2, 4],
+            vec![1, 2, 4],
+            vec![1, 2],
+            vec![1, 2],
+            vec![1, 3]
+        ]
+    );
+    let progress = c.status(1).progress.unwrap();
+    let matched: Vec<u64> = (2..=5).map(|id| progress[&id].matched).collect();
+    assert_eq!(matched, [3, 2, 2, 0], "node 1 knows where 2/2 is");
+    c
+}
+
+/// The (term, index) of every entry `id` was handed as committed.
+fn applied_ids(c: &Cluster, id: u64) -> Vec<(u64, u64)> {
+    c.applied[&id].iter().map(|e| (e.term, e.index)).collect()
+}
+
+#[test]
+fn an_old_term_entry_held_by_a_majority_is_not_committed_and_can_be_overwritten() {
+    let mut c = figure_8_c(config(1));
+    assert_eq!(c.commit(1), 1, "2/2 is on four of five logs, but of term 2");
+    assert_eq!(applied_ids(&c, 1), [(1, 1)]);
+
+    // Figure 8 (d): node 1 stops; node 5, whose last entry (term 3) is newer
+    // than 2/2, wins term 5 with the votes of nodes 3 and 4 and replaces 2/2
+    // everywhere it can reach. That is why 2/2 must not have counted as
+    // committed.
+    c.isolate(1);
+    c.elect(5);
+    assert_eq!(c.term(5), 5);
+    for id in 2..=4 {
+        assert_eq!(log_terms(c.node(id)), [1, 3, 5], "node {id}");
+    }
+    assert_eq!(c.commit(5), 3);
+    for id in 1..=5 {
+        assert!(
+            !applied_ids(&c, id).contains(&(2, 2)),
+            "node {id} applied 2/2, which was then overwritten"
+        );
+    }
+}
+
+#[test]
+fn an_old_term_entry_commits_once_an_entry_of_the_leaders_term_is_on_a_majority() {
+    let mut c = figure_8_c(config(1));
+    assert_eq!(c.commit(1), 1);
+    // Figure 8 (e): 4/3 reaches node 3 too: three of five hold it.
+    c.clear_filter();
+    c.isolate(4);
+    c.isolate(5);
+    c.tick(1, HEARTBEAT_TICK);
+    c.stabilize();
+    assert_eq!(log_terms(c.node(3)), [1, 2, 4]);
+    assert_eq!(c.commit(1), 3);
+    assert_eq!(applied_ids(&c, 1), [(1, 1), (2, 2), (4, 3)], "2/2 with 4/3");
+}
+
+/// The scenario above really exercises the rule: with it switched off,
+/// node 1 commits 2/2 by counting, and node 5 then overwrites it on a
+/// majority (`cargo test -p raft-core --features fault-injection --test commit`).
+#[cfg(feature = "fault-injection")]
+#[test]
+fn without_the_current_term_rule_figure_8_loses_a_committed_entry() {
+    let mut leader = config(1);
+    leader.fault = Some(raft_core::Fault::CommitOldTermEntries);
+    let mut c = figure_8_c(leader);
+    assert_eq!(c.commit(1), 2);
+    assert_eq!(applied_ids(&c, 1), [(1, 1), (2, 2)]);
+    // Node 2 heard of commit 2 (its append had no term-4 entry to drop) and
+    // would refuse to truncate; nodes 3, 4 and 5 are a majority without it.
+    assert_eq!(c.commit(2), 2);
+    c.isolate(1);
+    c.isolate(2);
+    c.elect(5);
+    for id in 3..=4 {
+        assert_eq!(log_terms(c.node(id)), [1, 3, 5], "node {id}");
+    }
+    assert_eq!(applied_ids(&c, 5), [(1, 1), (3, 2), (5, 3)]);
+}

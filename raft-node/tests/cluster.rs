@@ -25,6 +25,10 @@ fn config(id: NodeId) -> NodeConfig {
 }
 
 fn start(n: u64) -> Cluster {
+    start_with(n, config)
+}
+
+fn start_with(n: u64, make_config: impl Fn(NodeId) -> NodeConfig) -> Cluster {
     let net = MemNetwork::new(4096);
     let mut nodes = Vec::new();
     let mut applied = Vec::new();
@@ -33,7 +37,7 @@ fn start(n: u64) -> Cluster {
         let sink = log.clone();
         let sm = move |index: u64, data: &Bytes| sink.lock().unwrap().push((index, data.clone()));
         let storage = MemStorage::with_voters(1..=n);
-        nodes.push(spawn(config(id), storage, net.join(id), sm).unwrap());
+        nodes.push(spawn(make_config(id), storage, net.join(id), sm).unwrap());
         applied.push(log);
     }
     Cluster {
@@ -188,9 +192,35 @@ async fn after_the_leader_stops_a_new_one_keeps_committed_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_fails_pending_and_later_proposals() {
-    let c = start(3);
+    // Proposals do not time out within the test (5,000 s), so only the
+    // shutdown can end the pending one.
+    let c = start_with(3, |id| {
+        let mut c = config(id);
+        c.proposal_timeout_ticks = 1_000_000;
+        c
+    });
     let leader = timeout(c.leader()).await.unwrap().clone();
+    let id = leader.id();
+    for other in 1..=3 {
+        if other != id {
+            c.net.cut(id, other);
+            c.net.cut(other, id);
+        }
+    }
+    let pending = tokio::spawn({
+        let leader = leader.clone();
+        async move { leader.propose(&b"pending"[..]).await }
+    });
+    timeout(leader.wait_for(|m| m.pending_proposals == 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!pending.is_finished(), "a cut-off leader cannot commit");
     leader.shutdown().await.unwrap();
+    assert_eq!(
+        timeout(pending).await.unwrap().unwrap().unwrap_err(),
+        ProposeError::ShuttingDown
+    );
     assert_eq!(
         leader.propose(&b"late"[..]).await.unwrap_err(),
         ProposeError::ShuttingDown

@@ -1,7 +1,8 @@
 //! The simulator finds real protocol bugs: with one of raft-core's safety
-//! rules switched off (its `fault-injection` feature, enabled for these
-//! tests through the dev-dependency), a violation turns up within the seed
-//! budget CI runs, and shrinks to a short schedule that still fails.
+//! rules switched off (its `fault-injection` feature, which this test
+//! requires: `cargo test --release -p raft-sim --features fault-injection
+//! --test fault_injection`), a violation turns up within the seed budget CI
+//! runs, and shrinks to a short schedule that still fails.
 
 use raft_core::{Config, Fault};
 use raft_sim::shrink::shrink;
