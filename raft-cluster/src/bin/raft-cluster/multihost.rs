@@ -61,7 +61,7 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
     let mut voters: Vec<NodeId> = args.peers.iter().map(|(id, _)| *id).collect();
     voters.push(args.id);
     let store = open_or_create(&args.data, &voters)?;
-    let mut node_config = raft_benches::cluster::node_config(args.id);
+    let mut node_config = raft_cluster::cluster::node_config(args.id);
     node_config.tick_interval = std::time::Duration::from_millis(100);
     let node = raft_node::spawn(node_config, store, transport, NullStateMachine::default())?;
     println!(
