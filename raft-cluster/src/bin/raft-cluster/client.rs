@@ -1,59 +1,51 @@
-//! `raft-cluster propose`: a minimal client for the client port a node
-//! opens with `raft-cluster node --client ADDR`.
-//!
-//! The protocol is one request per frame, over TCP: a u32 length and the
-//! payload; the answer is a tag byte then a u64: 0 = committed at index,
-//! 1 = not the leader (the u64 is the leader's id, 0 if unknown), 2 =
-//! dropped, 3 = shutting down.
+//! `raft-cluster propose`: proposes entries through the client ports that
+//! nodes open with `raft-cluster node --client ADDR`, sending each to the
+//! leader (see [`raft_cluster::client`]).
 
 use crate::AnyError;
 use clap::Args;
-use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-pub const COMMITTED: u8 = 0;
-pub const NOT_LEADER: u8 = 1;
-pub const DROPPED: u8 = 2;
-pub const SHUTTING_DOWN: u8 = 3;
-/// Requests larger than this are refused by the server.
-pub const MAX_REQUEST: u32 = 16 << 20;
+use raft_cluster::client::{parse_endpoints, Client, Endpoint};
 
 #[derive(Args, Debug)]
 pub struct ProposeArgs {
-    /// The node's client address.
-    #[arg(long)]
-    to: SocketAddr,
+    /// Client addresses of the cluster's nodes, as ADDR or ID=ADDR; repeat
+    /// the flag or separate them with commas. With ids, a node's "node N
+    /// leads" answer goes straight to node N; without, the next address is
+    /// tried.
+    #[arg(long = "to", alias = "endpoints", required = true, value_parser = parse_to)]
+    to: Vec<Vec<Endpoint>>,
     /// The data to propose (repeated --count times, numbered).
     #[arg(default_value = "hello")]
     data: String,
     /// How many proposals to send, one after the other.
     #[arg(long, default_value_t = 1)]
     count: u64,
+    /// Requests per proposal before giving up (refusals, failed connections
+    /// and leader redirects each count one).
+    #[arg(long, default_value_t = 20)]
+    max_tries: u32,
+}
+
+fn parse_to(s: &str) -> Result<Vec<Endpoint>, String> {
+    parse_endpoints(s).map_err(|e| e.to_string())
 }
 
 pub async fn run(args: ProposeArgs) -> Result<(), AnyError> {
-    let mut stream = TcpStream::connect(args.to).await?;
+    let endpoints: Vec<Endpoint> = args.to.into_iter().flatten().collect();
+    let mut client = Client::new(endpoints, args.max_tries)?;
     for i in 0..args.count {
         let data = if args.count == 1 {
             args.data.clone()
         } else {
             format!("{}-{i}", args.data)
         };
-        let len = u32::try_from(data.len()).map_err(|_| "data too large")?;
-        stream.write_u32(len).await?;
-        stream.write_all(data.as_bytes()).await?;
-        let tag = stream.read_u8().await?;
-        let value = stream.read_u64().await?;
-        match tag {
-            COMMITTED => println!("{data}: committed at index {value}"),
-            NOT_LEADER if value != 0 => {
-                return Err(format!("not the leader; node {value} leads").into())
-            }
-            NOT_LEADER => return Err("not the leader; no leader known yet".into()),
-            DROPPED => return Err("proposal dropped; retry".into()),
-            SHUTTING_DOWN => return Err("the node is shutting down".into()),
-            other => return Err(format!("unexpected answer {other}").into()),
+        let committed = client.propose(data.as_bytes()).await?;
+        println!("{data}: committed at index {}", committed.index);
+        if committed.tries > 1 {
+            eprintln!(
+                "(through {} after {} tries)",
+                committed.endpoint, committed.tries
+            );
         }
     }
     Ok(())
