@@ -394,6 +394,8 @@ impl<S: LogStorage> RawNode<S> {
 
     /// Overrides the current randomized election timeout, so tests can make
     /// an election fire at a chosen tick. Reset draws a new one as usual.
+    /// A test hook: only with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn set_randomized_election_timeout(&mut self, ticks: usize) {
         self.raft.randomized_election_timeout = ticks;
     }
