@@ -6,5 +6,7 @@
 //! cluster benchmark is judged against. The clusters themselves come from
 //! the `raft-cluster` crate.
 
+#![warn(missing_docs)]
+
 pub mod limits;
 pub mod memgroup;

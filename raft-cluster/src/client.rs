@@ -129,6 +129,7 @@ pub fn parse_endpoints(list: &str) -> Result<Vec<Endpoint>, ClientError> {
 
 /// Why a proposal could not be made.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// No endpoint was given.
     #[error("no endpoint given")]

@@ -35,6 +35,8 @@
 //! assert!(run.rewritten().contains("> 1 handling Ready"));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod datadriven;
 pub mod diff;
 pub mod env;

@@ -73,6 +73,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod config;
 pub mod describe;
 mod error;

@@ -116,6 +116,7 @@ mod imp {
     /// Stands in for the directory guard when RocksDB is not compiled in.
     pub struct TempDir;
 
+    /// Always an error: RocksDB is not compiled in.
     pub fn rocks(_voters: &[u64]) -> Result<(Box<dyn Backend>, TempDir), String> {
         Err("this build has no RocksDB support (build with --features rocks)".to_string())
     }

@@ -33,6 +33,7 @@ pub enum StorageKind {
 }
 
 impl StorageKind {
+    /// The kind named `name` (`mem`/`memory`, `rocks`/`rocksdb`).
     pub fn parse(name: &str) -> Option<StorageKind> {
         match name {
             "mem" | "memory" => Some(StorageKind::Memory),
@@ -53,6 +54,7 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// The kind named `name` (`mem`/`memory`, `quic`).
     pub fn parse(name: &str) -> Option<TransportKind> {
         match name {
             "mem" | "memory" => Some(TransportKind::Memory),
@@ -66,27 +68,42 @@ impl TransportKind {
 /// carries it: every combination must print the same.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EnvOptions {
+    /// Where logs are kept.
     pub storage: StorageKind,
+    /// How messages are carried.
     pub transport: TransportKind,
 }
 
 /// A node of the environment.
 pub struct Node {
+    /// The node itself.
     pub raw: RawNode<Box<dyn LogStorage>>,
+    /// The configuration it was started with.
     pub config: Config,
 }
 
 /// Why a command could not run at all (as opposed to a command whose
 /// result is an error message, which is printed as its output).
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum EnvError {
+    /// A command argument is unusable.
     #[error(transparent)]
     Arg(#[from] ArgError),
+    /// A command is invalid as written.
     #[error("line {line}: {reason}")]
-    Invalid { line: usize, reason: String },
+    Invalid {
+        /// The directive's line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// raft-core failed where a script cannot go on.
     #[error("line {line}: raft error: {source}")]
     Raft {
+        /// The directive's line.
         line: usize,
+        /// raft-core's error.
         #[source]
         source: raft_core::Error,
     },
@@ -128,6 +145,7 @@ pub struct Env {
 }
 
 impl Env {
+    /// An environment with no nodes, printing to `out`.
     pub fn new(options: EnvOptions, out: Output) -> Env {
         Env {
             options,

@@ -23,7 +23,9 @@ pub trait Wire {
 #[derive(Debug, thiserror::Error)]
 #[error("transport failed to carry {message}: {reason}")]
 pub struct WireError {
+    /// The message, in etcd's rendering.
     pub message: String,
+    /// What went wrong.
     pub reason: String,
 }
 

@@ -128,8 +128,10 @@ async fn serve_client(mut stream: TcpStream, node: NodeHandle) -> Result<(), Any
         let answer = match node.propose(data).await {
             Ok(index) => Answer::Committed(index),
             Err(ProposeError::NotLeader { leader }) => Answer::NotLeader(leader),
-            Err(ProposeError::Dropped { .. }) => Answer::Dropped,
             Err(ProposeError::ShuttingDown) => Answer::ShuttingDown,
+            // Dropped, and any refusal a later raft-node adds: the proposal
+            // did not commit here, and the client may retry it.
+            Err(_) => Answer::Dropped,
         };
         answer.write_to(&mut stream).await?;
     }
