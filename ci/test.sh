@@ -20,6 +20,12 @@ cargo fmt --all -- --check
 step "build (release, all targets: libraries, binaries, tests, benchmarks)"
 cargo build --release --workspace --all-targets
 
+step "clippy, warnings denied (release, so the RocksDB build above is reused)"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "rustdoc, warnings denied (missing docs, broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release
+
 step "tests"
 cargo test --release --workspace
 
