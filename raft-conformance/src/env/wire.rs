@@ -16,6 +16,7 @@ use std::time::Duration;
 /// Moves one message across a transport and returns it as the recipient
 /// received it.
 pub trait Wire {
+    /// Sends `message` to its recipient and waits until it arrives there.
     fn carry(&mut self, message: Message) -> Result<Message, WireError>;
 }
 
