@@ -21,6 +21,7 @@ mod imp {
 
     pub use tempfile::TempDir;
 
+    /// A RocksDB log whose reopen closes the database and opens it again.
     pub struct RocksBackend {
         path: PathBuf,
         /// `None` only between closing and reopening.
