@@ -22,6 +22,12 @@ cargo fmt --all -- --check
 step "build (release, all targets: libraries, binaries, tests, benchmarks)"
 cargo build --release --workspace --all-targets --features "$RAFT_FEATURES"
 
+step "clippy, warnings denied (release, so the RocksDB build above is reused)"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "rustdoc, warnings denied (missing docs, broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release
+
 step "tests"
 # With every backend built, the conformance tests must run all four storage ×
 # transport combinations: fewer fails instead of passing.

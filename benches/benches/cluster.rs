@@ -12,9 +12,9 @@
 //! measured here, and the ratios the targets are judged by.
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use raft_benches::cluster::{LocalCluster, StorageKind, TransportKind};
 use raft_benches::limits::{synced_appends, synced_overwrites};
-use raft_benches::load::{percentile, run_load, LoadSpec};
+use raft_cluster::cluster::{LocalCluster, StorageKind, TransportKind};
+use raft_cluster::load::{percentile, run_load, LoadSpec};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -1,29 +1,12 @@
 //! # raft-benches
 //!
-//! The workspace assembled: a local cluster of [`raft_node`] nodes over
-//! RocksDB logs and QUIC links ([`cluster`]), a client load generator that
-//! measures throughput and commit latency ([`load`]), the `raft-cluster`
-//! demo built on both, and the criterion benchmarks in `benches/`.
-//!
-//! ```
-//! use raft_benches::cluster::{LocalCluster, StorageKind, TransportKind};
-//! use raft_benches::load::{run_load, LoadSpec};
-//!
-//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // StorageKind::Rocks and TransportKind::Quic give the real thing.
-//! let cluster = LocalCluster::start(3, StorageKind::Memory, TransportKind::InProcess, None).await?;
-//! cluster.wait_for_leader(std::time::Duration::from_secs(10)).await?;
-//! let spec = LoadSpec { entries: 200, entry_size: 256, proposers: 8 };
-//! let report = run_load(&cluster, &spec, None).await?;
-//! assert_eq!(report.acks.len(), 200);
-//! println!("{:.0} entries/s, p99 {:?}", report.throughput(), report.percentile(99.0));
-//! cluster.shutdown().await?;
-//! # Ok(()) }
-//! ```
+//! Helpers for the criterion benchmarks in `benches/`: a group of raft-core
+//! nodes in one thread with no I/O ([`memgroup`], measured beside tikv's
+//! raft-rs) and the disk's own synced-write limits ([`limits`]) that the
+//! cluster benchmark is judged against. The clusters themselves come from
+//! the `raft-cluster` crate.
 
-pub mod cluster;
-pub mod failover;
+#![warn(missing_docs)]
+
 pub mod limits;
-pub mod load;
 pub mod memgroup;

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use raft_core::{Config, Entry, MemStorage, Message, RawNode, ReadyHandler, Role};
 
+/// A group of raft-core nodes in one thread, with in-memory logs and messages passed by hand.
 pub struct MemGroup {
     nodes: Vec<RawNode<MemStorage>>,
     /// Each Ready's messages, kept as the Ready handed them out (moving
@@ -16,10 +17,11 @@ impl MemGroup {
     pub fn new(n: u64) -> raft_core::Result<MemGroup> {
         let mut nodes = Vec::new();
         for id in 1..=n {
-            let config = Config {
-                random_seed: Some(id),
-                max_inflight_msgs: 256,
-                ..Config::new(id)
+            let config = {
+                let mut cfg = Config::new(id);
+                cfg.random_seed = Some(id);
+                cfg.max_inflight_msgs = 256;
+                cfg
             };
             nodes.push(RawNode::new(&config, MemStorage::with_voters(1..=n))?);
         }
@@ -32,10 +34,12 @@ impl MemGroup {
         Ok(group)
     }
 
+    /// Whether node 1 leads.
     pub fn leader_is_one(&self) -> bool {
         self.nodes[0].status().soft_state.role == Role::Leader
     }
 
+    /// The commit index of the node at position `node`.
     pub fn committed(&self, node: usize) -> u64 {
         self.nodes[node].status().hard_state.commit
     }

@@ -16,7 +16,9 @@
 /// represents it too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
+    /// The argument's name (or the positional argument itself).
     pub key: String,
+    /// Its values: `k=v` has one, `k=(a, b)` several, a positional argument none.
     pub vals: Vec<String>,
 }
 
@@ -25,6 +27,7 @@ pub struct Arg {
 pub struct Directive {
     /// 1-based line of the (first) command line, as Go reports positions.
     pub line: usize,
+    /// The command name.
     pub cmd: String,
     /// In source order: order matters to some commands and to error messages.
     pub args: Vec<Arg>,
@@ -46,13 +49,16 @@ pub struct Directive {
 pub enum Item {
     /// One original line that is not part of a directive (blank or comment).
     Verbatim(String),
+    /// A command with its input and expected output.
     Directive(Directive),
 }
 
+/// A parsed script file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     /// Used in error messages and mismatch reports, like Go's `sourceName`.
     pub name: String,
+    /// The lines, as verbatim items and directives, in file order.
     pub items: Vec<Item>,
 }
 
@@ -60,20 +66,31 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {kind}")]
 pub struct ParseError {
+    /// The file's name.
     pub file: String,
+    /// The 1-based line.
     pub line: usize,
+    /// What is wrong there.
     pub kind: ParseErrorKind,
 }
 
+/// What makes a script malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseErrorKind {
     /// Same wording as Go so that error messages can be compared; `column` is
     /// a 1-based byte column into the trimmed (and continuation-joined) text.
     #[error("cannot parse directive at column {column}: {text}")]
-    BadDirective { column: usize, text: String },
+    BadDirective {
+        /// Where parsing stopped.
+        column: usize,
+        /// The directive's text.
+        text: String,
+    },
     #[error("unterminated ----/---- output block: end of file before the closing ----/---- pair")]
     /// Reported at the second `----`, the line that opened the block.
     UnterminatedBlock,
+    /// Text follows a `----`/`----` block where only blank lines may.
     #[error("non-blank line after end of double ---- separator section")]
     TextAfterBlock,
 }
@@ -83,9 +100,13 @@ pub enum ParseErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {cmd}: argument {key:?}: {reason}")]
 pub struct ArgError {
+    /// The directive's line.
     pub line: usize,
+    /// The directive's command.
     pub cmd: String,
+    /// The argument.
     pub key: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
@@ -308,6 +329,7 @@ pub fn normalize_output(output: &str) -> String {
 }
 
 impl Script {
+    /// The directives, in file order.
     pub fn directives(&self) -> impl Iterator<Item = &Directive> {
         self.items.iter().filter_map(|item| match item {
             Item::Directive(d) => Some(d),
@@ -399,6 +421,7 @@ pub fn parse_go_u64(s: &str) -> Option<u64> {
 }
 
 impl Directive {
+    /// True for a `subtest` directive, which groups the directives after it.
     pub fn is_subtest(&self) -> bool {
         self.cmd == "subtest"
     }
@@ -417,6 +440,7 @@ impl Directive {
             .map(|a| a.key.as_str())
     }
 
+    /// An [`ArgError`] about `key` in this directive.
     pub fn arg_error(&self, key: &str, reason: impl Into<String>) -> ArgError {
         ArgError {
             line: self.line,
@@ -439,6 +463,7 @@ impl Directive {
         }
     }
 
+    /// The single value of `key` as an unsigned integer (Go's syntax), or `None` when absent.
     pub fn scan_u64(&self, key: &str) -> Result<Option<u64>, ArgError> {
         let value = self.scan_str(key)?;
         value
@@ -446,6 +471,7 @@ impl Directive {
             .transpose()
     }
 
+    /// The single value of `key` as `true`/`false` (Go's syntax), or `None` when absent.
     pub fn scan_bool(&self, key: &str) -> Result<Option<bool>, ArgError> {
         let value = self.scan_str(key)?;
         value

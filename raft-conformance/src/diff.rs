@@ -7,14 +7,20 @@ use std::fmt;
 /// A directive whose actual output differs from the expected one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
+    /// The script's name.
     pub file: String,
+    /// The directive's line.
     pub line: usize,
+    /// The directive's command line.
     pub command: String,
+    /// The output the script holds.
     pub expected: String,
+    /// The output of this run.
     pub actual: String,
 }
 
 impl Mismatch {
+    /// The two outputs as a unified line diff.
     pub fn diff(&self) -> String {
         unified_diff(&self.expected, &self.actual)
     }

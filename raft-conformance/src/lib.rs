@@ -61,11 +61,7 @@
 //!     .any(|c| c.name == "conflicting_suffix_is_truncated"));
 //! ```
 
-/// The README's code blocks, compiled and run as doctests, so that the
-/// README's kit example stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+#![warn(missing_docs)]
 
 pub mod datadriven;
 pub mod diff;
@@ -79,3 +75,9 @@ pub use env::{EnvOptions, StorageSource, Wire, WireSource};
 pub use runner::{run_file, run_text, Run, RunError};
 #[cfg(feature = "trace")]
 pub use runner::{run_file_traced, run_text_traced};
+
+/// The README's code blocks, compiled and run as doctests, so that the
+/// README's kit example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -34,10 +34,12 @@ impl Output {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The lowest level written (an index into [`LEVEL_NAMES`]).
     pub fn level(&self) -> usize {
         self.lock().level
     }
 
+    /// Sets the lowest level written (`log-level`); above `NONE` means `NONE`.
     pub fn set_level(&self, level: usize) {
         self.lock().level = level.min(NONE);
     }
@@ -68,10 +70,12 @@ impl Output {
         }
     }
 
+    /// True when nothing was written since the last [`Output::take`].
     pub fn is_empty(&self) -> bool {
         self.lock().buf.is_empty()
     }
 
+    /// Everything written so far, leaving the buffer empty.
     pub fn take(&self) -> String {
         std::mem::take(&mut self.lock().buf)
     }
@@ -116,6 +120,7 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// A subscriber writing to `out`.
     pub fn new(out: Output) -> Capture {
         Capture { out }
     }

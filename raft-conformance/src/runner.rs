@@ -10,18 +10,26 @@ use thiserror::Error;
 
 /// Why a script could not be run to its end.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RunError {
+    /// The script could not be read.
     #[error("{path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The script does not parse.
     #[error(transparent)]
     Parse(#[from] datadriven::ParseError),
+    /// A command could not run.
     #[error("{file}: {source}")]
     Command {
+        /// The script's name.
         file: String,
+        /// What failed.
         #[source]
         source: EnvError,
     },
@@ -29,7 +37,9 @@ pub enum RunError {
 
 /// A script run to its end: the script and each directive's actual output.
 pub struct Run {
+    /// The script as parsed.
     pub script: Script,
+    /// Each directive's actual output, in order.
     pub outputs: Vec<String>,
 }
 

@@ -9,6 +9,7 @@ use thiserror::Error;
 /// Defaults ([`Config::new`]) follow what etcd's server runs with, except where
 /// noted: 10 election ticks per heartbeat tick, pre-vote on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// This node's id; never 0.
     pub id: NodeId,
@@ -145,23 +146,33 @@ impl Config {
 
 /// Why a [`Config`] was refused.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// `Config::id` is 0, which raft-core reserves for "no node".
     #[error("node id must not be 0 (0 means \"no node\")")]
     ZeroId,
+    /// `Config::heartbeat_tick` is 0.
     #[error("heartbeat tick must be greater than 0")]
     ZeroHeartbeatTick,
+    /// `Config::election_tick` is not above `Config::heartbeat_tick`: followers would campaign between two heartbeats.
     #[error(
         "election tick ({election_tick}) must be greater than heartbeat tick ({heartbeat_tick})"
     )]
     ElectionTickTooSmall {
+        /// The configured election timeout, in ticks.
         election_tick: usize,
+        /// The configured heartbeat interval, in ticks.
         heartbeat_tick: usize,
     },
+    /// `Config::max_inflight_msgs` is 0: a leader could never send an append.
     #[error("max inflight messages must be greater than 0")]
     ZeroInflightMsgs,
+    /// `Config::max_inflight_bytes` is below `Config::max_size_per_msg`, so one full append could never be in flight.
     #[error("max inflight bytes ({max_inflight_bytes}) must be at least max size per message ({max_size_per_msg})")]
     InflightBytesBelowMessageSize {
+        /// The configured in-flight byte limit.
         max_inflight_bytes: u64,
+        /// The configured size limit of one append.
         max_size_per_msg: u64,
     },
     /// `applied` must lie within what the storage knows to be committed.
@@ -169,8 +180,11 @@ pub enum ConfigError {
         "applied index {applied} is outside the committed range [{min}, {committed}] of the log"
     )]
     AppliedOutOfRange {
+        /// The configured applied index.
         applied: u64,
+        /// The lowest index the storage can still tell about (its first index minus one).
         min: u64,
+        /// The commit index in the storage's hard state.
         committed: u64,
     },
 }

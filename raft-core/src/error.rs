@@ -9,6 +9,7 @@ use thiserror::Error;
 /// The first three display exactly as etcd's errors do, because the
 /// interaction scripts print them.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The proposal was not appended: no leader known, forwarding disabled,
     /// or the uncommitted-size limit reached. Retrying later may succeed.
@@ -23,7 +24,12 @@ pub enum Error {
     /// A message broke a protocol invariant that a correct peer never breaks
     /// (e.g. entries that do not follow each other). It was not applied.
     #[error("raft: invalid message from {from:x}: {reason}")]
-    InvalidMessage { from: u64, reason: String },
+    InvalidMessage {
+        /// The sender the message claimed.
+        from: u64,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// The configuration was refused.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -33,5 +39,5 @@ pub enum Error {
     Storage(#[from] StorageError),
 }
 
-/// `Result` with this crate's [`Error`].
+/// `Result` with this crate's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;

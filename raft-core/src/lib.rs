@@ -32,6 +32,14 @@
 //! Not yet: membership changes, snapshots, ReadIndex, learners, leader
 //! transfer, asynchronous storage writes.
 //!
+//! ## Cargo features
+//!
+//! All off by default. `trace` records protocol events for trace validation
+//! against the TLA+ specification; `fault-injection` lets a [`Config`] break
+//! one safety rule on purpose, so a simulator can prove its checks catch
+//! it; `testing` adds test hooks that set state a deployment must leave to
+//! the protocol (`RawNode::set_randomized_election_timeout`).
+//!
 //! ## Example: a one-node group commits a proposal
 //!
 //! ```
@@ -74,6 +82,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod config;
 pub mod describe;

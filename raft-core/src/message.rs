@@ -12,6 +12,7 @@ use std::fmt;
 /// stay reserved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum MessageType {
     /// Local: start an election (election timeout, or `RawNode::campaign`).
     MsgHup = 0,
@@ -19,17 +20,25 @@ pub enum MessageType {
     MsgBeat = 1,
     /// A proposal: from the application, or forwarded by a follower.
     MsgProp = 2,
+    /// Replication: the leader's entries after (`index`, `log_term`), and its commit index.
     MsgApp = 3,
+    /// Answer to `MsgApp`: the follower's last appended index, or a rejection with a hint where the logs may match.
     MsgAppResp = 4,
+    /// A candidate asks for a vote in `term`, describing its last entry.
     MsgVote = 5,
+    /// Answer to `MsgVote`: granted unless `reject`.
     MsgVoteResp = 6,
+    /// The leader's heartbeat, carrying `min(follower's match, commit)`.
     MsgHeartbeat = 8,
+    /// Answer to `MsgHeartbeat`, which tells the leader the follower is alive.
     MsgHeartbeatResp = 9,
     /// Local: the transport could not reach `from`.
     MsgUnreachable = 10,
     /// Local: a leader's CheckQuorum timer fired.
     MsgCheckQuorum = 12,
+    /// A pre-candidate asks whether it would win an election at `term` (its own term plus one), without changing anyone's term.
     MsgPreVote = 17,
+    /// Answer to `MsgPreVote`: granted unless `reject`.
     MsgPreVoteResp = 18,
     /// Tells a follower to forget the leader it knows, so it grants pre-votes
     /// and votes without waiting out its lease.
@@ -160,19 +169,31 @@ impl fmt::Display for MessageType {
 ///   entry; `term` is the term campaigned for.
 /// - `MsgHeartbeat`: `commit` is `min(follower's match, leader's commit)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message {
+    /// What kind of message this is; decides how the other fields read.
     pub msg_type: MessageType,
+    /// The recipient.
     pub to: NodeId,
+    /// The sender.
     pub from: NodeId,
+    /// The sender's term; 0 for local messages and forwarded proposals.
     pub term: u64,
+    /// The term of the entry at `index` (see the type's notes per message).
     pub log_term: u64,
+    /// A log index whose meaning depends on the type (see the type's notes).
     pub index: u64,
+    /// Entries carried: appended ones in `MsgApp`, proposed ones in `MsgProp`.
     pub entries: Vec<Entry>,
+    /// The sender's commit index, or for heartbeats what the recipient may commit.
     pub commit: u64,
     /// etcd reserves this for storage messages; carried for wire fidelity.
     pub vote: NodeId,
+    /// Set on a refused vote, pre-vote or append.
     pub reject: bool,
+    /// On a rejected append: the follower's last index, where the leader should look for a match.
     pub reject_hint: u64,
+    /// Opaque bytes echoed back in the response (etcd uses it for ReadIndex and campaign reasons).
     pub context: Bytes,
 }
 

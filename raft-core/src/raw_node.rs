@@ -22,6 +22,7 @@ use bytes::Bytes;
 ///    promise durable state, so they must not leave before step 2 is done;
 /// 4. apply `committed_entries` to the application's state machine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Ready {
     /// The leader or role changed since the last Ready.
     pub soft_state: Option<SoftState>,
@@ -188,8 +189,9 @@ impl<S: LogStorage> RawNode<S> {
     /// Hands the node a message from a peer.
     ///
     /// Refuses message types only a node generates for itself, responses
-    /// from nodes outside the group, and messages no correct peer sends (see
-    /// [`check_peer_message`]), leaving the node unchanged.
+    /// from nodes outside the group, and messages no correct peer sends (no
+    /// term where one is required, a sender of 0 or of this node's own id,
+    /// terms or indexes beyond 2^63), leaving the node unchanged.
     pub fn step(&mut self, m: Message) -> Result<()> {
         #[cfg(not(feature = "trace"))]
         self.accept_from_peer(&m)?;
@@ -397,6 +399,8 @@ impl<S: LogStorage> RawNode<S> {
 
     /// Overrides the current randomized election timeout, so tests can make
     /// an election fire at a chosen tick. Reset draws a new one as usual.
+    /// A test hook: only with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn set_randomized_election_timeout(&mut self, ticks: usize) {
         self.raft.randomized_election_timeout = ticks;
     }

@@ -8,10 +8,15 @@ use std::collections::BTreeMap;
 
 /// What [`crate::RawNode::status`] reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
+    /// The node's id.
     pub id: NodeId,
+    /// Term, vote and commit index.
     pub hard_state: HardState,
+    /// Role and known leader.
     pub soft_state: SoftState,
+    /// The highest index the application has applied (as acknowledged through `advance`).
     pub applied: u64,
     /// Voters of the current configuration, ascending.
     pub voters: Vec<NodeId>,

@@ -41,17 +41,27 @@ pub enum TraceEvent<'a> {
     /// The node changed role (`become_follower`, `become_pre_candidate`,
     /// `become_candidate`, `become_leader`); the fields are the result.
     Role {
+        /// The new role.
         role: Role,
+        /// The term after the change.
         term: u64,
+        /// The vote after the change (the node itself for a candidate).
         vote: NodeId,
+        /// The known leader after the change (`NO_NODE` when unknown).
         lead: NodeId,
     },
     /// Entries written from `entries[0].index` on, replacing any entries the
     /// log held from there: a leader's own append, or a follower's append
     /// after the first conflicting (or missing) entry of a `MsgApp`.
-    Append { entries: &'a [Entry] },
+    Append {
+        /// The entries written, in index order.
+        entries: &'a [Entry],
+    },
     /// The commit index rose to `index`.
-    Commit { index: u64 },
+    Commit {
+        /// The new commit index.
+        index: u64,
+    },
     /// The state a step left (emitted after every `Receive`, also when the
     /// step returned an error).
     State(&'a TraceState),
@@ -61,10 +71,15 @@ pub enum TraceEvent<'a> {
 /// `votedFor`, `state`, `leader`, `commitIndex` and `log`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraceState {
+    /// `currentTerm`.
     pub term: u64,
+    /// `votedFor` (`NO_NODE` for none).
     pub vote: NodeId,
+    /// `state`.
     pub role: Role,
+    /// `leader` (`NO_NODE` when unknown).
     pub lead: NodeId,
+    /// `commitIndex`.
     pub commit: u64,
     /// The index of the first term in `terms`: the last compacted index
     /// (its term is known), 0 for a log that was never compacted.
@@ -83,6 +98,7 @@ pub struct TraceState {
     /// `Config::pre_vote` and `Config::check_quorum`, which decide how
     /// some messages are handled.
     pub pre_vote: bool,
+    /// `Config::check_quorum` (see `pre_vote`).
     pub check_quorum: bool,
     /// `Config::election_tick`.
     pub election_tick: u64,
@@ -95,5 +111,6 @@ pub struct TraceState {
 /// Receives a node's [`TraceEvent`]s. Called synchronously from inside the
 /// protocol: keep it cheap, and do not call back into the node.
 pub trait Tracer: Send {
+    /// Called once per event, in the order the protocol produced them.
     fn record(&mut self, node: NodeId, event: &TraceEvent<'_>);
 }

@@ -18,6 +18,7 @@ pub const NO_NODE: NodeId = 0;
 /// membership changes are implemented.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum EntryType {
     /// An application command (or the empty entry a new leader appends).
     #[default]
@@ -50,8 +51,11 @@ impl fmt::Display for EntryType {
 /// One slot of the replicated log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Entry {
+    /// The term of the leader that created the entry.
     pub term: u64,
+    /// The entry's position in the log, from 1.
     pub index: u64,
+    /// What the payload holds.
     pub entry_type: EntryType,
     /// The application payload; empty for a leader's no-op entry.
     pub data: Bytes,
@@ -102,7 +106,9 @@ pub(crate) fn varint_len(v: u64) -> u64 {
 /// two logs holding the same `(term, index)` agree on everything up to it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EntryId {
+    /// The entry's term.
     pub term: u64,
+    /// The entry's index.
     pub index: u64,
 }
 
@@ -110,8 +116,11 @@ pub struct EntryId {
 /// whom it voted for in that term, and how far it knows the log is committed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HardState {
+    /// The latest term the node has seen.
     pub term: u64,
+    /// The candidate voted for in `term` (`NO_NODE` for none).
     pub vote: NodeId,
+    /// The highest index known to be committed.
     pub commit: u64,
 }
 
@@ -125,11 +134,14 @@ impl HardState {
 /// The role a node plays in its current term.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Role {
+    /// Follows a leader, or waits for one to appear; the starting role.
     #[default]
     Follower,
     /// Asking for pre-votes at `term + 1` without having changed its term.
     PreCandidate,
+    /// Campaigning in its own term for votes.
     Candidate,
+    /// Leads the term: the only role that accepts proposals.
     Leader,
 }
 
@@ -154,7 +166,9 @@ impl fmt::Display for Role {
 /// Volatile state worth reporting to the application: who leads, and our role.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftState {
+    /// The leader this node knows of (`NO_NODE` for none).
     pub leader: NodeId,
+    /// The node's role.
     pub role: Role,
 }
 
@@ -163,11 +177,14 @@ pub struct SoftState {
 /// Only voters exist for now; learners and joint configurations will join this
 /// struct when membership changes are built.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfState {
+    /// The voting members, whose majority decides elections and commits.
     pub voters: Vec<NodeId>,
 }
 
 impl ConfState {
+    /// A membership of exactly `voters`.
     pub fn with_voters(voters: impl IntoIterator<Item = NodeId>) -> ConfState {
         ConfState {
             voters: voters.into_iter().collect(),

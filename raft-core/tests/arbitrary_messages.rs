@@ -6,7 +6,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use proptest::prelude::*;
-use raft_core::{Config, Entry, Error, MemStorage, Message, MessageType, RawNode, Role, Status};
+use raft_core::{Entry, Error, MemStorage, Message, MessageType, RawNode, Role, Status};
 
 #[derive(Clone, Debug)]
 enum Input {
@@ -22,10 +22,11 @@ fn node_in(role: Role, pre_vote: bool, check_quorum: bool) -> RawNode<MemStorage
         Role::Candidate => false,
         _ => pre_vote,
     };
-    let mut c = Cluster::with_config(3, |id| Config {
-        pre_vote,
-        check_quorum,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.pre_vote = pre_vote;
+        cfg.check_quorum = check_quorum;
+        cfg
     });
     let leader = if role == Role::Leader { 1 } else { 2 };
     c.elect(leader);
@@ -121,16 +122,17 @@ fn message_strategy(envelope: Envelope) -> impl Strategy<Value = Message> {
                     (from, term)
                 }
             };
-            let mut m = Message {
-                from,
-                to: 1,
-                term,
-                index,
-                log_term,
-                commit,
-                reject,
-                reject_hint: hint,
-                ..Message::new(msg_type)
+            let mut m = {
+                let mut m = Message::new(msg_type);
+                m.from = from;
+                m.to = 1;
+                m.term = term;
+                m.index = index;
+                m.log_term = log_term;
+                m.commit = commit;
+                m.reject = reject;
+                m.reject_hint = hint;
+                m
             };
             m.entries = entries_for(raw, well_formed, &m);
             m

@@ -6,10 +6,9 @@ use common::*;
 use raft_core::{Config, MessageType, RawNode, Role, NO_NODE};
 
 fn check_quorum_config(id: u64) -> Config {
-    Config {
-        check_quorum: true,
-        ..config(id)
-    }
+    let mut cfg = config(id);
+    cfg.check_quorum = true;
+    cfg
 }
 
 #[test]
@@ -92,10 +91,11 @@ fn without_check_quorum_there_is_no_lease() {
 fn a_stale_leaders_append_is_answered_only_with_check_quorum_or_pre_vote() {
     for (check_quorum, pre_vote) in [(false, false), (true, false), (false, true), (true, true)] {
         for t in [MessageType::MsgApp, MessageType::MsgHeartbeat] {
-            let cfg = Config {
-                check_quorum,
-                pre_vote,
-                ..config(2)
+            let cfg = {
+                let mut cfg = config(2);
+                cfg.check_quorum = check_quorum;
+                cfg.pre_vote = pre_vote;
+                cfg
             };
             let store = log_store(&[1, 2, 3], &[1], hs_term(3));
             let mut node = RawNode::new(&cfg, store).unwrap();
@@ -121,9 +121,10 @@ fn a_stale_leaders_append_is_answered_only_with_check_quorum_or_pre_vote() {
 
 #[test]
 fn a_stale_leader_learns_the_new_term_from_the_answer_to_its_heartbeat() {
-    let mut c = Cluster::with_config(3, |id| Config {
-        pre_vote: true,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.pre_vote = true;
+        cfg
     });
     c.elect(1);
     c.isolate(1);

@@ -53,10 +53,11 @@ fn an_old_term_entry_on_a_majority_commits_only_with_a_current_term_entry() {
     };
     let mut c = Cluster::from_nodes(vec![
         (
-            Config {
-                max_size_per_msg: 0,
-                max_committed_size_per_ready: u64::MAX,
-                ..config(1)
+            {
+                let mut cfg = config(1);
+                cfg.max_size_per_msg = 0;
+                cfg.max_committed_size_per_ready = u64::MAX;
+                cfg
             },
             log_store(&voters, &[1, 2], hs),
         ),

@@ -3,15 +3,16 @@
 mod common;
 
 use common::*;
-use raft_core::{Config, HardState, MemStorage, MessageType, RawNode, Role, NO_NODE};
+use raft_core::{HardState, MemStorage, MessageType, RawNode, Role, NO_NODE};
 use std::collections::BTreeSet;
 
 /// A 3-node cluster in which node 1 plays `role` (at term 1, or term 0 for
 /// a pre-candidate, whose term does not move).
 fn node1_in(role: Role) -> Cluster {
-    let mut c = Cluster::with_config(3, |id| Config {
-        pre_vote: role == Role::PreCandidate,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.pre_vote = role == Role::PreCandidate;
+        cfg
     });
     match role {
         Role::Follower => c.elect(2),
@@ -86,9 +87,10 @@ fn any_role_steps_down_on_a_higher_term_and_adopts_it() {
 fn follower_campaigns_within_election_and_twice_election_ticks() {
     let mut timeouts = BTreeSet::new();
     for seed in 0..32 {
-        let cfg = Config {
-            random_seed: Some(seed),
-            ..config(1)
+        let cfg = {
+            let mut cfg = config(1);
+            cfg.random_seed = Some(seed);
+            cfg
         };
         let mut node = RawNode::new(&cfg, MemStorage::with_voters([1, 2, 3])).unwrap();
         let mut fired_at = None;
@@ -227,9 +229,10 @@ fn candidate_outcome_follows_the_vote_count() {
             .map(|id| (*id, false))
             .chain(rejected.iter().map(|id| (*id, true)));
         for (from, reject) in answers {
-            let m = raft_core::Message {
-                reject,
-                ..msg(MessageType::MsgVoteResp, from, 1, 1)
+            let m = {
+                let mut m = msg(MessageType::MsgVoteResp, from, 1, 1);
+                m.reject = reject;
+                m
             };
             c.node_mut(1).step(m).unwrap();
             c.flush(1);

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use raft_core::tracker::ProgressState;
-use raft_core::{Config, Message, MessageType, Role};
+use raft_core::{Message, MessageType, Role};
 
 /// Entries carried by each append from node 1 to `to` among `msgs`.
 fn entries_sent_to(msgs: &[Message], to: u64) -> Vec<Vec<u64>> {
@@ -99,9 +99,10 @@ fn a_heartbeat_response_unpauses_a_probe_whose_append_was_lost() {
 }
 
 fn windowed_cluster() -> Cluster {
-    let mut c = Cluster::with_config(3, |id| Config {
-        max_inflight_msgs: 3,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.max_inflight_msgs = 3;
+        cfg
     });
     c.elect(1);
     c
@@ -159,10 +160,11 @@ fn a_full_window_gets_an_empty_append_on_heartbeat_response() {
 }
 
 fn entries_per_append_after_catch_up(max_size_per_msg: u64) -> Vec<usize> {
-    let mut c = Cluster::with_config(3, |id| Config {
-        max_size_per_msg,
-        max_committed_size_per_ready: u64::MAX,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.max_size_per_msg = max_size_per_msg;
+        cfg.max_committed_size_per_ready = u64::MAX;
+        cfg
     });
     c.elect(1);
     c.isolate(2);
@@ -195,10 +197,11 @@ fn max_size_per_msg_bounds_the_entries_of_each_append() {
 
 #[test]
 fn an_entry_larger_than_max_size_per_msg_is_still_sent() {
-    let mut c = Cluster::with_config(3, |id| Config {
-        max_size_per_msg: 8,
-        max_committed_size_per_ready: u64::MAX,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.max_size_per_msg = 8;
+        cfg.max_committed_size_per_ready = u64::MAX;
+        cfg
     });
     c.elect(1);
     c.propose(1, &[b'x'; 100]).unwrap();

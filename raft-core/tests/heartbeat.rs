@@ -4,13 +4,14 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use raft_core::{Config, Message, MessageType};
+use raft_core::{Message, MessageType};
 
 #[test]
 fn the_leader_sends_heartbeats_every_heartbeat_tick() {
-    let mut c = Cluster::with_config(3, |id| Config {
-        heartbeat_tick: 3,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.heartbeat_tick = 3;
+        cfg
     });
     c.elect(1);
     for _ in 0..2 {
@@ -34,9 +35,10 @@ fn the_leader_sends_heartbeats_every_heartbeat_tick() {
 fn a_follower_answers_a_heartbeat_at_its_term_echoing_the_context() {
     let mut c = Cluster::new(3);
     c.elect(1);
-    let beat = Message {
-        context: Bytes::from_static(b"ctx"),
-        ..msg(MessageType::MsgHeartbeat, 1, 2, 1)
+    let beat = {
+        let mut m = msg(MessageType::MsgHeartbeat, 1, 2, 1);
+        m.context = Bytes::from_static(b"ctx");
+        m
     };
     c.node_mut(2).step(beat).unwrap();
     let msgs = c.take_messages();

@@ -63,9 +63,10 @@ fn an_append_at_the_end_of_the_index_range_does_not_panic() {
 fn an_acknowledgement_of_index_u64_max_does_not_panic() {
     let mut c = Cluster::new(3);
     c.elect(1);
-    let ack = Message {
-        index: u64::MAX,
-        ..msg(MessageType::MsgAppResp, 2, 1, 1)
+    let ack = {
+        let mut m = msg(MessageType::MsgAppResp, 2, 1, 1);
+        m.index = u64::MAX;
+        m
     };
     let _ = step_and_drain(&mut c, ack);
     assert_eq!(c.commit(1), 1);
@@ -78,12 +79,13 @@ fn a_rejection_hint_of_u64_max_does_not_panic() {
         c.elect(1);
         c.node_mut(1).report_unreachable(2).unwrap();
         // The probe outstanding for node 2 follows index 1.
-        let reject = Message {
-            index: 1,
-            reject: true,
-            reject_hint: u64::MAX,
-            log_term,
-            ..msg(MessageType::MsgAppResp, 2, 1, 1)
+        let reject = {
+            let mut m = msg(MessageType::MsgAppResp, 2, 1, 1);
+            m.index = 1;
+            m.reject = true;
+            m.reject_hint = u64::MAX;
+            m.log_term = log_term;
+            m
         };
         let _ = step_and_drain(&mut c, reject);
         assert_eq!(c.role(1), Role::Leader, "log_term {log_term}");
@@ -93,9 +95,10 @@ fn a_rejection_hint_of_u64_max_does_not_panic() {
 #[test]
 fn a_term_of_u64_max_does_not_make_a_later_campaign_panic() {
     for pre_vote in [false, true] {
-        let mut c = Cluster::with_config(3, |id| raft_core::Config {
-            pre_vote,
-            ..config(id)
+        let mut c = Cluster::with_config(3, |id| {
+            let mut cfg = config(id);
+            cfg.pre_vote = pre_vote;
+            cfg
         });
         let refused = step_and_drain(&mut c, msg(MessageType::MsgHeartbeat, 2, 1, u64::MAX));
         assert!(

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use raft_core::{
-    ConfState, Config, ConfigError, EntryId, Error, HardState, MemStorage, Message, MessageType,
-    RawNode, Role, StorageError,
+    ConfState, Config, ConfigError, EntryId, Error, HardState, MemStorage, MessageType, RawNode,
+    Role, StorageError,
 };
 
 fn config_error(cfg: Config, store: MemStorage) -> ConfigError {
@@ -23,24 +23,27 @@ fn every_invalid_config_field_is_refused() {
     let store = || MemStorage::with_voters([1, 2, 3]);
     let cases = [
         (
-            Config {
-                id: 0,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.id = 0;
+                cfg
             },
             ConfigError::ZeroId,
         ),
         (
-            Config {
-                heartbeat_tick: 0,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.heartbeat_tick = 0;
+                cfg
             },
             ConfigError::ZeroHeartbeatTick,
         ),
         (
-            Config {
-                election_tick: 3,
-                heartbeat_tick: 3,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.election_tick = 3;
+                cfg.heartbeat_tick = 3;
+                cfg
             },
             ConfigError::ElectionTickTooSmall {
                 election_tick: 3,
@@ -48,10 +51,11 @@ fn every_invalid_config_field_is_refused() {
             },
         ),
         (
-            Config {
-                election_tick: 2,
-                heartbeat_tick: 3,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.election_tick = 2;
+                cfg.heartbeat_tick = 3;
+                cfg
             },
             ConfigError::ElectionTickTooSmall {
                 election_tick: 2,
@@ -59,17 +63,19 @@ fn every_invalid_config_field_is_refused() {
             },
         ),
         (
-            Config {
-                max_inflight_msgs: 0,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.max_inflight_msgs = 0;
+                cfg
             },
             ConfigError::ZeroInflightMsgs,
         ),
         (
-            Config {
-                max_inflight_bytes: 100,
-                max_size_per_msg: 101,
-                ..ok.clone()
+            {
+                let mut cfg = ok.clone();
+                cfg.max_inflight_bytes = 100;
+                cfg.max_size_per_msg = 101;
+                cfg
             },
             ConfigError::InflightBytesBelowMessageSize {
                 max_inflight_bytes: 100,
@@ -89,9 +95,10 @@ fn an_applied_index_outside_the_committed_log_is_refused() {
         vote: 0,
         commit: 2,
     };
-    let beyond_commit = Config {
-        applied: 3,
-        ..config(1)
+    let beyond_commit = {
+        let mut cfg = config(1);
+        cfg.applied = 3;
+        cfg
     };
     assert_eq!(
         config_error(beyond_commit, log_store(&[1], &[1, 1, 1], hs)),
@@ -104,9 +111,10 @@ fn an_applied_index_outside_the_committed_log_is_refused() {
 
     // Everything up to the base of the log is applied already.
     let base = EntryId { term: 1, index: 10 };
-    let below_base = Config {
-        applied: 5,
-        ..config(1)
+    let below_base = {
+        let mut cfg = config(1);
+        cfg.applied = 5;
+        cfg
     };
     let store = MemStorage::with_base(ConfState::with_voters([1]), base);
     assert_eq!(
@@ -119,9 +127,10 @@ fn an_applied_index_outside_the_committed_log_is_refused() {
     );
 
     // Within range, it is accepted.
-    let within = Config {
-        applied: 2,
-        ..config(1)
+    let within = {
+        let mut cfg = config(1);
+        cfg.applied = 2;
+        cfg
     };
     assert!(RawNode::new(&within, log_store(&[1], &[1, 1, 1], hs)).is_ok());
 }
@@ -246,9 +255,10 @@ fn an_empty_proposal_into_the_leader_is_refused() {
 fn a_heartbeat_committing_beyond_the_followers_log_is_refused() {
     let store = log_store(&[1, 2, 3], &[1, 1], hs_term(1));
     let mut node = RawNode::new(&config(2), store).unwrap();
-    let beat = Message {
-        commit: 3,
-        ..msg(MessageType::MsgHeartbeat, 1, 2, 1)
+    let beat = {
+        let mut m = msg(MessageType::MsgHeartbeat, 1, 2, 1);
+        m.commit = 3;
+        m
     };
     let result = node.step(beat);
     assert!(

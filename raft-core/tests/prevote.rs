@@ -6,24 +6,23 @@ use common::*;
 use raft_core::{Config, HardState, Message, MessageType, RawNode, Role};
 
 fn pre_vote_config(id: u64) -> Config {
-    Config {
-        pre_vote: true,
-        ..config(id)
-    }
+    let mut cfg = config(id);
+    cfg.pre_vote = true;
+    cfg
 }
 
 fn pre_vote_resp(from: u64, term: u64, reject: bool) -> Message {
-    Message {
-        reject,
-        ..msg(MessageType::MsgPreVoteResp, from, 1, term)
-    }
+    let mut m = msg(MessageType::MsgPreVoteResp, from, 1, term);
+    m.reject = reject;
+    m
 }
 
 #[test]
 fn config_new_turns_pre_vote_on() {
-    let cfg = Config {
-        random_seed: Some(1),
-        ..Config::new(1)
+    let cfg = {
+        let mut cfg = Config::new(1);
+        cfg.random_seed = Some(1);
+        cfg
     };
     assert!(cfg.pre_vote);
     let mut node = RawNode::new(&cfg, raft_core::MemStorage::with_voters([1, 2, 3])).unwrap();

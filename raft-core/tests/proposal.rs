@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use raft_core::{Config, Error, MemStorage, Message, MessageType, RawNode, Role};
+use raft_core::{Error, MemStorage, Message, MessageType, RawNode, Role};
 
 #[test]
 fn the_leader_appends_a_proposal_and_sends_it_to_every_follower() {
@@ -48,9 +48,10 @@ fn a_follower_forwards_a_proposal_to_the_leader_without_a_term() {
 
 #[test]
 fn a_follower_with_forwarding_disabled_drops_the_proposal() {
-    let mut c = Cluster::with_config(3, |id| Config {
-        disable_proposal_forwarding: true,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.disable_proposal_forwarding = true;
+        cfg
     });
     c.elect(1);
     assert!(matches!(c.propose(2, b"x"), Err(Error::ProposalDropped)));
@@ -77,9 +78,10 @@ fn without_a_leader_a_proposal_is_dropped() {
 #[test]
 fn candidates_drop_proposals() {
     for pre_vote in [false, true] {
-        let mut c = Cluster::with_config(3, |id| Config {
-            pre_vote,
-            ..config(id)
+        let mut c = Cluster::with_config(3, |id| {
+            let mut cfg = config(id);
+            cfg.pre_vote = pre_vote;
+            cfg
         });
         c.node_mut(1).campaign().unwrap();
         c.take_messages();
@@ -96,9 +98,10 @@ fn candidates_drop_proposals() {
 }
 
 fn limited_cluster(limit: u64) -> Cluster {
-    let mut c = Cluster::with_config(3, |id| Config {
-        max_uncommitted_entries_size: limit,
-        ..config(id)
+    let mut c = Cluster::with_config(3, |id| {
+        let mut cfg = config(id);
+        cfg.max_uncommitted_entries_size = limit;
+        cfg
     });
     // Electing under the limit works: the leader's empty entry is free.
     c.elect(1);

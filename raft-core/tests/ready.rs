@@ -47,9 +47,10 @@ fn must_sync_is_set_for_new_entries_or_a_new_term_or_vote_only() {
     let store = log_store(&[1, 2, 3], &[1, 1], hs_term(1));
     let mut follower = RawNode::new(&config(2), store).unwrap();
     follower
-        .step(raft_core::Message {
-            commit: 2,
-            ..msg(MessageType::MsgHeartbeat, 1, 2, 1)
+        .step({
+            let mut m = msg(MessageType::MsgHeartbeat, 1, 2, 1);
+            m.commit = 2;
+            m
         })
         .unwrap();
     let rd = handle_ready(&mut follower).unwrap();
@@ -167,9 +168,10 @@ fn a_leaders_own_entry_counts_towards_commit_only_after_advance() {
 
 #[test]
 fn max_committed_size_per_ready_limits_each_ready() {
-    let mut node = single_leader(Config {
-        max_committed_size_per_ready: 20,
-        ..config(1)
+    let mut node = single_leader({
+        let mut cfg = config(1);
+        cfg.max_committed_size_per_ready = 20;
+        cfg
     });
     for _ in 0..5 {
         // 10 bytes encoded each.
@@ -191,9 +193,10 @@ fn max_committed_size_per_ready_limits_each_ready() {
 
 #[test]
 fn max_size_per_msg_zero_does_not_stall_application() {
-    let mut node = single_leader(Config {
-        max_size_per_msg: 0,
-        ..config(1)
+    let mut node = single_leader({
+        let mut cfg = config(1);
+        cfg.max_size_per_msg = 0;
+        cfg
     });
     node.propose(&b"a"[..]).unwrap();
     node.propose(&b"b"[..]).unwrap();
@@ -220,9 +223,10 @@ fn config_applied_skips_entries_applied_before_a_restart() {
     let store = node.store().clone();
 
     for (applied, want) in [(0, vec![1, 2, 3, 4]), (2, vec![3, 4]), (4, vec![])] {
-        let cfg = Config {
-            applied,
-            ..config(1)
+        let cfg = {
+            let mut cfg = config(1);
+            cfg.applied = applied;
+            cfg
         };
         let mut restarted = RawNode::new(&cfg, store.clone()).unwrap();
         assert_eq!(restarted.status().applied, applied);

@@ -5,6 +5,7 @@ use thiserror::Error;
 
 /// How the runtime drives a node.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct NodeConfig {
     /// The protocol settings (id, ticks, limits, pre-vote, ...).
     pub raft: raft_core::Config,
@@ -23,6 +24,7 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
+    /// The runtime's defaults around `raft`: 100 ms ticks, proposals dropped after 30 ticks uncommitted, queues of 4096.
     pub fn new(raft: raft_core::Config) -> NodeConfig {
         NodeConfig {
             raft,
@@ -33,6 +35,7 @@ impl NodeConfig {
         }
     }
 
+    /// Checks the runtime's settings and the Raft configuration inside.
     pub fn validate(&self) -> Result<(), NodeConfigError> {
         self.raft.validate()?;
         if self.tick_interval.is_zero() {
@@ -50,13 +53,18 @@ impl NodeConfig {
 
 /// Why a [`NodeConfig`] was refused.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum NodeConfigError {
+    /// The Raft configuration was refused.
     #[error(transparent)]
     Raft(#[from] raft_core::ConfigError),
+    /// `tick_interval` is zero.
     #[error("tick interval must be greater than zero")]
     ZeroTick,
+    /// `proposal_timeout_ticks` is zero: every proposal would time out at once.
     #[error("proposal timeout must be at least one tick")]
     ZeroProposalTimeout,
+    /// `proposal_queue` or `max_inputs_per_ready` is zero.
     #[error("queue sizes must be greater than zero")]
     ZeroQueue,
 }

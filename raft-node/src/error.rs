@@ -5,14 +5,21 @@ use thiserror::Error;
 
 /// Why a proposal did not (or may not) commit.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProposeError {
     /// This node does not lead; propose to the leader (when known).
     #[error("not the leader{}", .leader.map(|l| format!(" (leader is {l})")).unwrap_or_default())]
-    NotLeader { leader: Option<NodeId> },
+    NotLeader {
+        /// The leader this node knows of, if any.
+        leader: Option<NodeId>,
+    },
     /// Raft refused it (e.g. the uncommitted-size limit), or it did not
     /// commit within the proposal timeout. It may still commit later.
     #[error("proposal dropped: {reason}")]
-    Dropped { reason: String },
+    Dropped {
+        /// Why, in words.
+        reason: String,
+    },
     /// The node is shutting down or has stopped.
     #[error("node is shutting down")]
     ShuttingDown,
@@ -20,11 +27,15 @@ pub enum ProposeError {
 
 /// Why the node's loop stopped.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum NodeError {
+    /// The configuration was refused at start.
     #[error(transparent)]
     Config(#[from] crate::config::NodeConfigError),
+    /// raft-core failed, most likely its storage: restart the node from storage.
     #[error(transparent)]
     Raft(#[from] raft_core::Error),
+    /// The node's task panicked or was cancelled.
     #[error("the node task failed: {0}")]
     Task(String),
 }

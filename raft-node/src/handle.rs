@@ -18,8 +18,11 @@ pub struct NodeHandle {
     commands: mpsc::Sender<Command>,
     metrics: watch::Receiver<Metrics>,
     stop: Arc<watch::Sender<bool>>,
-    task: Arc<Mutex<Option<JoinHandle<Result<(), NodeError>>>>>,
+    task: Arc<Mutex<Option<NodeTask>>>,
 }
+
+/// The node's loop, taken by the first `shutdown` to await its end.
+type NodeTask = JoinHandle<Result<(), NodeError>>;
 
 /// Starts a node on the current tokio runtime: it recovers its state from
 /// `storage`, talks through `transport` and applies committed entries to
@@ -56,6 +59,7 @@ where
 }
 
 impl NodeHandle {
+    /// The node's id.
     pub fn id(&self) -> NodeId {
         self.id
     }

@@ -6,6 +6,7 @@ use bytes::Bytes;
 /// order, once per committed proposal; keep it quick (hand heavy work to
 /// another task), since the loop does nothing else meanwhile.
 pub trait StateMachine: Send + 'static {
+    /// Applies the entry committed at `index`, with the payload the proposer gave.
     fn apply(&mut self, index: u64, data: &Bytes);
 }
 
@@ -13,7 +14,9 @@ pub trait StateMachine: Send + 'static {
 /// benchmarks and tests that care about replication, not state.
 #[derive(Clone, Debug, Default)]
 pub struct NullStateMachine {
+    /// Entries applied so far.
     pub applied: u64,
+    /// The index of the last entry applied.
     pub last_index: u64,
 }
 

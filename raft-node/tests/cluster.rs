@@ -16,9 +16,10 @@ struct Cluster {
 }
 
 fn config(id: NodeId) -> NodeConfig {
-    let mut c = NodeConfig::new(Config {
-        random_seed: Some(id),
-        ..Config::new(id)
+    let mut c = NodeConfig::new({
+        let mut cfg = Config::new(id);
+        cfg.random_seed = Some(id);
+        cfg
     });
     c.tick_interval = Duration::from_millis(5);
     c
@@ -239,9 +240,10 @@ async fn invalid_configs_are_refused() {
         |_: u64, _: &Bytes| {},
     );
     assert!(err.is_err());
-    let bad_raft = NodeConfig::new(Config {
-        election_tick: 1,
-        ..Config::new(1)
+    let bad_raft = NodeConfig::new({
+        let mut cfg = Config::new(1);
+        cfg.election_tick = 1;
+        cfg
     });
     assert!(spawn(
         bad_raft,

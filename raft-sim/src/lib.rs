@@ -39,6 +39,8 @@
 //! The `raft-sim` binary runs ranges of seeds (`--seeds N --start S`), and
 //! replays one with its event log (`--seed S`); see the crate's README.
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod checker;
 pub mod network;

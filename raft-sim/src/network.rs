@@ -44,13 +44,19 @@ impl Ord for InFlight {
 /// Counters for the run summary.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NetStats {
+    /// Messages handed to the network.
     pub sent: u64,
+    /// Messages delivered.
     pub delivered: u64,
+    /// Messages lost to the drop rate.
     pub dropped: u64,
+    /// Messages lost to a cut link.
     pub cut: u64,
+    /// Extra copies delivered.
     pub duplicated: u64,
 }
 
+/// The simulated network: delays, losses, duplicates and cut links, all decided by the seed.
 pub struct Network {
     nodes: usize,
     params: NetParams,
@@ -59,10 +65,12 @@ pub struct Network {
     queue: BinaryHeap<InFlight>,
     /// Seeds each message's fate (see [`Network::fate`]).
     seed: u64,
+    /// What happened to the messages so far.
     pub stats: NetStats,
 }
 
 impl Network {
+    /// A reliable network between `nodes` nodes (ids from 1) whose faults draw from `seed`.
     pub fn new(nodes: usize, seed: u64) -> Network {
         Network {
             nodes,
@@ -74,6 +82,7 @@ impl Network {
         }
     }
 
+    /// Changes the message-level faults from now on.
     pub fn set_params(&mut self, params: NetParams) {
         self.params = params;
     }
@@ -83,10 +92,12 @@ impl Network {
         (f <= self.nodes && t <= self.nodes).then_some(f * (self.nodes + 1) + t)
     }
 
+    /// Whether the link from `from` to `to` is cut.
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.link(from, to).is_some_and(|i| self.blocked[i])
     }
 
+    /// Cuts the link from `from` to `to`, one direction only.
     pub fn cut(&mut self, from: NodeId, to: NodeId) {
         if let Some(i) = self.link(from, to) {
             self.blocked[i] = true;
@@ -104,6 +115,7 @@ impl Network {
         }
     }
 
+    /// Restores every link.
     pub fn heal(&mut self) {
         self.blocked.iter_mut().for_each(|b| *b = false);
     }
@@ -171,6 +183,7 @@ impl Network {
         None
     }
 
+    /// Messages sent and not yet delivered or lost.
     pub fn in_flight(&self) -> usize {
         self.queue.len()
     }
@@ -182,12 +195,11 @@ mod tests {
     use raft_core::MessageType;
 
     fn msg(from: NodeId, to: NodeId, index: u64) -> Message {
-        Message {
-            from,
-            to,
-            index,
-            ..Message::new(MessageType::MsgApp)
-        }
+        let mut m = Message::new(MessageType::MsgApp);
+        m.from = from;
+        m.to = to;
+        m.index = index;
+        m
     }
 
     #[test]

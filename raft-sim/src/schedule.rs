@@ -48,22 +48,40 @@ impl NetParams {
 
 /// One scheduled happening.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A client proposes a fresh, unique payload to `node`.
-    Propose { node: NodeId },
+    Propose {
+        /// The node asked.
+        node: NodeId,
+    },
     /// Message-level faults change.
     Network(NetParams),
     /// Cuts every link between the nodes in `side` (a bit per node id) and
     /// the others, in both directions, on top of existing cuts.
-    Partition { side: u64 },
+    Partition {
+        /// One bit per node id (bit `id`).
+        side: u64,
+    },
     /// Cuts the link from `from` to `to` only.
-    CutLink { from: NodeId, to: NodeId },
+    CutLink {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+    },
     /// Restores every link.
     Heal,
     /// The node's process dies; unsynced writes may be lost.
-    Crash { node: NodeId },
+    Crash {
+        /// The node that dies.
+        node: NodeId,
+    },
     /// A crashed node starts again from its disk.
-    Restart { node: NodeId },
+    Restart {
+        /// The node that starts again.
+        node: NodeId,
+    },
     /// Crashes whichever node leads (the highest term) at that moment.
     CrashLeader,
     /// Cuts the current leader off from everyone.
@@ -102,18 +120,26 @@ impl fmt::Display for Event {
 /// An event at a point in simulated time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timed {
+    /// When, in simulated time.
     pub at: u64,
+    /// What happens.
     pub event: Event,
 }
 
 /// The per-seed cluster configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
+    /// Cluster size.
     pub nodes: usize,
+    /// `Config::pre_vote` of every node.
     pub pre_vote: bool,
+    /// `Config::check_quorum` of every node.
     pub check_quorum: bool,
+    /// `Config::max_inflight_msgs` of every node.
     pub max_inflight_msgs: usize,
+    /// `Config::max_size_per_msg` of every node.
     pub max_size_per_msg: u64,
+    /// `Config::max_committed_size_per_ready` of every node.
     pub max_committed_size_per_ready: u64,
     /// Each node ticks when `time % TICK == phase`: real clocks are not
     /// aligned.
@@ -124,18 +150,17 @@ impl Profile {
     /// The raft-core configuration of node `id`, with jitter seeded from
     /// the simulation seed.
     pub fn config(&self, seed: u64, id: NodeId) -> Config {
-        Config {
-            id,
-            check_quorum: self.check_quorum,
-            pre_vote: self.pre_vote,
-            max_inflight_msgs: self.max_inflight_msgs,
-            max_size_per_msg: self.max_size_per_msg,
-            max_committed_size_per_ready: self.max_committed_size_per_ready,
-            random_seed: Some(Rng::stream(seed, stream::RAFT + id).next_u64()),
-            ..Config::new(id)
-        }
+        let mut cfg = Config::new(id);
+        cfg.check_quorum = self.check_quorum;
+        cfg.pre_vote = self.pre_vote;
+        cfg.max_inflight_msgs = self.max_inflight_msgs;
+        cfg.max_size_per_msg = self.max_size_per_msg;
+        cfg.max_committed_size_per_ready = self.max_committed_size_per_ready;
+        cfg.random_seed = Some(Rng::stream(seed, stream::RAFT + id).next_u64());
+        cfg
     }
 
+    /// The voters' ids, 1 to `nodes`.
     pub fn voters(&self) -> Vec<NodeId> {
         (1..=self.nodes as u64).collect()
     }
@@ -144,7 +169,9 @@ impl Profile {
 /// Everything decided up front by a seed.
 #[derive(Clone, Debug)]
 pub struct Schedule {
+    /// The cluster configuration.
     pub profile: Profile,
+    /// The events, in time order.
     pub events: Vec<Timed>,
     /// When the fault phase ends: links heal, the network turns reliable,
     /// crashed nodes restart.

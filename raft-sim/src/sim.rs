@@ -48,6 +48,7 @@ pub struct SimOptions {
     /// Ticks after stability within which new proposals must be applied
     /// everywhere.
     pub converge_bound: u64,
+    /// Proposals made in the liveness phase, each of which must be applied everywhere.
     pub live_proposals: usize,
     /// Applied to every node's configuration (tests use it to inject
     /// raft-core faults).
@@ -78,9 +79,12 @@ impl Default for SimOptions {
 
 /// Why a run could not even start.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SimError {
+    /// `StorageKind::Rocks` in a build without the `rocks` feature.
     #[error("this build has no RocksDB support (build raft-sim with --features rocks)")]
     RocksUnavailable,
+    /// A backend could not be created.
     #[error("could not set up storage: {0}")]
     Setup(String),
 }
@@ -88,26 +92,39 @@ pub enum SimError {
 /// What the run did, for the summary line.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunStats {
+    /// Ticks simulated.
     pub ticks: u64,
+    /// The network's counters.
     pub net: NetStats,
+    /// Leaders elected.
     pub leaders_elected: u64,
+    /// Entries committed.
     pub committed: u64,
+    /// Client proposals acknowledged as committed.
     pub acked: usize,
+    /// Proposals raft-core accepted.
     pub proposals_accepted: u64,
+    /// Proposals refused (no leader, or dropped).
     pub proposals_refused: u64,
+    /// Node crashes.
     pub crashes: u64,
     /// Of `crashes`, those inside a write after some of that Ready's
     /// messages had left.
     pub crashes_after_sends: u64,
+    /// Unsynced writes a crash threw away.
     pub unsynced_writes_lost: u64,
 }
 
 /// The result of one seed.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The seed that decided the run.
     pub seed: u64,
+    /// The cluster configuration it drew.
     pub profile: Profile,
+    /// The first property broken, if any.
     pub violation: Option<Violation>,
+    /// What the run did.
     pub stats: RunStats,
     /// The event log, when `SimOptions::trace` was set.
     pub trace: Vec<String>,

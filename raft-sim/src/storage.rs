@@ -96,6 +96,7 @@ pub struct Disk {
 }
 
 impl Disk {
+    /// A disk on `backend`, for a group of `voters`.
     pub fn new(backend: Box<dyn Backend>, voters: &[u64]) -> Disk {
         Disk {
             backend,
@@ -207,11 +208,7 @@ impl Disk {
             } else {
                 Vec::new()
             };
-            view.write(LogWrite {
-                entries,
-                hard_state: None,
-                sync: true,
-            })?;
+            view.write(LogWrite::new(entries, None, true))?;
             for w in &self.pending {
                 view.write(w.clone())?;
             }
@@ -303,18 +300,14 @@ mod tests {
     #[test]
     fn unsynced_commit_is_lost_and_synced_state_survives() {
         let mut d = disk();
-        d.write(LogWrite {
-            entries: vec![ent(1, 1), ent(1, 2)],
-            hard_state: Some(hs(1, 0)),
-            sync: true,
-        })
+        d.write(LogWrite::new(
+            vec![ent(1, 1), ent(1, 2)],
+            Some(hs(1, 0)),
+            true,
+        ))
         .unwrap();
-        d.write(LogWrite {
-            entries: vec![],
-            hard_state: Some(hs(1, 2)),
-            sync: false,
-        })
-        .unwrap();
+        d.write(LogWrite::new(vec![], Some(hs(1, 2)), false))
+            .unwrap();
         // The running process sees its own unsynced write.
         assert_eq!(d.initial_state().unwrap().hard_state, hs(1, 2));
         // A seed whose first draw keeps nothing of the pending write.
@@ -337,18 +330,9 @@ mod tests {
     #[test]
     fn a_sync_flushes_earlier_unsynced_writes() {
         let mut d = disk();
-        d.write(LogWrite {
-            entries: vec![],
-            hard_state: Some(hs(1, 0)),
-            sync: false,
-        })
-        .unwrap();
-        d.write(LogWrite {
-            entries: vec![ent(1, 1)],
-            hard_state: None,
-            sync: true,
-        })
-        .unwrap();
+        d.write(LogWrite::new(vec![], Some(hs(1, 0)), false))
+            .unwrap();
+        d.write(LogWrite::new(vec![ent(1, 1)], None, true)).unwrap();
         assert_eq!(d.0.borrow().pending_writes(), 0);
         d.0.borrow_mut().crash(&mut Rng::new(1)).unwrap();
         assert_eq!(d.initial_state().unwrap().hard_state, hs(1, 0));
@@ -357,18 +341,10 @@ mod tests {
     #[test]
     fn unsynced_entries_are_readable_until_a_crash_drops_them() {
         let mut d = disk();
-        d.write(LogWrite {
-            entries: vec![ent(1, 1), ent(1, 2)],
-            hard_state: None,
-            sync: true,
-        })
-        .unwrap();
-        d.write(LogWrite {
-            entries: vec![ent(2, 2), ent(2, 3)],
-            hard_state: None,
-            sync: false,
-        })
-        .unwrap();
+        d.write(LogWrite::new(vec![ent(1, 1), ent(1, 2)], None, true))
+            .unwrap();
+        d.write(LogWrite::new(vec![ent(2, 2), ent(2, 3)], None, false))
+            .unwrap();
         assert_eq!(d.last_index().unwrap(), 3);
         assert_eq!(d.term(2).unwrap(), 2);
         let mut rng = (0..)

@@ -36,15 +36,15 @@ fn batch(from: u64, len: u64, payload: &Bytes) -> Vec<Entry> {
 
 fn log_write(entries: Vec<Entry>) -> LogWrite {
     let commit = entries.first().map_or(0, |e| e.index.saturating_sub(1));
-    LogWrite {
+    LogWrite::new(
         entries,
-        hard_state: Some(HardState {
+        Some(HardState {
             term: 1,
             vote: 1,
             commit,
         }),
-        sync: true,
-    }
+        true,
+    )
 }
 
 /// Something to append synced batches to, that can start over empty.
@@ -203,10 +203,7 @@ fn read_recent(c: &mut Criterion) {
         RocksStorage::create_with(path, voters, EntryId::default(), options).expect("create")
     };
     let mut cached = open("cached", StorageOptions::default());
-    let no_cache = StorageOptions {
-        tail_cache_entries: 0,
-        tail_cache_bytes: 0,
-    };
+    let no_cache = StorageOptions::with_tail_cache(0, 0);
     let mut memtable = open("memtable", no_cache);
     let mut mem = MemStorage::with_voters([1]);
     fill(&mut cached);

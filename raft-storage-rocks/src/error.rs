@@ -11,22 +11,37 @@ use thiserror::Error;
 /// [`StorageError::Corrupted`], failures of the operating system become
 /// [`StorageError::Io`], everything else [`StorageError::Other`].
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RocksError {
     /// `create` found data at the path; it never overwrites anything.
     #[error("{path}: already holds data; refusing to create a log over it")]
-    AlreadyExists { path: PathBuf },
+    AlreadyExists {
+        /// The directory.
+        path: PathBuf,
+    },
     /// `open` found no database at the path.
     #[error("{path}: no Raft log here")]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The path holds something that is not a log of this crate: another
     /// RocksDB database, or files of some other program.
     #[error("{path}: not a raft-storage-rocks log: {reason}")]
-    Foreign { path: PathBuf, reason: String },
+    Foreign {
+        /// The directory.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
     /// A log written by a build with a newer on-disk format.
     #[error("{path}: log format version {found} is not supported (this build reads version {supported})")]
     UnsupportedVersion {
+        /// The log's directory.
         path: PathBuf,
+        /// The version the log was written with.
         found: u32,
+        /// The newest version this build reads.
         supported: u32,
     },
     /// Stored records do not decode, or break the log's invariants (a gap,
@@ -42,7 +57,9 @@ pub enum RocksError {
     /// A file-system operation of this crate itself (not RocksDB's) failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

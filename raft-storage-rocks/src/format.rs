@@ -35,9 +35,13 @@ pub const CF_ENTRIES: &str = "raft_entries";
 /// Column family of everything else: format marker, base, states.
 pub const CF_META: &str = "raft_meta";
 
+/// Meta key of the format marker (magic and version).
 pub const KEY_FORMAT: &[u8] = b"format";
+/// Meta key of the base: the entry just before the first stored one.
 pub const KEY_BASE: &[u8] = b"base";
+/// Meta key of the membership.
 pub const KEY_CONF_STATE: &[u8] = b"conf_state";
+/// Meta key of the hard state.
 pub const KEY_HARD_STATE: &[u8] = b"hard_state";
 
 /// First bytes of the format marker value.
@@ -52,23 +56,35 @@ pub const ENTRY_HEADER_LEN: usize = 10;
 
 /// Why stored bytes do not decode; the caller adds which record it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
+    /// A record or key of the wrong length.
     #[error("expected {expected} bytes, found {found}")]
-    Length { expected: usize, found: usize },
+    Length {
+        /// The length it must have.
+        expected: usize,
+        /// Its length.
+        found: usize,
+    },
+    /// A record written by a newer format version.
     #[error("unknown record version {0}")]
     Version(u8),
+    /// An entry type number raft-core does not know.
     #[error("unknown entry type {0}")]
     EntryType(u8),
 }
 
+/// The key of the entry at `index`: big-endian, so keys sort by index.
 pub fn entry_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
 }
 
+/// The index an entry key stands for.
 pub fn decode_entry_key(key: &[u8]) -> Result<u64, DecodeError> {
     Ok(u64::from_be_bytes(fixed(key)?))
 }
 
+/// An entry's value: header (version, type, term) and payload; the index is in the key.
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
     let mut v = Vec::with_capacity(ENTRY_HEADER_LEN + entry.data.len());
     v.push(RECORD_V1);
@@ -85,6 +101,7 @@ pub fn decode_entry_term(value: &[u8]) -> Result<u64, DecodeError> {
     Ok(term)
 }
 
+/// The entry stored at `index` with this value.
 pub fn decode_entry(index: u64, value: &[u8]) -> Result<Entry, DecodeError> {
     let (entry_type, term) = decode_entry_header(value)?;
     // The value lives in RocksDB's buffer (or a pinned block), which the
@@ -111,6 +128,7 @@ fn decode_entry_header(value: &[u8]) -> Result<(EntryType, u64), DecodeError> {
     Ok((entry_type, term))
 }
 
+/// The format marker of this build.
 pub fn encode_marker() -> Vec<u8> {
     let mut v = MAGIC.to_vec();
     v.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
@@ -123,6 +141,7 @@ pub fn decode_marker(value: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(version.try_into().ok()?))
 }
 
+/// A hard state's value.
 pub fn encode_hard_state(hs: &HardState) -> Vec<u8> {
     let mut v = Vec::with_capacity(25);
     v.push(RECORD_V1);
@@ -132,11 +151,13 @@ pub fn encode_hard_state(hs: &HardState) -> Vec<u8> {
     v
 }
 
+/// Decodes a value written by [`encode_hard_state`].
 pub fn decode_hard_state(value: &[u8]) -> Result<HardState, DecodeError> {
     let [term, vote, commit] = versioned_u64s::<3>(value)?;
     Ok(HardState { term, vote, commit })
 }
 
+/// The base's value.
 pub fn encode_base(base: &EntryId) -> Vec<u8> {
     let mut v = Vec::with_capacity(17);
     v.push(RECORD_V1);
@@ -145,11 +166,13 @@ pub fn encode_base(base: &EntryId) -> Vec<u8> {
     v
 }
 
+/// Decodes a value written by [`encode_base`].
 pub fn decode_base(value: &[u8]) -> Result<EntryId, DecodeError> {
     let [term, index] = versioned_u64s::<2>(value)?;
     Ok(EntryId { term, index })
 }
 
+/// The membership's value.
 pub fn encode_conf_state(cs: &ConfState) -> Vec<u8> {
     let mut v = Vec::with_capacity(5 + 8 * cs.voters.len());
     v.push(RECORD_V1);
@@ -163,6 +186,7 @@ pub fn encode_conf_state(cs: &ConfState) -> Vec<u8> {
     v
 }
 
+/// Decodes a value written by [`encode_conf_state`].
 pub fn decode_conf_state(value: &[u8]) -> Result<ConfState, DecodeError> {
     let Some((&version, rest)) = value.split_first() else {
         return Err(DecodeError::Length {
@@ -180,12 +204,9 @@ pub fn decode_conf_state(value: &[u8]) -> Result<ConfState, DecodeError> {
             found: value.len(),
         });
     }
-    Ok(ConfState {
-        voters: voters
-            .chunks_exact(8)
-            .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
-            .collect(),
-    })
+    Ok(ConfState::with_voters(voters.chunks_exact(8).map(|c| {
+        u64::from_be_bytes(c.try_into().unwrap_or_default())
+    })))
 }
 
 fn check_version(version: u8) -> Result<(), DecodeError> {

@@ -40,14 +40,14 @@
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("node-1");
 //! let mut log = RocksStorage::create(&path, ConfState::with_voters([1, 2, 3]), EntryId::default())?;
-//! log.write(LogWrite {
-//!     entries: vec![
-//!         Entry { term: 1, index: 1, ..Entry::new(&b"x=1"[..]) },
-//!         Entry { term: 1, index: 2, ..Entry::new(&b"y=2"[..]) },
-//!     ],
-//!     hard_state: Some(HardState { term: 1, vote: 1, commit: 1 }),
-//!     sync: true,
-//! })?;
+//! let mut write = LogWrite::default();
+//! write.entries = vec![
+//!     Entry { term: 1, index: 1, ..Entry::new(&b"x=1"[..]) },
+//!     Entry { term: 1, index: 2, ..Entry::new(&b"y=2"[..]) },
+//! ];
+//! write.hard_state = Some(HardState { term: 1, vote: 1, commit: 1 });
+//! write.sync = true;
+//! log.write(write)?;
 //! drop(log);
 //!
 //! // A restarted node continues where it stopped.
@@ -60,6 +60,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod error;
 pub mod format;

@@ -26,12 +26,24 @@ use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, LogLeve
 
 /// Knobs of this crate that do not change the on-disk format.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct StorageOptions {
     /// The tail cache keeps at most this many of the newest entries in
     /// memory (0 turns it off).
     pub tail_cache_entries: usize,
     /// ... and at most this many payload bytes.
     pub tail_cache_bytes: u64,
+}
+
+impl StorageOptions {
+    /// Options whose tail cache keeps at most `entries` entries and `bytes`
+    /// payload bytes (`entries` = 0 turns it off).
+    pub fn with_tail_cache(entries: usize, bytes: u64) -> StorageOptions {
+        StorageOptions {
+            tail_cache_entries: entries,
+            tail_cache_bytes: bytes,
+        }
+    }
 }
 
 impl Default for StorageOptions {

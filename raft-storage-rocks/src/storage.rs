@@ -174,10 +174,12 @@ impl RocksStorage {
         &self.path
     }
 
+    /// The hard state last written.
     pub fn hard_state(&self) -> HardState {
         self.hard_state
     }
 
+    /// The membership the log was created with.
     pub fn conf_state(&self) -> &ConfState {
         &self.conf_state
     }

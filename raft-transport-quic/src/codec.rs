@@ -34,35 +34,56 @@ const FLAG_REJECT: u8 = 0b1;
 /// Why received bytes were refused. Every variant closes the connection they
 /// came on; [`DecodeError::kind`] names the metrics counter it bumps.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
+    /// The stream did not open with the wire format's magic bytes.
     #[error("bad magic: stream does not start with {MAGIC:?}")]
     BadMagic,
+    /// The stream's header names a wire version this node does not speak.
     #[error("unsupported wire version {0} (this node speaks {VERSION})")]
     UnsupportedVersion(u8),
+    /// A frame's length prefix is over the frame size limit.
     #[error("frame of {len} bytes exceeds the {max}-byte limit")]
-    FrameTooLarge { len: u64, max: u32 },
+    FrameTooLarge {
+        /// The length the prefix announced.
+        len: u64,
+        /// The limit.
+        max: u32,
+    },
+    /// The stream ended in the middle of the named part.
     #[error("stream ended inside a {0}")]
     Truncated(&'static str),
+    /// A message type number raft-core does not know.
     #[error("unknown message type {0}")]
     UnknownMessageType(u8),
+    /// An entry type number raft-core does not know.
     #[error("unknown entry type {0}")]
     UnknownEntryType(u8),
+    /// The frame decodes, but its contents are inconsistent (the named check failed).
     #[error("malformed frame: {0}")]
     Malformed(&'static str),
 }
 
 /// Coarse classes of [`DecodeError`], one counter each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeErrorKind {
+    /// [`DecodeError::BadMagic`].
     BadMagic,
+    /// [`DecodeError::UnsupportedVersion`].
     UnsupportedVersion,
+    /// [`DecodeError::FrameTooLarge`].
     FrameTooLarge,
+    /// [`DecodeError::Truncated`].
     Truncated,
+    /// [`DecodeError::UnknownMessageType`].
     UnknownMessageType,
+    /// [`DecodeError::UnknownEntryType`] and [`DecodeError::Malformed`].
     Malformed,
 }
 
 impl DecodeError {
+    /// The counter class this error is reported under.
     pub fn kind(&self) -> DecodeErrorKind {
         match self {
             DecodeError::BadMagic => DecodeErrorKind::BadMagic,
@@ -153,7 +174,9 @@ fn encode_message(m: &Message, out: &mut BytesMut) {
 /// What [`encode_frames`] did with its input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Encoded {
+    /// Frames written.
     pub frames: usize,
+    /// Messages encoded into them.
     pub messages: usize,
     /// Messages left out because alone they exceed the frame limit.
     pub oversized: usize,
@@ -312,6 +335,7 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
+    /// A decoder that refuses frame bodies over `max_frame_size` bytes.
     pub fn new(max_frame_size: u32) -> StreamDecoder {
         StreamDecoder {
             buf: BytesMut::new(),

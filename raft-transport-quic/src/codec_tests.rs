@@ -2,13 +2,12 @@ use super::*;
 use proptest::prelude::*;
 
 fn heartbeat(from: u64, to: u64) -> Message {
-    Message {
-        from,
-        to,
-        term: 3,
-        commit: 7,
-        ..Message::new(MessageType::MsgHeartbeat)
-    }
+    let mut m = Message::new(MessageType::MsgHeartbeat);
+    m.from = from;
+    m.to = to;
+    m.term = 3;
+    m.commit = 7;
+    m
 }
 
 fn stream_of(messages: &[Message], max: u32) -> BytesMut {
@@ -197,19 +196,20 @@ fn arb_message() -> impl Strategy<Value = Message> {
         proptest::collection::vec(any::<u8>(), 0..16),
         proptest::collection::vec(arb_entry(), 0..5),
     )
-        .prop_map(|(t, v, reject, context, entries)| Message {
-            msg_type: t,
-            to: v[0],
-            from: v[1],
-            term: v[2],
-            log_term: v[3],
-            index: v[4],
-            commit: v[5],
-            vote: v[6],
-            reject_hint: v[7],
-            reject,
-            context: context.into(),
-            entries,
+        .prop_map(|(t, v, reject, context, entries)| {
+            let mut m = Message::new(t);
+            m.to = v[0];
+            m.from = v[1];
+            m.term = v[2];
+            m.log_term = v[3];
+            m.index = v[4];
+            m.commit = v[5];
+            m.vote = v[6];
+            m.reject_hint = v[7];
+            m.reject = reject;
+            m.context = context.into();
+            m.entries = entries;
+            m
         })
 }
 

@@ -26,7 +26,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// `max`, reset by a successful connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
+    /// The delay after the first failure.
     pub initial: Duration,
+    /// The longest delay.
     pub max: Duration,
 }
 
@@ -42,6 +44,7 @@ impl Default for Backoff {
 /// A node's transport configuration. Build with [`Config::new`], adjust the
 /// public fields, and [`crate::QuicTransport::bind`] validates it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// This node's id; its certificate must name it.
     pub id: NodeId,
@@ -50,6 +53,7 @@ pub struct Config {
     /// Where each peer listens. Peers not listed can neither be sent to nor
     /// connect in.
     pub peers: HashMap<NodeId, SocketAddr>,
+    /// The trusted CA and this node's certificate and key.
     pub tls: TlsMaterial,
     /// Messages waiting per peer; when full, `send` drops and reports the
     /// peer unreachable.
@@ -60,6 +64,7 @@ pub struct Config {
     /// Largest frame body sent or accepted, in bytes. Must be the same on
     /// every node: a larger frame closes the connection that carried it.
     pub max_frame_size: u32,
+    /// Delays between reconnection attempts to a peer.
     pub backoff: Backoff,
     /// How long a dial may take, handshake and certificate checks included.
     pub connect_timeout: Duration,
@@ -162,31 +167,51 @@ impl Config {
 
 /// A configuration that cannot work.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// `id` is 0.
     #[error("node id 0 is reserved for \"no node\"")]
     ZeroId,
+    /// The peer map names this node itself.
     #[error("node {0} lists itself as a peer")]
     SelfAsPeer(NodeId),
+    /// The named setting is zero.
     #[error("{0} must not be zero")]
     Zero(&'static str),
+    /// The named setting is over its limit.
     #[error("{name} must be at most {max}")]
-    TooLarge { name: &'static str, max: usize },
+    TooLarge {
+        /// The setting.
+        name: &'static str,
+        /// Its limit.
+        max: usize,
+    },
+    /// `max_frame_size` is outside the range the wire format allows.
     #[error("max_frame_size {0} is outside {MIN_FRAME_SIZE}..={MAX_FRAME_SIZE}")]
     FrameSize(u32),
+    /// The backoff is empty, inverted or too long.
     #[error("backoff must satisfy 0 < initial <= max <= {MAX_BACKOFF:?}: {0:?}")]
     Backoff(Backoff),
+    /// Keep-alive pings would come too late to keep the connection open.
     #[error("keep_alive {keep_alive:?} must be shorter than idle_timeout {idle_timeout:?}")]
     KeepAlive {
+        /// The configured ping interval.
         keep_alive: Duration,
+        /// The configured idle timeout.
         idle_timeout: Duration,
     },
+    /// `idle_timeout` is beyond what QUIC's transport parameter can carry.
     #[error("idle_timeout {0:?} is longer than QUIC can express")]
     IdleTimeoutTooLong(Duration),
+    /// The certificate is for another node than `id`.
     #[error("this node is {configured} but its certificate names node {certificate}")]
     CertificateId {
+        /// The id in the configuration.
         configured: NodeId,
+        /// The id the certificate names.
         certificate: NodeId,
     },
+    /// The TLS material is unusable.
     #[error("TLS material: {0}")]
     Tls(#[from] TlsError),
 }

@@ -21,12 +21,16 @@ pub struct DevCa {
 /// A certificate and key as PEM text, ready to be written to files.
 #[derive(Clone, Debug)]
 pub struct PemFiles {
+    /// The CA certificate.
     pub ca: String,
+    /// The node's certificate.
     pub cert: String,
+    /// The node's private key (PKCS #8).
     pub key: String,
 }
 
 impl DevCa {
+    /// A new CA with a fresh key; every call makes a different one.
     pub fn new() -> Result<DevCa, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -43,6 +47,7 @@ impl DevCa {
         self.issuer.der().clone()
     }
 
+    /// The CA certificate as PEM text.
     pub fn cert_pem(&self) -> String {
         self.issuer.pem()
     }

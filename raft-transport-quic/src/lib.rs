@@ -50,6 +50,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod codec;
 mod config;
 pub mod dev_certs;
@@ -70,6 +72,7 @@ pub use transport::{QuicTransport, TransportError};
 /// frames, so the other side's logs say why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum CloseCode {
     /// The node is shutting down.
     Shutdown = 0,

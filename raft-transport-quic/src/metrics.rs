@@ -16,11 +16,13 @@ macro_rules! counters {
 
         /// A copy of the counters at one moment.
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        #[non_exhaustive]
         pub struct MetricsSnapshot {
             $($(#[$doc])* pub $name: u64,)*
         }
 
         impl Metrics {
+            /// The counters' values now (each read on its own, not as one atomic snapshot).
             pub fn snapshot(&self) -> MetricsSnapshot {
                 MetricsSnapshot {
                     $($name: self.$name.load(Ordering::Relaxed),)*
@@ -39,7 +41,9 @@ counters! {
     bytes_sent,
     /// Messages decoded and handed to the node.
     messages_received,
+    /// Frames read from a stream.
     frames_received,
+    /// Bytes of frames read, prefixes included.
     bytes_received,
     /// `send` found the peer's queue full.
     dropped_queue_full,
@@ -67,12 +71,18 @@ counters! {
     misaddressed,
     /// Bidirectional streams, which the protocol does not use.
     refused_streams,
-    /// Decode errors, one counter per class; each closed a connection.
+    // Decode errors, one counter per class; each closed a connection.
+    /// Streams that did not open with the magic bytes.
     bad_magic,
+    /// Streams of a wire version this node does not speak.
     unsupported_version,
+    /// Frames announced over the size limit.
     frame_too_large,
+    /// Streams that ended inside a frame.
     truncated,
+    /// Messages of a type raft-core does not know.
     unknown_message_type,
+    /// Frames whose contents are inconsistent.
     malformed,
 }
 

@@ -42,29 +42,47 @@ pub fn parse_node_name(name: &str) -> Option<NodeId> {
 
 /// Why TLS material could not be loaded or used.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TlsError {
+    /// A PEM file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// A PEM input does not parse.
     #[error("invalid PEM in {what}: {reason}")]
-    Pem { what: &'static str, reason: String },
+    Pem {
+        /// Which input.
+        what: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The named input holds no certificate.
     #[error("no certificate found in {0}")]
     NoCertificate(&'static str),
+    /// A certificate is not valid X.509.
     #[error("certificate cannot be parsed: {0}")]
     BadCertificate(String),
+    /// The certificate has no `node-<id>` DNS name.
     #[error("certificate names no node (expected a DNS SAN like {NODE_NAME_PREFIX}<id>)")]
     NoNodeName,
+    /// The certificate names more than one node.
     #[error("certificate names several nodes: {0:?}")]
     SeveralNodeNames(Vec<NodeId>),
+    /// The CA certificate cannot be used as a trust anchor.
     #[error("invalid CA certificate: {0}")]
     BadCa(String),
+    /// rustls refused the certificates or key.
     #[error("TLS configuration refused: {0}")]
     Rustls(#[from] rustls::Error),
+    /// quinn refused the TLS configuration.
     #[error("QUIC cannot use this TLS configuration: {0}")]
     Quic(String),
+    /// Generating a development certificate failed.
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
 }

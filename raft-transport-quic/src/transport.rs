@@ -19,16 +19,23 @@ use tokio::sync::mpsc;
 
 /// Why a transport could not start.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TransportError {
+    /// The configuration was refused.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The TLS material is unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `bind` was called outside a tokio runtime.
     #[error("QuicTransport::bind must run inside a tokio runtime")]
     NoRuntime,
+    /// The UDP socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -217,6 +224,7 @@ impl QuicTransport {
         self.local_addr
     }
 
+    /// This node's id.
     pub fn id(&self) -> NodeId {
         self.shared.id
     }
@@ -232,6 +240,7 @@ impl QuicTransport {
         }
     }
 
+    /// The transport's counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.shared.metrics.snapshot()
     }

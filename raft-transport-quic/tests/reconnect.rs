@@ -62,9 +62,10 @@ async fn a_peer_that_shuts_down_and_restarts_is_reached_again() {
     until_delivered(&mut b, &mut a).await;
 
     b.shutdown().await;
-    let mut b = rebind(Config {
-        listen: b_addr,
-        ..cb_cfg
+    let mut b = rebind({
+        let mut cfg = cb_cfg;
+        cfg.listen = b_addr;
+        cfg
     })
     .await;
     b.set_peer(1, a.local_addr());
@@ -131,9 +132,10 @@ async fn a_crashed_peer_is_reached_again_long_before_the_idle_timeout() {
     runner.join().unwrap();
     let dialed_before = a.metrics().connections_dialed;
 
-    let mut b = rebind(Config {
-        listen: b_addr,
-        ..cb_cfg
+    let mut b = rebind({
+        let mut cfg = cb_cfg;
+        cfg.listen = b_addr;
+        cfg
     })
     .await;
     b.set_peer(1, a_addr);

@@ -49,23 +49,37 @@ impl EnvOptions {
 
 /// A node of the environment.
 pub struct Node {
+    /// The node itself.
     pub raw: RawNode<Box<dyn LogStorage>>,
+    /// The configuration it was started with.
     pub config: Config,
 }
 
 /// Why a command could not run at all (as opposed to a command whose
 /// result is an error message, which is printed as its output).
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum EnvError {
+    /// A command argument is unusable.
     #[error(transparent)]
     Arg(#[from] ArgError),
+    /// A command is invalid as written.
     #[error("line {line}: {reason}")]
-    Invalid { line: usize, reason: String },
+    Invalid {
+        /// The directive's line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The storage or transport of the environment could not be set up.
     #[error("cannot set up the environment: {0}")]
     Setup(String),
+    /// raft-core failed where a script cannot go on.
     #[error("line {line}: raft error: {source}")]
     Raft {
+        /// The directive's line.
         line: usize,
+        /// raft-core's error.
         #[source]
         source: raft_core::Error,
     },
@@ -107,6 +121,8 @@ pub struct Env {
 }
 
 impl Env {
+    /// An environment with no nodes, printing to `out`; fails when the
+    /// transport of `options` cannot be set up.
     pub fn new(options: EnvOptions, out: Output) -> Result<Env, EnvError> {
         let wire = options
             .transport

@@ -28,13 +28,14 @@ impl Env {
         }
         // etcd's harness config stub: fast timers, no size limits, no
         // inflight limit, and pre-vote off unless asked for.
-        let mut config = Config {
-            election_tick: 3,
-            heartbeat_tick: 1,
-            max_size_per_msg: u64::MAX,
-            max_inflight_msgs: i32::MAX as usize,
-            pre_vote: false,
-            ..Config::new(1)
+        let mut config = {
+            let mut cfg = Config::new(1);
+            cfg.election_tick = 3;
+            cfg.heartbeat_tick = 1;
+            cfg.max_size_per_msg = u64::MAX;
+            cfg.max_inflight_msgs = i32::MAX as usize;
+            cfg.pre_vote = false;
+            cfg
         };
         if let Some(n) = d.scan_u64("inflight")? {
             config.max_inflight_msgs = n as usize;
@@ -63,11 +64,12 @@ impl Env {
 
         for _ in 0..count {
             let id = self.nodes.len() as u64 + 1;
-            let node_config = Config {
-                id,
+            let node_config = {
+                let mut cfg = config.clone();
+                cfg.id = id;
                 // Deterministic jitter, so that a script replays exactly.
-                random_seed: Some(id),
-                ..config.clone()
+                cfg.random_seed = Some(id);
+                cfg
             };
             let (conf_state, base) = if bootstrap {
                 (

@@ -29,8 +29,11 @@ use std::fmt::Write as _;
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Position in the trace, from 0.
     pub seq: u64,
+    /// The node the event is about.
     pub node: u64,
+    /// The event itself.
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -38,41 +41,68 @@ pub struct Event {
 /// What happened; see the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
+    /// `init`: the node's state when the script created it.
     Init {
+        /// The state.
         state: NodeState,
     },
+    /// `receive`: a message is about to be stepped.
     Receive {
+        /// The message.
         msg: Msg,
     },
+    /// `tick`: the node's clock advanced by one tick.
     Tick,
+    /// `send`: a message was queued for sending.
     Send {
+        /// The message.
         msg: Msg,
     },
+    /// `role`: the node changed role; the fields are the result.
     Role {
+        /// etcd's name of the new role.
         role: String,
+        /// The term.
         term: u64,
+        /// The vote (0 for none).
         vote: u64,
+        /// The known leader (0 for none).
         lead: u64,
     },
+    /// `append`: entries written from the first one's index on.
     Append {
+        /// The entries, in index order.
         entries: Vec<Ent>,
     },
+    /// `commit`: the commit index rose.
     Commit {
+        /// The new commit index.
         index: u64,
     },
+    /// `ignored_in_lease`: a vote request ignored under CheckQuorum's lease.
     IgnoredInLease {
+        /// The message.
         msg: Msg,
     },
+    /// `state`: the state a step left.
     State {
+        /// The state.
         state: NodeState,
     },
+    /// `refused`: `RawNode::step` refused a peer's message.
     Refused {
+        /// The message.
         msg: Msg,
     },
+    /// `drop`: the environment dropped a message (`deliver-msgs drop=`).
     Drop {
+        /// The message.
         msg: Msg,
     },
+    /// `set_election_timeout`: a script overrode the randomized election
+    /// timeout.
     SetElectionTimeout {
         /// The new randomized election timeout, in ticks.
         timeout: u64,
@@ -83,38 +113,56 @@ pub enum EventKind {
 /// reads. `type` is etcd's name (`MsgApp`, ...).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Msg {
+    /// etcd's name of the type.
     #[serde(rename = "type")]
     pub msg_type: String,
+    /// The sender (0 for a local message).
     pub from: u64,
+    /// The recipient.
     pub to: u64,
+    /// The sender's term.
     pub term: u64,
+    /// The term of the entry at `index`.
     pub log_term: u64,
+    /// The message's log index.
     pub index: u64,
+    /// The sender's commit index.
     pub commit: u64,
+    /// A refused vote or append.
     pub reject: bool,
+    /// Where a rejected append's follower suggests the logs may match.
     pub reject_hint: u64,
+    /// The entries carried.
     pub entries: Vec<Ent>,
 }
 
 /// A log entry; `data` is the payload as [`escape_payload`] writes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ent {
+    /// The entry's index.
     pub index: u64,
+    /// The entry's term.
     pub term: u64,
+    /// The payload, escaped.
     pub data: String,
 }
 
 /// A node's protocol state (see `raft_core::trace::TraceState`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeState {
+    /// The current term.
     pub term: u64,
+    /// The vote (0 for none).
     pub vote: u64,
     /// etcd's name: `StateFollower`, `StatePreCandidate`, ...
     pub role: String,
+    /// The known leader (0 for none).
     pub lead: u64,
+    /// The commit index.
     pub commit: u64,
     /// Index of the first term in `terms` (the last compacted index).
     pub first: u64,
+    /// The terms of the entries from `first` on.
     pub terms: Vec<u64>,
     /// Ticks since the election timer was last reset.
     pub election_elapsed: u64,
@@ -122,8 +170,11 @@ pub struct NodeState {
     pub randomized_election_timeout: u64,
     /// A leader's ticks since its last heartbeat broadcast.
     pub heartbeat_elapsed: u64,
+    /// The voters of the node's configuration.
     pub voters: Vec<u64>,
+    /// `Config::pre_vote`.
     pub pre_vote: bool,
+    /// `Config::check_quorum`.
     pub check_quorum: bool,
     /// The node's configured election interval, in ticks.
     pub election_tick: u64,
@@ -137,7 +188,9 @@ pub struct NodeState {
 #[derive(Debug, thiserror::Error)]
 #[error("trace line {line}: {source}")]
 pub struct ParseError {
+    /// The 1-based line.
     pub line: usize,
+    /// Why it does not parse.
     #[source]
     pub source: serde_json::Error,
 }

@@ -192,11 +192,12 @@ mod tests {
         let sink = TraceSink::default();
         let mut node = RawNode::new(&Config::new(1), MemStorage::with_voters([1, 2])).unwrap();
         node.set_tracer(sink.tracer()).unwrap();
-        let forged = Message {
-            from: 1,
-            to: 1,
-            term: 1,
-            ..Message::new(MessageType::MsgHeartbeat)
+        let forged = {
+            let mut m = Message::new(MessageType::MsgHeartbeat);
+            m.from = 1;
+            m.to = 1;
+            m.term = 1;
+            m
         };
         assert!(node.step(forged).is_err());
         assert_eq!(kinds(&sink.events()), ["init", "refused"]);
@@ -204,9 +205,10 @@ mod tests {
 
     #[test]
     fn payloads_are_escaped_on_the_way_in() {
-        let m = Message {
-            entries: vec![Entry::new(&b"a b"[..])],
-            ..Message::new(MessageType::MsgProp)
+        let m = {
+            let mut m = Message::new(MessageType::MsgProp);
+            m.entries = vec![Entry::new(&b"a b"[..])];
+            m
         };
         assert_eq!(msg(&m).entries[0].data, "a%20b");
     }

@@ -27,9 +27,17 @@ use std::fmt::Write as _;
 
 /// Why a trace cannot be turned into TLA+.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlaError {
+    /// An event the conversion cannot express.
     #[error("event {seq}: {reason}")]
-    Event { seq: u64, reason: String },
+    Event {
+        /// The event's position in the trace.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The trace as a whole cannot be converted.
     #[error("{0}")]
     Trace(String),
 }
@@ -46,6 +54,7 @@ fn at(seq: u64, reason: impl Into<String>) -> TlaError {
 pub struct TlaTrace {
     /// The trace's name, with the group's servers when there are several.
     pub name: String,
+    /// The servers of the group, ascending.
     pub servers: Vec<u64>,
     /// How many records the trace specification steps through.
     pub records: usize,

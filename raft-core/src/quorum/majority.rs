@@ -12,20 +12,24 @@ pub struct MajorityConfig {
 }
 
 impl MajorityConfig {
+    /// The voters `voters` (duplicates collapse).
     pub fn new(voters: impl IntoIterator<Item = NodeId>) -> MajorityConfig {
         MajorityConfig {
             voters: voters.into_iter().collect(),
         }
     }
 
+    /// How many voters there are.
     pub fn len(&self) -> usize {
         self.voters.len()
     }
 
+    /// True with no voters, where every vote is won and nothing can commit.
     pub fn is_empty(&self) -> bool {
         self.voters.is_empty()
     }
 
+    /// Whether `id` is one of the voters.
     pub fn contains(&self, id: NodeId) -> bool {
         self.voters.contains(&id)
     }

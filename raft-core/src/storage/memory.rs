@@ -40,6 +40,7 @@ impl MemStorage {
         }
     }
 
+    /// The hard state last written.
     pub fn hard_state(&self) -> HardState {
         self.hard_state
     }

@@ -26,7 +26,9 @@ use thiserror::Error;
 /// What a node recovers from its storage when it starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InitialState {
+    /// The last durable term, vote and commit index.
     pub hard_state: HardState,
+    /// The group's membership.
     pub conf_state: ConfState,
 }
 
@@ -37,13 +39,27 @@ pub struct InitialState {
 /// replaces the stored one. `sync` asks for durability before `write` returns
 /// (an fsync); raft-core sets it exactly when etcd's `MustSync` would.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LogWrite {
+    /// Entries to append, replacing any stored entries at the same or higher indexes.
     pub entries: Vec<Entry>,
+    /// The new hard state, if it changed.
     pub hard_state: Option<HardState>,
+    /// Whether the write must be durable (fsynced) before `write` returns.
     pub sync: bool,
 }
 
 impl LogWrite {
+    /// A write of `entries` and `hard_state`, durable before
+    /// [`LogStorage::write`] returns when `sync` is set.
+    pub fn new(entries: Vec<Entry>, hard_state: Option<HardState>, sync: bool) -> LogWrite {
+        LogWrite {
+            entries,
+            hard_state,
+            sync,
+        }
+    }
+
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty() && self.hard_state.is_none()
@@ -107,6 +123,7 @@ impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
 
 /// Why a storage call failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// The index is below the first stored entry.
     #[error("requested index is unavailable due to compaction")]

@@ -50,14 +50,17 @@ impl Inflights {
         self.window.len() >= self.max_count || self.bytes >= self.max_bytes
     }
 
+    /// Appends in flight.
     pub fn count(&self) -> usize {
         self.window.len()
     }
 
+    /// Bytes of entries in flight.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
+    /// Forgets everything in flight (the peer's state was reset).
     pub fn reset(&mut self) {
         self.window.clear();
         self.bytes = 0;

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 /// order, as etcd does; message order in a Ready depends on it.
 #[derive(Clone, Debug)]
 pub struct ProgressTracker {
+    /// The voters of the current configuration.
     pub voters: MajorityConfig,
+    /// Every peer's progress, the leader's own included, by id.
     pub progress: BTreeMap<NodeId, Progress>,
     votes: BTreeMap<NodeId, bool>,
     pub(crate) max_inflight: usize,
@@ -64,6 +66,7 @@ impl ProgressTracker {
             == VoteResult::Won
     }
 
+    /// Forgets the votes of the last election.
     pub fn reset_votes(&mut self) {
         self.votes.clear();
     }

@@ -6,6 +6,7 @@ use std::fmt;
 
 /// How the leader currently sends appends to a follower.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProgressState {
     /// The follower's last matching index is unknown: send one append at a
     /// time and wait for its answer before sending the next.
@@ -34,6 +35,7 @@ impl fmt::Display for ProgressState {
 
 /// A leader's view of one peer (itself included).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// The highest index known to be in the peer's log.
     pub matched: u64,
@@ -42,12 +44,14 @@ pub struct Progress {
     /// The highest commit index sent to the peer, so a leader can tell whether
     /// the peer might still miss news of a commit.
     pub(crate) sent_commit: u64,
+    /// Probe or replicate: how appends are sent to this peer.
     pub state: ProgressState,
     /// The peer answered within the current CheckQuorum period.
     pub recent_active: bool,
     /// Sending is paused until the peer answers (a probe is outstanding, or
     /// the in-flight window is full).
     pub msg_app_flow_paused: bool,
+    /// The appends sent and not yet acknowledged, bounded by count and bytes.
     pub inflights: Inflights,
 }
 

@@ -22,14 +22,13 @@ pub const HEARTBEAT_TICK: usize = 1;
 /// A Raft-paper configuration: no pre-vote, no CheckQuorum, seeded jitter.
 /// Tests switch the etcd extensions on explicitly.
 pub fn config(id: NodeId) -> Config {
-    Config {
-        election_tick: ELECTION_TICK,
-        heartbeat_tick: HEARTBEAT_TICK,
-        pre_vote: false,
-        check_quorum: false,
-        random_seed: Some(id),
-        ..Config::new(id)
-    }
+    let mut cfg = Config::new(id);
+    cfg.election_tick = ELECTION_TICK;
+    cfg.heartbeat_tick = HEARTBEAT_TICK;
+    cfg.pre_vote = false;
+    cfg.check_quorum = false;
+    cfg.random_seed = Some(id);
+    cfg
 }
 
 pub fn ent(term: u64, index: u64) -> Entry {
@@ -59,11 +58,7 @@ pub fn log_store(voters: &[NodeId], terms: &[u64], hs: HardState) -> MemStorage 
         .map(|(i, t)| ent(*t, i as u64 + 1))
         .collect();
     store
-        .write(LogWrite {
-            entries,
-            hard_state: Some(hs),
-            sync: true,
-        })
+        .write(LogWrite::new(entries, Some(hs), true))
         .expect("a contiguous log is a valid write");
     store
 }
@@ -82,12 +77,11 @@ pub fn log_terms(node: &RawNode<MemStorage>) -> Vec<u64> {
 }
 
 pub fn msg(msg_type: MessageType, from: NodeId, to: NodeId, term: u64) -> Message {
-    Message {
-        from,
-        to,
-        term,
-        ..Message::new(msg_type)
-    }
+    let mut m = Message::new(msg_type);
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    m
 }
 
 /// An append from `from` at `term` carrying `entries` after `(log_term, index)`.
@@ -99,13 +93,12 @@ pub fn append(
     entries: Vec<Entry>,
     commit: u64,
 ) -> Message {
-    Message {
-        log_term,
-        index,
-        entries,
-        commit,
-        ..msg(MessageType::MsgApp, from, to, term)
-    }
+    let mut m = msg(MessageType::MsgApp, from, to, term);
+    m.log_term = log_term;
+    m.index = index;
+    m.entries = entries;
+    m.commit = commit;
+    m
 }
 
 /// A vote (or pre-vote) request from a candidate whose last entry is
@@ -117,11 +110,10 @@ pub fn vote_request(
     term: u64,
     (log_term, index): (u64, u64),
 ) -> Message {
-    Message {
-        log_term,
-        index,
-        ..msg(msg_type, from, to, term)
-    }
+    let mut m = msg(msg_type, from, to, term);
+    m.log_term = log_term;
+    m.index = index;
+    m
 }
 
 /// Handles one Ready of a node through raft-core's own Ready loop (send,

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 /// A property of Raft the run must not break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Property {
     /// At most one leader per term.
     ElectionSafety,
@@ -59,8 +60,11 @@ impl fmt::Display for Property {
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("{property} violated at t={at}: {detail}")]
 pub struct Violation {
+    /// The property broken.
     pub property: Property,
+    /// The simulated time it was found at.
     pub at: u64,
+    /// What was seen, in words.
     pub detail: String,
 }
 
@@ -92,6 +96,7 @@ struct Committed {
     holders: usize,
 }
 
+/// Watches every node's writes, commits, applies and roles, and reports the first broken [`Property`].
 pub struct Checker {
     quorum: usize,
     /// Who led each term.
@@ -117,6 +122,7 @@ pub struct Checker {
 }
 
 impl Checker {
+    /// A checker for a cluster of `nodes` nodes.
     pub fn new(nodes: usize) -> Checker {
         Checker {
             quorum: nodes / 2 + 1,
@@ -132,6 +138,7 @@ impl Checker {
         }
     }
 
+    /// The simulated time stamped on violations from now on.
     pub fn set_time(&mut self, now: u64) {
         self.now = now;
     }
@@ -421,10 +428,12 @@ impl Checker {
         self.acked.contains_key(data)
     }
 
+    /// How many client proposals were acknowledged as committed.
     pub fn acked_count(&self) -> usize {
         self.acked.len()
     }
 
+    /// How long the committed log is.
     pub fn committed_len(&self) -> u64 {
         self.committed.len() as u64
     }

@@ -38,11 +38,7 @@ pub fn append(
     term: u64,
     hs: Option<HardState>,
 ) -> Result<(), raft_core::StorageError> {
-    log.write(LogWrite {
-        entries: entries(from, to, term),
-        hard_state: hs,
-        sync: true,
-    })
+    log.write(LogWrite::new(entries(from, to, term), hs, true))
 }
 
 /// A small, seedable generator: the tests must not depend on a crate for

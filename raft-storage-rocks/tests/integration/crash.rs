@@ -261,12 +261,8 @@ fn writer(dir: &Path, seed: u64) {
             vote: 1,
             commit,
         });
-        log.write(LogWrite {
-            entries,
-            hard_state,
-            sync: true,
-        })
-        .expect("writer: write");
+        log.write(LogWrite::new(entries, hard_state, true))
+            .expect("writer: write");
         if writeln!(out, "synced").and_then(|()| out.flush()).is_err() {
             return;
         }

@@ -10,10 +10,9 @@ use rocksdb::{Options, DB};
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-const NO_CACHE: StorageOptions = StorageOptions {
-    tail_cache_entries: 0,
-    tail_cache_bytes: 0,
-};
+fn no_cache() -> StorageOptions {
+    StorageOptions::with_tail_cache(0, 0)
+}
 
 /// A log with entries 1..=20 at term 1, committed up to 10.
 fn log_of_20() -> (TempDir, PathBuf) {
@@ -155,7 +154,7 @@ fn a_corrupted_entry_in_the_cached_tail_fails_open() {
 fn a_corrupted_entry_further_back_fails_the_reads_that_meet_it() {
     let (_dir, path) = log_of_20();
     put(&path, CF_ENTRIES, &format::entry_key(5), b"\x09");
-    let log = RocksStorage::open_with(&path, NO_CACHE).unwrap();
+    let log = RocksStorage::open_with(&path, no_cache()).unwrap();
     assert!(matches!(log.term(5), Err(StorageError::Corrupted(_))));
     assert!(matches!(
         log.entries(3, 8, u64::MAX),
@@ -181,7 +180,7 @@ fn a_gap_in_the_middle_is_found_by_the_read_or_by_open() {
     delete(&path, CF_ENTRIES, &format::entry_key(7));
     // With the default cache the gap lies inside the tail open loads.
     assert!(matches!(open_err(&path), RocksError::Corrupted(_)));
-    let log = RocksStorage::open_with(&path, NO_CACHE).unwrap();
+    let log = RocksStorage::open_with(&path, no_cache()).unwrap();
     assert!(matches!(log.term(7), Err(StorageError::Corrupted(_))));
     let err = log.entries(1, 21, u64::MAX).unwrap_err();
     assert!(
@@ -195,7 +194,7 @@ fn a_gap_in_the_middle_is_found_by_the_read_or_by_open() {
 fn a_missing_first_or_last_entry_fails_open() {
     let (_dir, path) = log_of_20();
     delete(&path, CF_ENTRIES, &format::entry_key(1));
-    let err = RocksStorage::open_with(&path, NO_CACHE).unwrap_err();
+    let err = RocksStorage::open_with(&path, no_cache()).unwrap_err();
     assert!(
         matches!(err, RocksError::Corrupted(ref m) if m.contains("first entry is 2")),
         "{err}"
@@ -209,7 +208,7 @@ fn a_missing_first_or_last_entry_fails_open() {
         db.delete_range_cf(cf, format::entry_key(10), format::entry_key(21))
             .unwrap();
     });
-    let err = RocksStorage::open_with(&path, NO_CACHE).unwrap_err();
+    let err = RocksStorage::open_with(&path, no_cache()).unwrap_err();
     assert!(
         matches!(err, RocksError::Corrupted(ref m) if m.contains("commits index 10")),
         "{err}"

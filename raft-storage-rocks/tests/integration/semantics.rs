@@ -62,10 +62,7 @@ fn run(ops: Vec<Op>, base: u64, cache: usize) -> Result<(), TestCaseError> {
         term: if base == 0 { 0 } else { 2 },
         index: base,
     };
-    let options = StorageOptions {
-        tail_cache_entries: cache,
-        tail_cache_bytes: u64::MAX,
-    };
+    let options = StorageOptions::with_tail_cache(cache, u64::MAX);
     let mut mem = MemStorage::with_base(conf.clone(), base);
     let mut rocks = RocksStorage::create_with(&path, conf, base, options.clone()).unwrap();
     for op in ops {
@@ -95,15 +92,15 @@ fn run(ops: Vec<Op>, base: u64, cache: usize) -> Result<(), TestCaseError> {
                     Some(e) if e.index >= first => e.index,
                     _ => last,
                 };
-                let write = LogWrite {
-                    entries: batch,
-                    hard_state: hard_state.map(|(term, vote, c)| HardState {
+                let write = LogWrite::new(
+                    batch,
+                    hard_state.map(|(term, vote, c)| HardState {
                         term,
                         vote,
                         commit: c.clamp(commit, new_last),
                     }),
                     sync,
-                };
+                );
                 prop_assert_eq!(show(rocks.write(write.clone())), show(mem.write(write)));
             }
             Op::Read { lo, len, max_size } => {
@@ -163,10 +160,7 @@ fn a_conflicting_suffix_is_gone_after_reopen() {
     drop(log);
     // Without a cache every read below goes through RocksDB, so the range
     // tombstone itself is what is being tested.
-    let off = StorageOptions {
-        tail_cache_entries: 0,
-        tail_cache_bytes: 0,
-    };
+    let off = StorageOptions::with_tail_cache(0, 0);
     let log = RocksStorage::open_with(&path, off).unwrap();
     assert_eq!(log.last_index().unwrap(), 41);
     assert_eq!(log.term(39).unwrap(), 1);

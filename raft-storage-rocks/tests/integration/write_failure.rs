@@ -113,15 +113,15 @@ fn child(dir: &Path) {
     let mut out = std::io::stdout().lock();
     for _ in 0..10_000 {
         let index = log.last_index().unwrap() + 1;
-        let write = LogWrite {
-            entries: vec![big(index)],
-            hard_state: Some(HardState {
+        let write = LogWrite::new(
+            vec![big(index)],
+            Some(HardState {
                 term: 1,
                 vote: 1,
                 commit: index,
             }),
-            sync: true,
-        };
+            true,
+        );
         match log.write(write) {
             Ok(()) => writeln!(out, "synced {index}").unwrap(),
             Err(e) => {

@@ -43,13 +43,12 @@ pub fn connect_all(nodes: &[QuicTransport]) {
 }
 
 pub fn msg(t: MessageType, from: NodeId, to: NodeId, index: u64) -> Message {
-    Message {
-        from,
-        to,
-        term: 2,
-        index,
-        ..Message::new(t)
-    }
+    let mut m = Message::new(t);
+    m.from = from;
+    m.to = to;
+    m.term = 2;
+    m.index = index;
+    m
 }
 
 pub fn app(from: NodeId, to: NodeId, index: u64, entries: usize, size: usize) -> Message {

@@ -12,33 +12,47 @@ use thiserror::Error;
 /// What to propose.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadSpec {
+    /// Proposals to make.
     pub entries: u64,
+    /// Bytes per proposal.
     pub entry_size: usize,
+    /// Concurrent proposers.
     pub proposers: usize,
 }
 
 /// One acknowledged proposal: the ticket it carried and where it committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ack {
+    /// The proposal's number.
     pub ticket: u64,
+    /// The log index it committed at.
     pub index: u64,
 }
 
+/// What a load run measured.
 #[derive(Debug, Default)]
 pub struct LoadReport {
+    /// Every acknowledged proposal.
     pub acks: Vec<Ack>,
+    /// Each proposal's commit latency, retries included.
     pub latencies: Vec<Duration>,
+    /// From the first proposal to the last acknowledgement.
     pub elapsed: Duration,
     /// Proposals refused or timed out, then retried.
     pub retries: u64,
 }
 
+/// Why a load run stopped.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LoadError {
+    /// No node led for this long.
     #[error("no leader for {0:?}; giving up")]
     NoLeader(Duration),
+    /// A node shut down under the load.
     #[error("the cluster is shutting down")]
     ShuttingDown,
+    /// A proposer task panicked.
     #[error("a proposer task failed: {0}")]
     Task(String),
 }

@@ -29,7 +29,8 @@ struct Cli {
 enum Command {
     /// Run one node of a multi-host cluster.
     Node(multihost::NodeArgs),
-    /// Propose entries to a node started with `raft-cluster node --client`.
+    /// Propose entries through the client ports of nodes started with
+    /// `raft-cluster node --client`, following the leader among them.
     Propose(client::ProposeArgs),
     /// Write a development CA and node certificates (PEM) for a multi-host
     /// test cluster.

@@ -1,7 +1,7 @@
 //! Reading the logs back from disk after a run, and the checks made on them.
 
 use crate::AnyError;
-use raft_benches::failover::Log;
+use raft_cluster::failover::Log;
 use raft_core::LogStorage;
 use raft_storage_rocks::RocksStorage;
 use std::path::Path;

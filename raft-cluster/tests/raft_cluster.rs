@@ -4,7 +4,6 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
 
@@ -79,11 +78,13 @@ impl Drop for Nodes {
     }
 }
 
-fn propose(to: SocketAddr, data: &str) -> Output {
-    Command::new(BIN)
-        .args(["propose", "--to", &to.to_string(), data])
-        .output()
-        .unwrap()
+fn propose(to: &[String], data: &str) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("propose");
+    for endpoint in to {
+        cmd.args(["--to", endpoint]);
+    }
+    cmd.arg(data).output().unwrap()
 }
 
 #[test]
@@ -124,33 +125,83 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         }
         nodes.0.push(cmd.spawn().unwrap());
     }
-    // Ask every node until one commits: followers answer "not the leader".
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let committed = loop {
-        let found = client.iter().find_map(|addr| {
-            let out = propose(*addr, "hello");
-            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-            (out.status.success() && stdout.contains("committed at index")).then_some(stdout)
-        });
-        if let Some(stdout) = found {
-            break stdout;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no node committed a proposal within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    // Every node as an endpoint, untagged: the client tries them in turn
+    // (and waits out the election, up to about 30 s) until one commits.
+    let all = client.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let out = Command::new(BIN)
+        .args([
+            "propose",
+            "--max-tries",
+            "100",
+            "--to",
+            &all.join(","),
+            "hello",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        committed.starts_with("hello: committed at index"),
-        "{committed}"
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    // A follower names the leader.
-    let refusals: Vec<String> = client
+    assert!(stdout.starts_with("hello: committed at index"), "{stdout}");
+
+    // Alone, a follower refuses and names the leader.
+    let refusals: Vec<(usize, String)> = client
         .iter()
-        .map(|addr| String::from_utf8_lossy(&propose(*addr, "x").stderr).into_owned())
-        .filter(|e| e.contains("not the leader"))
+        .enumerate()
+        .map(|(i, addr)| {
+            let out = propose(&[addr.to_string()], "x");
+            (i, String::from_utf8_lossy(&out.stderr).into_owned())
+        })
+        .filter(|(_, e)| e.contains("not the leader"))
         .collect();
     assert_eq!(refusals.len(), 2, "{refusals:?}");
-    assert!(refusals.iter().all(|e| e.contains("leads")), "{refusals:?}");
+    let leader_id = refusals[0].1.split("node ").nth(1).and_then(|rest| {
+        rest.split_whitespace()
+            .next()
+            .and_then(|id| id.parse::<u64>().ok())
+    });
+    let leader_id = leader_id.unwrap_or_else(|| panic!("no leader named in {refusals:?}"));
+    assert!(
+        refusals
+            .iter()
+            .all(|(_, e)| e.contains(&format!("node {leader_id} leads"))),
+        "{refusals:?}"
+    );
+    let leader = client[(leader_id - 1) as usize];
+    let followers: Vec<SocketAddr> = refusals.iter().map(|(i, _)| client[*i]).collect();
+    let tagged = |addr: SocketAddr| {
+        let id = client.iter().position(|a| *a == addr).unwrap() + 1;
+        format!("{id}={addr}")
+    };
+
+    // Sent first to a follower, with ids: the hint leads straight to the
+    // leader, past the other follower.
+    let out = propose(
+        &[tagged(followers[0]), tagged(followers[1]), tagged(leader)],
+        "via-hint",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("via-hint: committed at index"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "through node {leader_id} at {leader} after 2 tries"
+        )),
+        "{stderr}"
+    );
+
+    // Without ids the hint cannot be mapped: the next endpoint is tried.
+    let out = propose(&[format!("{},{}", followers[0], leader)], "via-next");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("through {leader} after 2 tries")),
+        "{stderr}"
+    );
 }

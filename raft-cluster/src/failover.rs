@@ -8,33 +8,50 @@ use thiserror::Error;
 /// One node's log as read back from its storage.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
+    /// The hard state.
     pub hard_state: HardState,
+    /// Every stored entry, in index order.
     pub entries: Vec<Entry>,
 }
 
 /// A broken promise, with what was seen.
 #[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Violation {
+    /// Every node was stopped.
     #[error("no surviving node")]
     NoSurvivor,
+    /// Two surviving logs differ.
     #[error("logs of nodes {a} and {b} differ from index {at} ({len_a} vs {len_b} entries)")]
     Diverged {
+        /// One node.
         a: NodeId,
+        /// The other.
         b: NodeId,
+        /// The first index where they differ.
         at: u64,
+        /// The length of `a`'s log.
         len_a: usize,
+        /// The length of `b`'s log.
         len_b: usize,
     },
+    /// An acknowledged index is not in a surviving log.
     #[error("acknowledged index {0} is missing")]
     Missing(u64),
+    /// An acknowledged index holds another proposal.
     #[error("index {index} holds ticket {found:?}, but ticket {acked} was acknowledged there")]
     WrongEntry {
+        /// The index.
         index: u64,
+        /// The ticket found there, if the entry carries one.
         found: Option<u64>,
+        /// The ticket acknowledged there.
         acked: u64,
     },
+    /// No log was given for the stopped leader.
     #[error("the stopped leader's log is missing")]
     NoStoppedLog,
+    /// The stopped leader's log disagrees at a committed index.
     #[error("the stopped leader's committed entry {0} differs from the survivors'")]
     StoppedDisagrees(u64),
 }

@@ -4,9 +4,9 @@ use crate::logs::read_log;
 use crate::AnyError;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use raft_benches::cluster::{LocalCluster, StorageKind, TransportKind};
-use raft_benches::failover::check_after_failover;
-use raft_benches::load::{run_load, LoadSpec};
+use raft_cluster::cluster::{LocalCluster, StorageKind, TransportKind};
+use raft_cluster::failover::check_after_failover;
+use raft_cluster::load::{run_load, LoadSpec};
 use raft_core::Role;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -118,7 +118,7 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
     // The new leader commits something of its own term, then everyone
     // catches up before the logs are compared.
     let last = new_leader
-        .propose(raft_benches::load::payload(u64::MAX, args.entry_size))
+        .propose(raft_cluster::load::payload(u64::MAX, args.entry_size))
         .await?;
     for n in &survivors {
         n.wait_for(|m| m.applied >= last).await?;
@@ -133,7 +133,7 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
         logs.push((node.id(), read_log(&dir)?));
     }
     let ticket = |e: &raft_core::Entry| {
-        raft_node::payload_of(&e.data).and_then(|p| raft_benches::load::ticket_of(&p))
+        raft_node::payload_of(&e.data).and_then(|p| raft_cluster::load::ticket_of(&p))
     };
     let summary = check_after_failover(&logs, old.id(), &report.acks, ticket)?;
     println!("{summary}");

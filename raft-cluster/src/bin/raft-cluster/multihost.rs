@@ -2,16 +2,16 @@
 //! RocksDB log in `--data`, QUIC with the given certificates, and an
 //! optional client port.
 
-use crate::client::{COMMITTED, DROPPED, MAX_REQUEST, NOT_LEADER, SHUTTING_DOWN};
 use crate::AnyError;
 use clap::Args;
+use raft_cluster::client::{Answer, MAX_REQUEST};
 use raft_core::{ConfState, EntryId, NodeId};
 use raft_node::{NodeHandle, NullStateMachine, ProposeError};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::{QuicTransport, TlsMaterial};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Args, Debug)]
@@ -61,7 +61,7 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
     let mut voters: Vec<NodeId> = args.peers.iter().map(|(id, _)| *id).collect();
     voters.push(args.id);
     let store = open_or_create(&args.data, &voters)?;
-    let mut node_config = raft_benches::cluster::node_config(args.id);
+    let mut node_config = raft_cluster::cluster::node_config(args.id);
     node_config.tick_interval = std::time::Duration::from_millis(100);
     let node = raft_node::spawn(node_config, store, transport, NullStateMachine::default())?;
     println!(
@@ -125,14 +125,15 @@ async fn serve_client(mut stream: TcpStream, node: NodeHandle) -> Result<(), Any
         }
         let mut data = vec![0; len as usize];
         stream.read_exact(&mut data).await?;
-        let (tag, value) = match node.propose(data).await {
-            Ok(index) => (COMMITTED, index),
-            Err(ProposeError::NotLeader { leader }) => (NOT_LEADER, leader.unwrap_or(0)),
-            Err(ProposeError::Dropped { .. }) => (DROPPED, 0),
-            Err(ProposeError::ShuttingDown) => (SHUTTING_DOWN, 0),
+        let answer = match node.propose(data).await {
+            Ok(index) => Answer::Committed(index),
+            Err(ProposeError::NotLeader { leader }) => Answer::NotLeader(leader),
+            Err(ProposeError::ShuttingDown) => Answer::ShuttingDown,
+            // Dropped, and any refusal a later raft-node adds: the proposal
+            // did not commit here, and the client may retry it.
+            Err(_) => Answer::Dropped,
         };
-        stream.write_u8(tag).await?;
-        stream.write_u64(value).await?;
+        answer.write_to(&mut stream).await?;
     }
 }
 

@@ -12,33 +12,49 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+/// Where the nodes' logs live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageKind {
+    /// raft-core's `MemStorage`: nothing survives the process.
     Memory,
+    /// A RocksDB log per node, fsynced.
     Rocks,
 }
 
+/// How the nodes' messages travel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportKind {
+    /// raft-core's `MemNetwork`, inside the process.
     InProcess,
+    /// QUIC with mutual TLS on 127.0.0.1, development certificates.
     Quic,
 }
 
+/// Why a local cluster could not start or stop.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ClusterError {
+    /// The data directory could not be prepared.
     #[error("cannot prepare {path}: {source}")]
     Dir {
+        /// The directory.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A RocksDB log could not be created.
     #[error(transparent)]
     Storage(#[from] raft_storage_rocks::RocksError),
+    /// The development certificates could not be made.
     #[error(transparent)]
     Tls(#[from] raft_transport_quic::TlsError),
+    /// A QUIC endpoint could not start.
     #[error(transparent)]
     Transport(#[from] raft_transport_quic::TransportError),
+    /// A node could not start, or failed.
     #[error(transparent)]
     Node(#[from] raft_node::NodeError),
+    /// No node became leader in time.
     #[error("no leader was elected within {0:?}")]
     NoLeader(Duration),
 }
@@ -61,8 +77,11 @@ impl DataDir {
 
 /// The running group.
 pub struct LocalCluster {
+    /// The nodes, node 1 first.
     pub nodes: Vec<NodeHandle>,
+    /// Where their logs live.
     pub storage: StorageKind,
+    /// How their messages travel.
     pub transport: TransportKind,
     data: Option<DataDir>,
 }
@@ -70,10 +89,11 @@ pub struct LocalCluster {
 /// Timing that suits one machine: 10 ms ticks, elections after 100–200 ms
 /// of silence, CheckQuorum and pre-vote on as in production.
 pub fn node_config(id: NodeId) -> NodeConfig {
-    let mut config = NodeConfig::new(Config {
-        check_quorum: true,
-        max_inflight_msgs: 1024,
-        ..Config::new(id)
+    let mut config = NodeConfig::new({
+        let mut cfg = Config::new(id);
+        cfg.check_quorum = true;
+        cfg.max_inflight_msgs = 1024;
+        cfg
     });
     config.tick_interval = Duration::from_millis(10);
     config.proposal_timeout_ticks = 500;

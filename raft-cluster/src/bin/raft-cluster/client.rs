@@ -1,0 +1,52 @@
+//! `raft-cluster propose`: proposes entries through the client ports that
+//! nodes open with `raft-cluster node --client ADDR`, sending each to the
+//! leader (see [`raft_cluster::client`]).
+
+use crate::AnyError;
+use clap::Args;
+use raft_cluster::client::{parse_endpoints, Client, Endpoint};
+
+#[derive(Args, Debug)]
+pub struct ProposeArgs {
+    /// Client addresses of the cluster's nodes, as ADDR or ID=ADDR; repeat
+    /// the flag or separate them with commas. With ids, a node's "node N
+    /// leads" answer goes straight to node N; without, the next address is
+    /// tried.
+    #[arg(long = "to", alias = "endpoints", required = true, value_parser = parse_to)]
+    to: Vec<Vec<Endpoint>>,
+    /// The data to propose (repeated --count times, numbered).
+    #[arg(default_value = "hello")]
+    data: String,
+    /// How many proposals to send, one after the other.
+    #[arg(long, default_value_t = 1)]
+    count: u64,
+    /// Requests per proposal before giving up (refusals, failed connections
+    /// and leader redirects each count one).
+    #[arg(long, default_value_t = 20)]
+    max_tries: u32,
+}
+
+fn parse_to(s: &str) -> Result<Vec<Endpoint>, String> {
+    parse_endpoints(s).map_err(|e| e.to_string())
+}
+
+pub async fn run(args: ProposeArgs) -> Result<(), AnyError> {
+    let endpoints: Vec<Endpoint> = args.to.into_iter().flatten().collect();
+    let mut client = Client::new(endpoints, args.max_tries)?;
+    for i in 0..args.count {
+        let data = if args.count == 1 {
+            args.data.clone()
+        } else {
+            format!("{}-{i}", args.data)
+        };
+        let committed = client.propose(data.as_bytes()).await?;
+        println!("{data}: committed at index {}", committed.index);
+        if committed.tries > 1 {
+            eprintln!(
+                "(through {} after {} tries)",
+                committed.endpoint, committed.tries
+            );
+        }
+    }
+    Ok(())
+}
