@@ -23,9 +23,10 @@
 //!
 //! In scope: the four roles with pre-vote (on by default), CheckQuorum and
 //! its leader lease, log replication with etcd's probe/replicate flow
-//! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader.
-//! Not yet: membership changes, snapshots, ReadIndex, learners, leader
-//! transfer, asynchronous storage writes.
+//! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader,
+//! snapshots and log compaction (`MsgSnap`, [`Ready::snapshot`],
+//! [`RawNode::report_snapshot`]). Not yet: membership changes, ReadIndex,
+//! learners, leader transfer, asynchronous storage writes.
 //!
 //! ## Example: a one-node group commits a proposal
 //!
@@ -74,6 +75,7 @@ pub mod quorum;
 mod raft;
 mod raw_node;
 mod rng;
+mod snapshot;
 mod status;
 pub mod storage;
 #[cfg(feature = "trace")]
@@ -88,6 +90,7 @@ pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};
+pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;
 pub use storage::{InitialState, LogStorage, LogWrite, MemStorage, StorageError};
 pub use transport::{MemNetwork, MemTransport, Transport, TransportEvent};

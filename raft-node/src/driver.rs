@@ -245,11 +245,7 @@ where
             if !before_write.is_empty() {
                 transport.send(before_write);
             }
-            let write = LogWrite {
-                entries: std::mem::take(&mut rd.entries),
-                hard_state: rd.hard_state,
-                sync: rd.must_sync,
-            };
+            let write = rd.take_log_write();
             if !write.is_empty() {
                 persist(self.raw.store_mut(), write).map_err(raft_core::Error::from)?;
             }

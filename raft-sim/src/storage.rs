@@ -220,6 +220,7 @@ impl Disk {
             view.write(LogWrite {
                 entries,
                 hard_state: None,
+                snapshot: None,
                 sync: true,
             })?;
             for w in &self.pending {
@@ -317,6 +318,7 @@ mod tests {
         let w = LogWrite {
             entries: (1..=20).map(|i| ent(1 + i / 7, i)).collect(),
             hard_state: None,
+            snapshot: None,
             sync: true,
         };
         reference.write(w.clone()).unwrap();
@@ -338,12 +340,14 @@ mod tests {
         d.write(LogWrite {
             entries: vec![ent(1, 1), ent(1, 2)],
             hard_state: Some(hs(1, 0)),
+            snapshot: None,
             sync: true,
         })
         .unwrap();
         d.write(LogWrite {
             entries: vec![],
             hard_state: Some(hs(1, 2)),
+            snapshot: None,
             sync: false,
         })
         .unwrap();
@@ -372,12 +376,14 @@ mod tests {
         d.write(LogWrite {
             entries: vec![],
             hard_state: Some(hs(1, 0)),
+            snapshot: None,
             sync: false,
         })
         .unwrap();
         d.write(LogWrite {
             entries: vec![ent(1, 1)],
             hard_state: None,
+            snapshot: None,
             sync: true,
         })
         .unwrap();
@@ -392,12 +398,14 @@ mod tests {
         d.write(LogWrite {
             entries: vec![ent(1, 1), ent(1, 2)],
             hard_state: None,
+            snapshot: None,
             sync: true,
         })
         .unwrap();
         d.write(LogWrite {
             entries: vec![ent(2, 2), ent(2, 3)],
             hard_state: None,
+            snapshot: None,
             sync: false,
         })
         .unwrap();

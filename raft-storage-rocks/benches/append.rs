@@ -43,6 +43,7 @@ fn log_write(entries: Vec<Entry>) -> LogWrite {
             vote: 1,
             commit,
         }),
+        snapshot: None,
         sync: true,
     }
 }

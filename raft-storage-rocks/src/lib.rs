@@ -46,6 +46,7 @@
 //!         Entry { term: 1, index: 2, ..Entry::new(&b"y=2"[..]) },
 //!     ],
 //!     hard_state: Some(HardState { term: 1, vote: 1, commit: 1 }),
+//!     snapshot: None,
 //!     sync: true,
 //! })?;
 //! drop(log);

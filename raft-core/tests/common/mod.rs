@@ -59,11 +59,7 @@ pub fn log_store(voters: &[NodeId], terms: &[u64], hs: HardState) -> MemStorage 
         .map(|(i, t)| ent(*t, i as u64 + 1))
         .collect();
     store
-        .write(LogWrite {
-            entries,
-            hard_state: Some(hs),
-            sync: true,
-        })
+        .write(LogWrite::new(entries, Some(hs), true))
         .expect("a contiguous log is a valid write");
     store
 }

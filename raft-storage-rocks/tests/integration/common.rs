@@ -41,6 +41,7 @@ pub fn append(
     log.write(LogWrite {
         entries: entries(from, to, term),
         hard_state: hs,
+        snapshot: None,
         sync: true,
     })
 }

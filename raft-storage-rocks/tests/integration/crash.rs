@@ -264,6 +264,7 @@ fn writer(dir: &Path, seed: u64) {
         log.write(LogWrite {
             entries,
             hard_state,
+            snapshot: None,
             sync: true,
         })
         .expect("writer: write");

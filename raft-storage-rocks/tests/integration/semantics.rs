@@ -102,6 +102,7 @@ fn run(ops: Vec<Op>, base: u64, cache: usize) -> Result<(), TestCaseError> {
                         vote,
                         commit: c.clamp(commit, new_last),
                     }),
+                    snapshot: None,
                     sync,
                 };
                 prop_assert_eq!(show(rocks.write(write.clone())), show(mem.write(write)));

@@ -120,6 +120,7 @@ fn child(dir: &Path) {
                 vote: 1,
                 commit: index,
             }),
+            snapshot: None,
             sync: true,
         };
         match log.write(write) {
