@@ -37,6 +37,7 @@ impl Env {
             .store_mut()
             .write(rd.log_write())
             .map_err(|e| raft_failure(d, e.into()))?;
+        node.applied.apply(&rd.committed_entries);
         self.messages.extend(rd.messages);
         node.raw.advance().map_err(|e| raft_failure(d, e))
     }
