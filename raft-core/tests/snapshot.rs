@@ -400,3 +400,107 @@ impl WithTerm for Message {
         self
     }
 }
+
+/// MemStorage whose snapshot can be made temporarily unavailable, as while
+/// the application is still writing one.
+struct SlowSnapshots {
+    log: raft_core::MemStorage,
+    available: bool,
+}
+
+impl LogStorage for SlowSnapshots {
+    fn initial_state(&self) -> Result<raft_core::InitialState, raft_core::StorageError> {
+        self.log.initial_state()
+    }
+    fn entries(
+        &self,
+        lo: u64,
+        hi: u64,
+        max: u64,
+    ) -> Result<Vec<raft_core::Entry>, raft_core::StorageError> {
+        self.log.entries(lo, hi, max)
+    }
+    fn term(&self, index: u64) -> Result<u64, raft_core::StorageError> {
+        self.log.term(index)
+    }
+    fn first_index(&self) -> Result<u64, raft_core::StorageError> {
+        self.log.first_index()
+    }
+    fn last_index(&self) -> Result<u64, raft_core::StorageError> {
+        self.log.last_index()
+    }
+    fn write(&mut self, write: raft_core::LogWrite) -> Result<(), raft_core::StorageError> {
+        self.log.write(write)
+    }
+    fn snapshot(&self) -> Result<Snapshot, raft_core::StorageError> {
+        match self.available {
+            true => self.log.snapshot(),
+            false => Err(raft_core::StorageError::SnapshotTemporarilyUnavailable),
+        }
+    }
+    fn compact(&mut self, index: u64) -> Result<(), raft_core::StorageError> {
+        self.log.compact(index)
+    }
+}
+
+fn persist(node: &mut RawNode<SlowSnapshots>) -> Vec<Message> {
+    let mut out = Vec::new();
+    while node.has_ready() {
+        let rd = node.ready().unwrap();
+        node.store_mut().write(rd.log_write()).unwrap();
+        out.extend(rd.messages);
+        node.advance().unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_temporarily_unavailable_snapshot_makes_the_leader_wait() {
+    let store = SlowSnapshots {
+        log: raft_core::MemStorage::with_voters([1, 2, 3]),
+        available: false,
+    };
+    let mut leader = RawNode::new(&config(1), store).unwrap();
+    leader.campaign().unwrap();
+    persist(&mut leader);
+    let mut vote = msg(MessageType::MsgVoteResp, 2, 1, 1);
+    vote.term = leader.hard_state().term;
+    leader.step(vote).unwrap();
+    persist(&mut leader);
+    leader.propose(&b"x"[..]).unwrap();
+    persist(&mut leader);
+    let mut ack = msg(MessageType::MsgAppResp, 2, 1, leader.hard_state().term);
+    ack.index = 2;
+    leader.step(ack).unwrap();
+    persist(&mut leader);
+    assert_eq!(leader.hard_state().commit, 2);
+    leader
+        .store_mut()
+        .log
+        .create_snapshot(2, None, &b"x"[..])
+        .unwrap();
+    leader.store_mut().compact(2).unwrap();
+
+    // Node 3 is heard from, but no snapshot can be had: nothing is sent.
+    let heard = msg(
+        MessageType::MsgHeartbeatResp,
+        3,
+        1,
+        leader.hard_state().term,
+    );
+    leader.step(heard.clone()).unwrap();
+    let out = persist(&mut leader);
+    assert!(of_type(&out, MessageType::MsgSnap).is_empty(), "{out:?}");
+    let st = leader.status().progress.unwrap()[&3].clone();
+    assert_eq!(st.state, ProgressState::Probe);
+
+    leader.store_mut().available = true;
+    leader.step(heard).unwrap();
+    let out = persist(&mut leader);
+    assert_eq!(of_type(&out, MessageType::MsgSnap).len(), 1, "{out:?}");
+    let st = leader.status().progress.unwrap()[&3].clone();
+    assert_eq!(
+        (st.state, st.pending_snapshot),
+        (ProgressState::Snapshot, 2)
+    );
+}
