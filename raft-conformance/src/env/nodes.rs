@@ -3,7 +3,7 @@
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
-use raft_core::{ConfState, Config, EntryId, RawNode, Snapshot};
+use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, Snapshot};
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
@@ -93,7 +93,8 @@ impl Env {
             });
             let store = super::storage::new_storage(self.options.storage, id, conf_state, base)
                 .map_err(|e| invalid(d, format!("cannot create storage for node {id}: {e}")))?;
-            let store = Box::new(super::AppliedStateStorage::new(store, applied.clone()));
+            let store: Box<dyn LogStorage> =
+                Box::new(super::AppliedStateStorage::new(store, applied.clone()));
             #[cfg_attr(not(feature = "trace"), allow(unused_mut))]
             let mut raw =
                 RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
