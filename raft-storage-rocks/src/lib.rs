@@ -21,7 +21,7 @@
 //!   range tombstone plus the new base in one batch, so the first index is
 //!   never behind a durable snapshot and the log never has a gap. A
 //!   snapshot record that does not decode, or that lies beyond the log's
-//!   base, is a typed error at open.
+//!   end, is a typed error at open.
 //! * **Reads**: first and last index live in memory. A tail cache holds the
 //!   newest entries (4096 / 8 MiB by default, [`StorageOptions`]), so the
 //!   hot reads of the Raft loop — terms of recent entries, entries for

@@ -31,8 +31,8 @@ pub struct RocksStorage {
     /// Index of the newest entry (`base.index` when the log is empty).
     pub(crate) last: u64,
     pub(crate) tail: TailCache,
-    /// The latest snapshot; never beyond `base` (the log is cut at a
-    /// snapshot in the same batch that stores it).
+    /// The latest snapshot; never beyond `last` (an installed one cuts the
+    /// log in the same batch that stores it).
     pub(crate) snapshot: Snapshot,
 }
 
@@ -138,14 +138,6 @@ impl RocksStorage {
             read_meta(&db, KEY_SNAPSHOT, format::decode_snapshot)?.unwrap_or_else(|| {
                 Snapshot::new(base.index, base.term, conf_state.clone(), Bytes::new())
             });
-        if snapshot.index() > base.index {
-            return Err(RocksError::Corrupted(format!(
-                "snapshot at index {} but the log starts after {}: it was not installed whole",
-                snapshot.index(),
-                base.index
-            )));
-        }
-
         let (first_key, last_key) = end_keys(&db)?;
         let last = match (first_key, last_key) {
             (Some(first), Some(last)) => {
@@ -160,6 +152,14 @@ impl RocksStorage {
             }
             _ => base.index,
         };
+        // A snapshot is installed in the batch that cuts the log, and
+        // created only within it, so the log always reaches it.
+        if snapshot.index() > last {
+            return Err(RocksError::Corrupted(format!(
+                "snapshot at index {} but the log ends at {last}: entries were lost",
+                snapshot.index()
+            )));
+        }
         if hard_state.commit > last {
             return Err(RocksError::Corrupted(format!(
                 "hard state commits index {} but the last entry is {last}: entries were lost",

@@ -23,7 +23,7 @@ fn both(path: &Path) -> (RocksStorage, MemStorage) {
     (rocks, mem)
 }
 
-fn ends(log: &impl LogStorage) -> (u64, u64) {
+fn ends(log: &(impl LogStorage + ?Sized)) -> (u64, u64) {
     (log.first_index().unwrap(), log.last_index().unwrap())
 }
 
@@ -32,7 +32,8 @@ fn compaction_moves_the_first_index_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log");
     let (mut rocks, mut mem) = both(&path);
-    for log in [&mut rocks as &mut dyn LogStorage, &mut mem] {
+    let logs: [&mut dyn LogStorage; 2] = [&mut rocks, &mut mem];
+    for log in logs {
         log.compact(10).unwrap();
         assert_eq!(ends(&*log), (11, 20));
         assert_eq!(log.term(10).unwrap(), 1);
@@ -71,7 +72,8 @@ fn a_snapshot_install_replaces_the_log_atomically_and_durably() {
     w.snapshot = Some(snap.clone());
     rocks.write(w.clone()).unwrap();
     mem.write(w.clone()).unwrap();
-    for log in [&rocks as &dyn LogStorage, &mem] {
+    let logs: [&dyn LogStorage; 2] = [&rocks, &mem];
+    for log in logs {
         assert_eq!(ends(log), (31, 32));
         assert_eq!(log.term(30).unwrap(), 3);
         assert_eq!(log.snapshot().unwrap(), snap);
@@ -149,7 +151,7 @@ fn damaged_snapshot_metadata_is_a_typed_error_at_open() {
             Err(RocksError::Corrupted(_))
         ));
     }
-    // A snapshot beyond the start of the log: its install was not atomic.
+    // A snapshot beyond the end of the log: entries after it were lost.
     let ahead = Snapshot::new(25, 1, voters(), &b""[..]);
     put_meta(
         &path,
