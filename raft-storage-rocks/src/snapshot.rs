@@ -95,7 +95,7 @@ impl RocksStorage {
         batch: &mut WriteBatch,
         s: &Snapshot,
     ) -> Result<(), RocksError> {
-        if self.last >= self.base.index + 1 {
+        if self.last > self.base.index {
             batch.delete_range_cf(
                 cf(&self.db, CF_ENTRIES)?,
                 format::entry_key(self.base.index + 1),
