@@ -26,6 +26,17 @@ runner=target/release/raft-script
 # without the rocks and quic features cannot run every combination.
 cargo build --release --workspace --features "$RAFT_FEATURES" --bin raft-script
 
+# etcd's files beyond testdata/ that the features built so far cover.
+more=(
+  slow_follower_after_compaction.txt
+  snapshot_succeed_via_app_resp.txt
+  snapshot_succeed_via_app_resp_behind.txt
+)
+scripts=("$etcd_dir"/testdata/*.txt)
+for f in "${more[@]}"; do
+  scripts+=("$etcd_dir/testdata-more/$f")
+done
+
 status=0
 for combo in "${@:-}"; do
   echo "etcd-check: raft-script run $combo"

@@ -28,9 +28,10 @@
 //!
 //! In scope: the four roles with pre-vote (on by default), CheckQuorum and
 //! its leader lease, log replication with etcd's probe/replicate flow
-//! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader.
-//! Not yet: membership changes, snapshots, ReadIndex, learners, leader
-//! transfer, asynchronous storage writes.
+//! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader,
+//! snapshots and log compaction (`MsgSnap`, [`Ready::snapshot`],
+//! [`RawNode::report_snapshot`]). Not yet: membership changes, ReadIndex,
+//! learners, leader transfer, asynchronous storage writes.
 //!
 //! ## Cargo features
 //!
@@ -95,6 +96,7 @@ mod raft;
 mod raw_node;
 pub mod ready_loop;
 mod rng;
+mod snapshot;
 mod status;
 pub mod storage;
 #[cfg(feature = "trace")]
@@ -110,6 +112,7 @@ pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};
 pub use ready_loop::ReadyHandler;
+pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;
 pub use storage::{InitialState, LogStorage, LogWrite, MemStorage, StorageError};
 pub use transport::{MemNetwork, MemTransport, Transport, TransportEvent};

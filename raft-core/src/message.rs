@@ -1,5 +1,6 @@
 //! Messages: everything a node receives, from peers or from its own driver.
 
+use crate::snapshot::Snapshot;
 use crate::types::{Entry, NodeId};
 use bytes::Bytes;
 use std::fmt;
@@ -7,9 +8,9 @@ use std::fmt;
 /// The kind of a [`Message`].
 ///
 /// Discriminants are etcd's `raftpb.MessageType` values, so a codec can stay
-/// wire-compatible with etcd. Types for features not built yet (snapshots,
-/// ReadIndex, leader transfer, async storage) are absent, and their numbers
-/// stay reserved.
+/// wire-compatible with etcd. Types for features not built yet (ReadIndex,
+/// leader transfer, async storage) are absent, and their numbers stay
+/// reserved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -28,12 +29,17 @@ pub enum MessageType {
     MsgVote = 5,
     /// Answer to `MsgVote`: granted unless `reject`.
     MsgVoteResp = 6,
+    /// A leader's snapshot for a follower whose missing entries it no
+    /// longer holds.
+    MsgSnap = 7,
     /// The leader's heartbeat, carrying `min(follower's match, commit)`.
     MsgHeartbeat = 8,
     /// Answer to `MsgHeartbeat`, which tells the leader the follower is alive.
     MsgHeartbeatResp = 9,
     /// Local: the transport could not reach `from`.
     MsgUnreachable = 10,
+    /// Local: how sending a snapshot to `from` ended (`reject` on failure).
+    MsgSnapStatus = 11,
     /// Local: a leader's CheckQuorum timer fired.
     MsgCheckQuorum = 12,
     /// A pre-candidate asks whether it would win an election at `term` (its own term plus one), without changing anyone's term.
@@ -47,7 +53,7 @@ pub enum MessageType {
 
 impl MessageType {
     /// Every message type this crate knows, in wire order.
-    pub const ALL: [MessageType; 14] = [
+    pub const ALL: [MessageType; 16] = [
         MessageType::MsgHup,
         MessageType::MsgBeat,
         MessageType::MsgProp,
@@ -55,9 +61,11 @@ impl MessageType {
         MessageType::MsgAppResp,
         MessageType::MsgVote,
         MessageType::MsgVoteResp,
+        MessageType::MsgSnap,
         MessageType::MsgHeartbeat,
         MessageType::MsgHeartbeatResp,
         MessageType::MsgUnreachable,
+        MessageType::MsgSnapStatus,
         MessageType::MsgCheckQuorum,
         MessageType::MsgPreVote,
         MessageType::MsgPreVoteResp,
@@ -74,9 +82,11 @@ impl MessageType {
             MessageType::MsgAppResp => "MsgAppResp",
             MessageType::MsgVote => "MsgVote",
             MessageType::MsgVoteResp => "MsgVoteResp",
+            MessageType::MsgSnap => "MsgSnap",
             MessageType::MsgHeartbeat => "MsgHeartbeat",
             MessageType::MsgHeartbeatResp => "MsgHeartbeatResp",
             MessageType::MsgUnreachable => "MsgUnreachable",
+            MessageType::MsgSnapStatus => "MsgSnapStatus",
             MessageType::MsgCheckQuorum => "MsgCheckQuorum",
             MessageType::MsgPreVote => "MsgPreVote",
             MessageType::MsgPreVoteResp => "MsgPreVoteResp",
@@ -102,6 +112,7 @@ impl MessageType {
             MessageType::MsgHup
                 | MessageType::MsgBeat
                 | MessageType::MsgUnreachable
+                | MessageType::MsgSnapStatus
                 | MessageType::MsgCheckQuorum
         )
     }
@@ -168,6 +179,7 @@ impl fmt::Display for MessageType {
 /// - `MsgVote`/`MsgPreVote`: `index`/`log_term` identify the candidate's last
 ///   entry; `term` is the term campaigned for.
 /// - `MsgHeartbeat`: `commit` is `min(follower's match, leader's commit)`.
+/// - `MsgSnap`: `snapshot` is the leader's snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Message {
@@ -195,6 +207,9 @@ pub struct Message {
     pub reject_hint: u64,
     /// Opaque bytes echoed back in the response (etcd uses it for ReadIndex and campaign reasons).
     pub context: Bytes,
+    /// The snapshot a `MsgSnap` carries; `None` on every other type. Boxed so
+    /// that the common messages stay small.
+    pub snapshot: Option<Box<Snapshot>>,
 }
 
 impl Message {
@@ -213,6 +228,7 @@ impl Message {
             reject: false,
             reject_hint: 0,
             context: Bytes::new(),
+            snapshot: None,
         }
     }
 }
@@ -227,14 +243,21 @@ mod tests {
             assert_eq!(MessageType::from_name(t.as_str()), Some(t));
             assert_eq!(MessageType::from_u8(t as u8), Some(t));
         }
-        assert_eq!(MessageType::from_u8(7), None, "MsgSnap is reserved");
-        assert_eq!(MessageType::from_name("MsgSnap"), None);
+        assert_eq!(MessageType::from_u8(7), Some(MessageType::MsgSnap));
+        assert_eq!(
+            MessageType::from_u8(13),
+            None,
+            "MsgTransferLeader is reserved"
+        );
+        assert_eq!(MessageType::from_name("MsgTransferLeader"), None);
     }
 
     #[test]
     fn local_and_response_classes_follow_etcd() {
         assert!(MessageType::MsgHup.is_local());
         assert!(MessageType::MsgCheckQuorum.is_local());
+        assert!(MessageType::MsgSnapStatus.is_local());
+        assert!(!MessageType::MsgSnap.is_local());
         assert!(!MessageType::MsgProp.is_local());
         assert!(!MessageType::MsgForgetLeader.is_local());
         assert!(MessageType::MsgUnreachable.is_response());

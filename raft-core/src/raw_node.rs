@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageType};
 use crate::raft::Raft;
+use crate::snapshot::{Snapshot, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::{entries_size, LogStorage, LogWrite};
 use crate::types::{Entry, EntryId, HardState, NodeId, SoftState};
@@ -16,11 +17,12 @@ use bytes::Bytes;
 /// shares, then calls [`RawNode::advance`]:
 /// 1. send the `messages` that may leave before the write (those whose
 ///    type does not [wait for durability](MessageType::waits_for_durability));
-/// 2. persist `entries` and `hard_state` to the log (one atomic write; with
-///    an fsync when `must_sync`);
+/// 2. persist `snapshot`, `entries` and `hard_state` to the log (one atomic
+///    write, [`Ready::take_log_write`]; with an fsync when it says `sync`);
 /// 3. send the rest of `messages`: the responses, which are at the end and
 ///    promise durable state, so they must not leave before step 2 is done;
-/// 4. apply `committed_entries` to the application's state machine.
+/// 4. restore the application's state machine from `snapshot`, if any, then
+///    apply `committed_entries` to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Ready {
@@ -30,33 +32,43 @@ pub struct Ready {
     pub hard_state: Option<HardState>,
     /// New log entries to persist (possibly replacing a conflicting suffix).
     pub entries: Vec<Entry>,
+    /// A snapshot from the leader, to install in place of the log (before
+    /// `entries`, which follow it) and to restore the state machine from.
+    pub snapshot: Option<Snapshot>,
     /// Entries now committed, to apply in order.
     pub committed_entries: Vec<Entry>,
     /// Messages to send to peers.
     pub messages: Vec<Message>,
-    /// Whether the write must be durable before messages leave: true when
-    /// there are entries, or the term or vote changed (a commit index change
-    /// alone can be recovered from peers).
+    /// etcd's `MustSync`: true when there are entries, or the term or vote
+    /// changed (a commit index change alone can be recovered from peers).
+    /// As in etcd, a snapshot alone does not set it; the write is synced
+    /// anyway (see [`Ready::log_write`]).
     pub must_sync: bool,
 }
 
 impl Ready {
-    /// The log write this Ready asks for, ready for [`LogStorage::write`].
+    /// The log write this Ready asks for, ready for [`LogStorage::write`]. It
+    /// is synced when `must_sync` is set or it installs a snapshot: a
+    /// follower answers a snapshot by vouching for the log after it.
     pub fn log_write(&self) -> LogWrite {
         LogWrite {
             entries: self.entries.clone(),
             hard_state: self.hard_state,
-            sync: self.must_sync,
+            snapshot: self.snapshot.clone(),
+            sync: self.must_sync || self.snapshot.is_some(),
         }
     }
 
     /// Like [`Ready::log_write`], but moves the entries out instead of
-    /// copying them (`entries` is left empty).
+    /// copying them (`entries` is left empty). The snapshot is shared, not
+    /// moved (its data is reference-counted): the application still restores
+    /// its state machine from `snapshot`.
     pub fn take_log_write(&mut self) -> LogWrite {
         LogWrite {
             entries: std::mem::take(&mut self.entries),
             hard_state: self.hard_state,
-            sync: self.must_sync,
+            snapshot: self.snapshot.clone(),
+            sync: self.must_sync || self.snapshot.is_some(),
         }
     }
 }
@@ -112,6 +124,18 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
         };
         crate::log::check_append(m.term, prev, &m.entries).or_else(invalid)?;
     }
+    if let Some(s) = &m.snapshot {
+        // A leader's snapshot holds only entries it has: none newer than its
+        // term, and an index 0 (no snapshot) has no term.
+        let meta = &s.metadata;
+        if meta.index > MAX_PLAUSIBLE || meta.term > m.term || (meta.index == 0) != (meta.term == 0)
+        {
+            return invalid(format!(
+                "{} carries an impossible snapshot [index: {}, term: {}]",
+                m.msg_type, meta.index, meta.term
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -121,8 +145,14 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
 enum AdvanceStep {
     /// A response to ourselves that needed durability (our vote, our append).
     Deliver(Message),
-    /// The entries handed out so far are durable, up to `last`, as of `term`.
-    Stable { term: u64, last: EntryId },
+    /// The entries handed out so far are durable, up to `last` (if any were
+    /// unstable), as of `term`; and the snapshot at `snapshot`, if any, is
+    /// installed, which also makes it applied.
+    Stable {
+        term: u64,
+        last: Option<EntryId>,
+        snapshot: Option<u64>,
+    },
     /// Committed entries up to `index` were applied.
     Applied { index: u64, size: u64, payload: u64 },
 }
@@ -221,6 +251,17 @@ impl<S: LogStorage> RawNode<S> {
         self.raft.set_tracer(tracer)
     }
 
+    /// Tells the leader how sending a snapshot to `id` ended (etcd's
+    /// `ReportSnapshot`). The application calls it once the transport has
+    /// delivered the `MsgSnap` of a Ready, or failed to.
+    pub fn report_snapshot(&mut self, id: NodeId, status: SnapshotStatus) -> Result<()> {
+        self.raft.step(Message {
+            from: id,
+            reject: status == SnapshotStatus::Failure,
+            ..Message::new(MessageType::MsgSnapStatus)
+        })
+    }
+
     /// Tells the leader that messages to `id` were lost, so it probes that
     /// follower instead of streaming to it blindly.
     pub fn report_unreachable(&mut self, id: NodeId) -> Result<()> {
@@ -249,6 +290,7 @@ impl<S: LogStorage> RawNode<S> {
         }
         !r.msgs.is_empty()
             || !r.msgs_after_append.is_empty()
+            || r.raft_log.has_next_unstable_snapshot()
             || r.raft_log.has_next_unstable_entries()
             || r.raft_log.has_next_committed_entries(true)
     }
@@ -263,6 +305,7 @@ impl<S: LogStorage> RawNode<S> {
             soft_state: (soft != self.prev_soft).then_some(soft),
             hard_state: (hard != self.prev_hard).then_some(hard),
             entries: r.raft_log.next_unstable_entries().to_vec(),
+            snapshot: r.raft_log.next_unstable_snapshot().cloned(),
             committed_entries: r.raft_log.next_committed_entries(true)?,
             messages: {
                 self.msg_capacity = next_capacity(self.msg_capacity, r.msgs.len());
@@ -291,10 +334,15 @@ impl<S: LogStorage> RawNode<S> {
                 rd.messages.push(m);
             }
         }
-        if r.raft_log.has_next_or_in_progress_unstable_entries() {
+        let unstable_entries = r.raft_log.has_next_or_in_progress_unstable_entries();
+        if unstable_entries || rd.snapshot.is_some() {
             self.steps_on_advance.push(AdvanceStep::Stable {
                 term: r.term,
-                last: r.raft_log.last_entry_id()?,
+                last: match unstable_entries {
+                    true => Some(r.raft_log.last_entry_id()?),
+                    false => None,
+                },
+                snapshot: rd.snapshot.as_ref().map(Snapshot::index),
             });
         }
         if let Some(last) = rd.committed_entries.last() {
@@ -324,19 +372,29 @@ impl<S: LogStorage> RawNode<S> {
         for step in steps {
             match step {
                 AdvanceStep::Deliver(m) => self.raft.step(m)?,
-                AdvanceStep::Stable { term, last } => {
+                AdvanceStep::Stable {
+                    term,
+                    last,
+                    snapshot,
+                } => {
                     // If the term moved on since, the entries written may
                     // have been replaced in memory by a newer leader's; they
                     // are not known to be the ones now unstable.
-                    if term < self.raft.term {
-                        tracing::info!(
+                    match last {
+                        Some(_) if term < self.raft.term => tracing::info!(
                             "{:x} [term: {}] ignored entry appends from a MsgStorageAppendResp message with lower term [term: {}]",
                             self.raft.id,
                             self.raft.term,
                             term
-                        );
-                    } else {
-                        self.raft.raft_log.stable_to(last);
+                        ),
+                        Some(last) => self.raft.raft_log.stable_to(last),
+                        None => {}
+                    }
+                    // A snapshot is what it is whatever the term: installed
+                    // means applied.
+                    if let Some(index) = snapshot {
+                        self.raft.raft_log.stable_snap_to(index);
+                        self.raft.applied_to(index, 0, 0);
                     }
                 }
                 AdvanceStep::Applied {

@@ -162,6 +162,15 @@ pub mod rocks {
                 None => Err(StorageError::Corrupted("database is closed".to_string())),
             }
         }
+        fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+            self.log()?.snapshot()
+        }
+        fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+            match self.log.as_mut() {
+                Some(log) => log.compact(compact_index),
+                None => Err(StorageError::Corrupted("database is closed".to_string())),
+            }
+        }
     }
 
     impl Backend for RocksBackend {

@@ -61,6 +61,12 @@ impl LogStorage for MemBackend {
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         self.0.write(write)
     }
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        self.0.snapshot()
+    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        self.0.compact(compact_index)
+    }
 }
 
 impl Backend for MemBackend {

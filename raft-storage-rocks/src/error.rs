@@ -51,6 +51,15 @@ pub enum RocksError {
     /// A write asked for something the log cannot hold.
     #[error("invalid log write: {0}")]
     InvalidWrite(String),
+    /// A snapshot to install or create is not newer than the stored one.
+    #[error("requested index is older than the existing snapshot")]
+    SnapshotOutOfDate,
+    /// A compaction or snapshot named an index the log no longer holds.
+    #[error("requested index is unavailable due to compaction")]
+    Compacted,
+    /// A compaction or snapshot named an index beyond the last entry.
+    #[error("requested entry at index is unavailable")]
+    Unavailable,
     /// RocksDB refused an operation.
     #[error("RocksDB: {0}")]
     Rocks(#[from] rocksdb::Error),
@@ -79,6 +88,9 @@ impl From<RocksError> for StorageError {
         match e {
             RocksError::Corrupted(msg) => StorageError::Corrupted(msg),
             RocksError::InvalidWrite(msg) => StorageError::InvalidWrite(msg),
+            RocksError::SnapshotOutOfDate => StorageError::SnapshotOutOfDate,
+            RocksError::Compacted => StorageError::Compacted,
+            RocksError::Unavailable => StorageError::Unavailable,
             RocksError::Io { source, .. } => StorageError::Io(source),
             RocksError::Rocks(r) => match r.kind() {
                 rocksdb::ErrorKind::Corruption => StorageError::Corrupted(r.into_string()),

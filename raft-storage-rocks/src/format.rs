@@ -8,6 +8,7 @@
 //! | [`CF_META`] | [`KEY_BASE`] | `1`, term `u64`, index `u64` |
 //! | [`CF_META`] | [`KEY_CONF_STATE`] | `1`, voter count `u32`, each voter `u64` |
 //! | [`CF_META`] | [`KEY_HARD_STATE`] | `1`, term `u64`, vote `u64`, commit `u64` |
+//! | [`CF_META`] | [`KEY_SNAPSHOT`] | `1`, index `u64`, term `u64`, membership length `u32`, membership (as [`KEY_CONF_STATE`]), data |
 //! | [`CF_ENTRIES`] | index, `u64` big-endian | `1`, entry type `u8`, term `u64`, payload |
 //!
 //! All integers are big-endian. Every value starts with its own encoding
@@ -21,6 +22,10 @@
 //! `seek_to_last`. The index is not repeated in the value; the payload is
 //! stored as is, after a fixed 10-byte header.
 //!
+//! [`KEY_SNAPSHOT`] is absent until a snapshot is installed or created; the
+//! snapshot is then the base with no data (the state the log was created
+//! from). Its data is the application's state machine, stored whole.
+//!
 //! There is no checksum in the values: RocksDB already checksums every WAL
 //! record and every SST block, and recovery stops at a torn WAL tail. The
 //! decoders here check structure (version, lengths, entry type), which is
@@ -28,7 +33,7 @@
 //! not write.
 
 use bytes::Bytes;
-use raft_core::{ConfState, Entry, EntryId, EntryType, HardState};
+use raft_core::{ConfState, Entry, EntryId, EntryType, HardState, Snapshot};
 
 /// Column family of the log entries, keyed by index.
 pub const CF_ENTRIES: &str = "raft_entries";
@@ -43,6 +48,8 @@ pub const KEY_BASE: &[u8] = b"base";
 pub const KEY_CONF_STATE: &[u8] = b"conf_state";
 /// Meta key of the hard state.
 pub const KEY_HARD_STATE: &[u8] = b"hard_state";
+/// Key of the latest snapshot (metadata and data) in [`CF_META`].
+pub const KEY_SNAPSHOT: &[u8] = b"snapshot";
 
 /// First bytes of the format marker value.
 pub const MAGIC: &[u8; 8] = b"RAFTLOG\0";
@@ -209,6 +216,48 @@ pub fn decode_conf_state(value: &[u8]) -> Result<ConfState, DecodeError> {
     })))
 }
 
+/// The stored form of a snapshot record: version, index, term, the
+/// membership (length-prefixed), then the application's data.
+pub fn encode_snapshot(s: &Snapshot) -> Vec<u8> {
+    let conf_state = encode_conf_state(&s.metadata.conf_state);
+    let mut v = Vec::with_capacity(21 + conf_state.len() + s.data.len());
+    v.push(RECORD_V1);
+    v.extend_from_slice(&s.metadata.index.to_be_bytes());
+    v.extend_from_slice(&s.metadata.term.to_be_bytes());
+    // As for voters: saturating keeps the encoder total, and the decoder's
+    // length check refuses what it cannot hold.
+    let len = u32::try_from(conf_state.len()).unwrap_or(u32::MAX);
+    v.extend_from_slice(&len.to_be_bytes());
+    v.extend_from_slice(&conf_state);
+    v.extend_from_slice(&s.data);
+    v
+}
+
+/// Reads a snapshot record written by [`encode_snapshot`]; anything else
+/// is a [`DecodeError`], never a panic.
+pub fn decode_snapshot(value: &[u8]) -> Result<Snapshot, DecodeError> {
+    const HEAD: usize = 21;
+    if value.len() < HEAD {
+        return Err(DecodeError::Length {
+            expected: HEAD,
+            found: value.len(),
+        });
+    }
+    check_version(value[0])?;
+    let index = u64::from_be_bytes(fixed(&value[1..9])?);
+    let term = u64::from_be_bytes(fixed(&value[9..17])?);
+    let len = u32::from_be_bytes(fixed(&value[17..HEAD])?) as usize;
+    let Some(conf_state) = value.get(HEAD..HEAD.saturating_add(len)) else {
+        return Err(DecodeError::Length {
+            expected: HEAD.saturating_add(len),
+            found: value.len(),
+        });
+    };
+    let conf_state = decode_conf_state(conf_state)?;
+    let data = Bytes::copy_from_slice(&value[HEAD + len..]);
+    Ok(Snapshot::new(index, term, conf_state, data))
+}
+
 fn check_version(version: u8) -> Result<(), DecodeError> {
     if version == RECORD_V1 {
         Ok(())
@@ -243,6 +292,21 @@ fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N], DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshots_round_trip_and_refuse_truncation() {
+        let s = Snapshot::new(
+            42,
+            7,
+            ConfState::with_voters([1, 2, 3]),
+            Bytes::from_static(b"state"),
+        );
+        let v = encode_snapshot(&s);
+        assert_eq!(decode_snapshot(&v).unwrap(), s);
+        for cut in [0, 5, 20, 30] {
+            assert!(decode_snapshot(&v[..cut]).is_err(), "cut at {cut}");
+        }
+    }
 
     #[test]
     fn entry_keys_sort_in_index_order() {

@@ -14,6 +14,14 @@
 //!   replace, the hard state — fdatasync'd when `LogWrite::sync` is set. A
 //!   batch is all-or-nothing across a crash; a failed write changes nothing,
 //!   on disk or in memory.
+//! * **Snapshots and compaction** ([`RocksStorage::compact_to`],
+//!   [`RocksStorage::create_snapshot`], and a [`LogWrite`](raft_core::LogWrite)
+//!   carrying a snapshot): the snapshot's metadata and data are one record;
+//!   installing one cuts the whole log in the same batch, compaction is a
+//!   range tombstone plus the new base in one batch, so the first index is
+//!   never behind a durable snapshot and the log never has a gap. A
+//!   snapshot record that does not decode, or that lies beyond the log's
+//!   end, is a typed error at open.
 //! * **Reads**: first and last index live in memory. A tail cache holds the
 //!   newest entries (4096 / 8 MiB by default, [`StorageOptions`]), so the
 //!   hot reads of the Raft loop — terms of recent entries, entries for
@@ -67,6 +75,7 @@ mod error;
 pub mod format;
 pub mod options;
 mod setup;
+mod snapshot;
 mod storage;
 mod tail;
 

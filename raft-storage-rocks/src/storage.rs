@@ -1,16 +1,20 @@
 //! [`RocksStorage`]: creating, opening, reading and writing the log.
 
 use crate::error::RocksError;
-use crate::format::{self, CF_ENTRIES, CF_META, KEY_BASE, KEY_CONF_STATE, KEY_HARD_STATE};
+use crate::format::{
+    self, CF_ENTRIES, CF_META, KEY_BASE, KEY_CONF_STATE, KEY_HARD_STATE, KEY_SNAPSHOT,
+};
 use crate::options::{column_families, db_options, StorageOptions};
 use crate::setup::{
     bad_entry, bad_key, build_new_log, cf, check_contiguous, check_is_our_database, end_keys,
     foreign, gap, is_absent_or_empty, missing, read_meta, staging_path, sync_parent, within_size,
 };
 use crate::tail::TailCache;
+use bytes::Bytes;
 use raft_core::storage::check_entries_range;
 use raft_core::{
-    ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, StorageError,
+    ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, Snapshot,
+    StorageError,
 };
 use rocksdb::{DBRawIterator, ReadOptions, WriteBatch, WriteOptions, DB};
 use std::path::{Path, PathBuf};
@@ -18,15 +22,18 @@ use tracing::{debug, info, warn};
 
 /// A Raft log and hard state in a RocksDB database; see the crate docs.
 pub struct RocksStorage {
-    db: DB,
+    pub(crate) db: DB,
     path: PathBuf,
     hard_state: HardState,
-    conf_state: ConfState,
+    pub(crate) conf_state: ConfState,
     /// The entry just before the first stored one, as in `MemStorage`.
-    base: EntryId,
+    pub(crate) base: EntryId,
     /// Index of the newest entry (`base.index` when the log is empty).
-    last: u64,
-    tail: TailCache,
+    pub(crate) last: u64,
+    pub(crate) tail: TailCache,
+    /// The latest snapshot; never beyond `last` (an installed one cuts the
+    /// log in the same batch that stores it).
+    pub(crate) snapshot: Snapshot,
 }
 
 impl std::fmt::Debug for RocksStorage {
@@ -127,7 +134,10 @@ impl RocksStorage {
             .ok_or_else(|| missing("conf state"))?;
         let hard_state = read_meta(&db, KEY_HARD_STATE, format::decode_hard_state)?
             .ok_or_else(|| missing("hard state"))?;
-
+        let snapshot =
+            read_meta(&db, KEY_SNAPSHOT, format::decode_snapshot)?.unwrap_or_else(|| {
+                Snapshot::new(base.index, base.term, conf_state.clone(), Bytes::new())
+            });
         let (first_key, last_key) = end_keys(&db)?;
         let last = match (first_key, last_key) {
             (Some(first), Some(last)) => {
@@ -142,6 +152,14 @@ impl RocksStorage {
             }
             _ => base.index,
         };
+        // A snapshot is installed in the batch that cuts the log, and
+        // created only within it, so the log always reaches it.
+        if snapshot.index() > last {
+            return Err(RocksError::Corrupted(format!(
+                "snapshot at index {} but the log ends at {last}: entries were lost",
+                snapshot.index()
+            )));
+        }
         if hard_state.commit > last {
             return Err(RocksError::Corrupted(format!(
                 "hard state commits index {} but the last entry is {last}: entries were lost",
@@ -156,6 +174,7 @@ impl RocksStorage {
             base,
             last,
             tail: TailCache::new(options.tail_cache_entries, options.tail_cache_bytes),
+            snapshot,
         };
         storage.fill_tail()?;
         info!(
@@ -245,36 +264,46 @@ impl RocksStorage {
 
     fn write_log(&mut self, write: LogWrite) -> Result<(), RocksError> {
         check_contiguous(&write.entries)?;
+        if let Some(s) = &write.snapshot {
+            self.check_snapshot_is_newer(s.index())?;
+        }
+        // The log the entries go into: the one the snapshot starts, if any.
+        let (first, last) = match &write.snapshot {
+            Some(s) => (s.index() + 1, s.index()),
+            None => (self.first(), self.last),
+        };
         let mut new_entries = write.entries;
         // Entries at or below the base are part of the state the log started
         // from; MemStorage (and etcd's MemoryStorage) skip them the same way.
-        let first = self.first();
         let keep_from = new_entries
             .iter()
             .position(|e| e.index >= first)
             .unwrap_or(new_entries.len());
         new_entries.drain(..keep_from);
-        if new_entries.is_empty() && write.hard_state.is_none() {
+        if new_entries.is_empty() && write.hard_state.is_none() && write.snapshot.is_none() {
             return Ok(());
         }
 
         let mut batch = WriteBatch::default();
-        let mut new_last = self.last;
+        if let Some(s) = &write.snapshot {
+            self.put_snapshot_install(&mut batch, s)?;
+        }
+        let mut new_last = last;
         if let (Some(head), Some(tail)) = (new_entries.first(), new_entries.last()) {
-            if head.index > self.last + 1 {
+            if head.index > last + 1 {
                 return Err(RocksError::InvalidWrite(format!(
                     "append at index {} would leave a gap after last index {}",
-                    head.index, self.last
+                    head.index, last
                 )));
             }
             let entries_cf = cf(&self.db, CF_ENTRIES)?;
             // The conflicting suffix that the new entries do not overwrite
             // key by key goes in one range tombstone, however long it is.
-            if tail.index < self.last {
+            if tail.index < last {
                 batch.delete_range_cf(
                     entries_cf,
                     format::entry_key(tail.index + 1),
-                    format::entry_key(self.last + 1),
+                    format::entry_key(last + 1),
                 );
             }
             for e in &new_entries {
@@ -299,17 +328,27 @@ impl RocksStorage {
 
         // Only now, with RocksDB having accepted the batch, does the in-memory
         // view move: a failed write leaves it exactly as it was.
+        if let Some(s) = write.snapshot {
+            self.base = EntryId {
+                term: s.term(),
+                index: s.index(),
+            };
+            self.last = s.index();
+            self.conf_state = s.metadata.conf_state.clone();
+            self.snapshot = s;
+            self.tail.clear();
+        }
         if !new_entries.is_empty() {
             self.tail.append(&new_entries);
-            self.last = new_last;
         }
+        self.last = new_last;
         if let Some(hs) = write.hard_state {
             self.hard_state = hs;
         }
         Ok(())
     }
 
-    fn term_of(&self, index: u64) -> Result<u64, RocksError> {
+    pub(crate) fn term_of(&self, index: u64) -> Result<u64, RocksError> {
         if let Some(e) = self.tail.get(index) {
             return Ok(e.term);
         }
@@ -384,5 +423,13 @@ impl LogStorage for RocksStorage {
 
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         Ok(self.write_log(write)?)
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        Ok(self.snapshot.clone())
+    }
+
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        Ok(self.compact_to(compact_index)?)
     }
 }

@@ -101,7 +101,16 @@ impl TailCache {
         }
     }
 
-    fn clear(&mut self) {
+    /// Forgets entries up to and including `index` (compacted away).
+    pub(crate) fn drop_through(&mut self, index: u64) {
+        while self.first_index().is_some_and(|first| first <= index) {
+            if let Some(e) = self.entries.pop_front() {
+                self.bytes -= cost(&e);
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
     }

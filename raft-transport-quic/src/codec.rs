@@ -7,7 +7,7 @@
 //! received frame.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use raft_core::{Entry, EntryType, Message, MessageType};
+use raft_core::{ConfState, Entry, EntryType, Message, MessageType, Snapshot};
 use thiserror::Error;
 
 /// First four bytes of every stream.
@@ -30,6 +30,8 @@ const MIN_ENTRY_LEN: usize = 4;
 /// A `u64` as LEB128 never needs more.
 const MAX_VARINT_LEN: usize = 10;
 const FLAG_REJECT: u8 = 0b1;
+/// A snapshot (a `MsgSnap`'s) follows the entries.
+const FLAG_SNAPSHOT: u8 = 0b10;
 
 /// Why received bytes were refused. Every variant closes the connection they
 /// came on; [`DecodeError::kind`] names the metrics counter it bumps.
@@ -150,7 +152,20 @@ pub fn message_len(m: &Message) -> usize {
                 + e.data.len()
         })
         .sum::<usize>();
-    1 + fixed + 1 + context + varint_len(m.entries.len() as u64) + entries
+    let snapshot = m.snapshot.as_deref().map_or(0, snapshot_len);
+    1 + fixed + 1 + context + varint_len(m.entries.len() as u64) + entries + snapshot
+}
+
+/// Bytes a snapshot takes after the entries: index, term, voter count,
+/// voters, data length, data.
+fn snapshot_len(s: &Snapshot) -> usize {
+    let voters = &s.metadata.conf_state.voters;
+    varint_len(s.metadata.index)
+        + varint_len(s.metadata.term)
+        + varint_len(voters.len() as u64)
+        + voters.iter().map(|v| varint_len(*v)).sum::<usize>()
+        + varint_len(s.data.len() as u64)
+        + s.data.len()
 }
 
 fn encode_message(m: &Message, out: &mut BytesMut) {
@@ -158,7 +173,11 @@ fn encode_message(m: &Message, out: &mut BytesMut) {
     for v in fixed_fields(m) {
         put_varint(out, v);
     }
-    out.put_u8(if m.reject { FLAG_REJECT } else { 0 });
+    let mut flags = if m.reject { FLAG_REJECT } else { 0 };
+    if m.snapshot.is_some() {
+        flags |= FLAG_SNAPSHOT;
+    }
+    out.put_u8(flags);
     put_varint(out, m.context.len() as u64);
     out.put_slice(&m.context);
     put_varint(out, m.entries.len() as u64);
@@ -168,6 +187,17 @@ fn encode_message(m: &Message, out: &mut BytesMut) {
         put_varint(out, e.index);
         put_varint(out, e.data.len() as u64);
         out.put_slice(&e.data);
+    }
+    if let Some(s) = m.snapshot.as_deref() {
+        put_varint(out, s.metadata.index);
+        put_varint(out, s.metadata.term);
+        let voters = &s.metadata.conf_state.voters;
+        put_varint(out, voters.len() as u64);
+        for v in voters {
+            put_varint(out, *v);
+        }
+        put_varint(out, s.data.len() as u64);
+        out.put_slice(&s.data);
     }
 }
 
@@ -263,7 +293,7 @@ fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     m.vote = get_varint(b)?;
     m.reject_hint = get_varint(b)?;
     let flags = get_u8(b)?;
-    if flags & !FLAG_REJECT != 0 {
+    if flags & !(FLAG_REJECT | FLAG_SNAPSHOT) != 0 {
         return Err(DecodeError::Malformed("unknown message flags"));
     }
     m.reject = flags & FLAG_REJECT != 0;
@@ -285,6 +315,26 @@ fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
             entry_type,
             data,
         });
+    }
+    if flags & FLAG_SNAPSHOT != 0 {
+        let index = get_varint(b)?;
+        let term = get_varint(b)?;
+        let count = get_varint(b)?;
+        // Each voter takes at least one byte.
+        if count > b.remaining() as u64 {
+            return Err(DecodeError::Malformed("voter count exceeds frame"));
+        }
+        let mut voters = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            voters.push(get_varint(b)?);
+        }
+        let data = get_bytes(b)?;
+        m.snapshot = Some(Box::new(Snapshot::new(
+            index,
+            term,
+            ConfState::with_voters(voters),
+            data,
+        )));
     }
     Ok(m)
 }

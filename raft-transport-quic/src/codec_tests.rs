@@ -115,13 +115,13 @@ fn bad_input_is_classified() {
         Err(DecodeError::Truncated("frame"))
     );
     let mut unknown = full.clone();
-    unknown[13] = 7; // MsgSnap: reserved, not implemented
+    unknown[13] = 13; // MsgTransferLeader: reserved, not implemented
     assert_eq!(
         decode_all(&unknown, 1024),
-        Err(DecodeError::UnknownMessageType(7))
+        Err(DecodeError::UnknownMessageType(13))
     );
     let mut flags = full.clone();
-    flags[22] = 0b10;
+    flags[22] = 0b100;
     assert_eq!(
         decode_all(&flags, 1024).unwrap_err().kind(),
         DecodeErrorKind::Malformed
@@ -195,8 +195,14 @@ fn arb_message() -> impl Strategy<Value = Message> {
         any::<bool>(),
         proptest::collection::vec(any::<u8>(), 0..16),
         proptest::collection::vec(arb_entry(), 0..5),
+        proptest::option::of((
+            any::<u64>(),
+            any::<u64>(),
+            proptest::collection::vec(any::<u64>(), 0..5),
+            proptest::collection::vec(any::<u8>(), 0..32),
+        )),
     )
-        .prop_map(|(t, v, reject, context, entries)| {
+        .prop_map(|(t, v, reject, context, entries, snapshot)| {
             let mut m = Message::new(t);
             m.to = v[0];
             m.from = v[1];
@@ -209,6 +215,14 @@ fn arb_message() -> impl Strategy<Value = Message> {
             m.reject = reject;
             m.context = context.into();
             m.entries = entries;
+            m.snapshot = snapshot.map(|(index, term, voters, data)| {
+                Box::new(raft_core::Snapshot::new(
+                    index,
+                    term,
+                    raft_core::ConfState::with_voters(voters),
+                    data,
+                ))
+            });
             m
         })
 }

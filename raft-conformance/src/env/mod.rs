@@ -5,7 +5,8 @@
 //! `nodes.rs` (add-nodes), `ready.rs` (process-ready, stabilize,
 //! deliver-msgs), `control.rs` (campaign, propose, ticks, forget-leader,
 //! report-unreachable, timeouts), `inspect.rs` (raft-log, raft-state,
-//! status, log-level).
+//! status, log-level), `snapshot.rs` (compact, send-snapshot, and each
+//! node's applied state, which is the snapshot it sends).
 
 mod control;
 mod inspect;
@@ -13,11 +14,13 @@ mod nodes;
 #[cfg(feature = "quic")]
 mod quic;
 mod ready;
+mod snapshot;
 mod storage;
 mod wire;
 
 #[cfg(feature = "quic")]
 pub use quic::{QuicWire, QUIC_CARRY_TIMEOUT};
+pub use snapshot::{AppliedState, AppliedStateStorage};
 pub use storage::{MemoryFactory, StorageSource, UnknownBackend};
 pub use wire::{MemoryWire, TransportWire, Wire, WireError, WireSource};
 
@@ -53,6 +56,8 @@ pub struct Node {
     pub raw: RawNode<Box<dyn LogStorage>>,
     /// The configuration it was started with.
     pub config: Config,
+    /// What the node has applied, which is also the snapshot it sends.
+    pub applied: AppliedState,
 }
 
 /// Why a command could not run at all (as opposed to a command whose
@@ -154,6 +159,7 @@ impl Env {
             "_breakpoint" => Ok(()),
             "add-nodes" => self.add_nodes(d),
             "campaign" => self.campaign(d),
+            "compact" => self.compact(d),
             "deliver-msgs" => self.deliver_msgs(d),
             "forget-leader" => self.forget_leader(d),
             "log-level" => self.log_level(d),
@@ -162,6 +168,7 @@ impl Env {
             "raft-log" => self.raft_log(d),
             "raft-state" => self.raft_state(),
             "report-unreachable" => self.report_unreachable(d),
+            "send-snapshot" => self.send_snapshot(d),
             "set-randomized-election-timeout" => self.set_randomized_election_timeout(d),
             "stabilize" => self.stabilize_cmd(d),
             "status" => self.status(d),

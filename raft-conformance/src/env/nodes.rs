@@ -3,7 +3,7 @@
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
-use raft_core::{ConfState, Config, EntryId, RawNode};
+use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, Snapshot};
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
@@ -82,6 +82,17 @@ impl Env {
             } else {
                 (ConfState::default(), EntryId::default())
             };
+            // The bootstrap snapshot is the state the node starts from.
+            let applied = super::AppliedState::new(if bootstrap {
+                Snapshot::new(
+                    base.index,
+                    base.term,
+                    conf_state.clone(),
+                    content.unwrap_or_default().as_bytes().to_vec(),
+                )
+            } else {
+                Snapshot::default()
+            });
             let store = self
                 .options
                 .storage
@@ -95,6 +106,8 @@ impl Env {
                         ),
                     )
                 })?;
+            let store: Box<dyn LogStorage> =
+                Box::new(super::AppliedStateStorage::new(store, applied.clone()));
             #[cfg_attr(not(feature = "trace"), allow(unused_mut))]
             let mut raw =
                 RawNode::new(&node_config, store).map_err(|e| super::raft_failure(d, e))?;
@@ -106,6 +119,7 @@ impl Env {
             self.nodes.push(Node {
                 raw,
                 config: node_config,
+                applied,
             });
         }
         Ok(())

@@ -32,12 +32,13 @@ impl Env {
     /// writes before it queues anything; nothing is delivered until the Ready
     /// is handled, so the queue (and the output) are the same.
     pub(crate) fn process_ready(&mut self, d: &Directive, i: usize) -> CmdResult {
+        let node = &mut self.nodes[i];
         let mut handler = QueueReady {
             out: &self.out,
             messages: &mut self.messages,
+            applied: &node.applied,
         };
-        self.nodes[i]
-            .raw
+        node.raw
             .handle_ready(&mut handler)
             .map_err(|e| raft_failure(d, e))
     }
@@ -180,6 +181,8 @@ impl Env {
 struct QueueReady<'a> {
     out: &'a Output,
     messages: &'a mut Vec<Message>,
+    /// The node's appender state machine (see `env/snapshot.rs`).
+    applied: &'a super::AppliedState,
 }
 
 impl<S: LogStorage> ReadyHandler<S> for QueueReady<'_> {
@@ -194,7 +197,8 @@ impl<S: LogStorage> ReadyHandler<S> for QueueReady<'_> {
         self.messages.extend(messages);
     }
 
-    fn apply(&mut self, _committed: &[Entry]) -> Result<(), raft_core::Error> {
+    fn apply(&mut self, committed: &[Entry]) -> Result<(), raft_core::Error> {
+        self.applied.apply(committed);
         Ok(())
     }
 }

@@ -83,4 +83,10 @@ impl LogStorage for TempRocks {
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         self.log.write(write)
     }
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        self.log.snapshot()
+    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        self.log.compact(compact_index)
+    }
 }

@@ -46,6 +46,12 @@ impl<F: StorageFactory> LogStorage for KitBackend<F> {
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         self.log.as_mut().ok_or_else(closed)?.write(write)
     }
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        self.log()?.snapshot()
+    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        self.log.as_mut().ok_or_else(closed)?.compact(compact_index)
+    }
 }
 
 impl<F: StorageFactory> Backend for KitBackend<F> {

@@ -9,7 +9,8 @@ pub use goquote::go_quote;
 
 use crate::message::Message;
 use crate::raw_node::Ready;
-use crate::types::{Entry, HardState, NodeId, SoftState, NO_NODE};
+use crate::snapshot::Snapshot;
+use crate::types::{ConfState, Entry, HardState, NodeId, SoftState, NO_NODE};
 use std::fmt::Write;
 
 /// Renders an entry's payload; etcd's default quotes it like Go's `%q`.
@@ -33,6 +34,33 @@ pub fn describe_hard_state(hs: &HardState) -> String {
 /// `Lead:1 State:StateLeader`.
 pub fn describe_soft_state(ss: &SoftState) -> String {
     format!("Lead:{} State:{}", ss.leader, ss.role)
+}
+
+/// Go's `%v` of an id list: `[1 2 3]`, `[]`.
+fn go_list(ids: &[NodeId]) -> String {
+    let items: Vec<String> = ids.iter().map(u64::to_string).collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// `Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false`.
+///
+/// Joint configurations and learners are not built yet, so those parts are
+/// always empty; they are printed because etcd prints them.
+pub fn describe_conf_state(cs: &ConfState) -> String {
+    format!(
+        "Voters:{} VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false",
+        go_list(&cs.voters)
+    )
+}
+
+/// `Index:11 Term:1 ConfState:Voters:[1 2 3] ...` (the data is not shown).
+pub fn describe_snapshot(s: &Snapshot) -> String {
+    format!(
+        "Index:{} Term:{} ConfState:{}",
+        s.metadata.index,
+        s.metadata.term,
+        describe_conf_state(&s.metadata.conf_state)
+    )
 }
 
 /// `1/3 EntryNormal "data"`.
@@ -98,6 +126,10 @@ pub fn describe_message(m: &Message, f: EntryFormatter<'_>) -> String {
             s.push_str("\n]");
         }
     }
+    if let Some(snap) = m.snapshot.as_deref().filter(|s| !s.is_empty()) {
+        s.push_str("\n  Snapshot: ");
+        s.push_str(&describe_snapshot(snap));
+    }
     s
 }
 
@@ -114,6 +146,9 @@ pub fn describe_ready(rd: &Ready, f: EntryFormatter<'_>) -> String {
     if !rd.entries.is_empty() {
         body.push_str("Entries:\n");
         body.push_str(&describe_entries(&rd.entries, f));
+    }
+    if let Some(snap) = rd.snapshot.as_ref().filter(|s| !s.is_empty()) {
+        let _ = writeln!(body, "Snapshot {}", describe_snapshot(snap));
     }
     if !rd.committed_entries.is_empty() {
         body.push_str("CommittedEntries:\n");
@@ -186,6 +221,39 @@ mod tests {
         assert_eq!(
             describe_message(&multi, &default_formatter),
             "1->3 MsgProp Term:0 Log:0/0 Entries:[\n  1/12 EntryNormal \"x\"\n  1/13 EntryNormal \"y\"\n]"
+        );
+    }
+
+    #[test]
+    fn snapshots_render_like_etcd() {
+        let snap = Snapshot::new(11, 1, ConfState::with_voters([1, 2, 3]), Bytes::new());
+        let m = Message {
+            from: 1,
+            to: 3,
+            term: 1,
+            snapshot: Some(Box::new(snap.clone())),
+            ..Message::new(MessageType::MsgSnap)
+        };
+        assert_eq!(
+            describe_message(&m, &default_formatter),
+            "1->3 MsgSnap Term:1 Log:0/0\n  Snapshot: Index:11 Term:1 ConfState:Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"
+        );
+        let rd = Ready {
+            hard_state: Some(HardState {
+                term: 1,
+                vote: 0,
+                commit: 11,
+            }),
+            snapshot: Some(snap),
+            ..Ready::default()
+        };
+        assert_eq!(
+            describe_ready(&rd, &default_formatter),
+            "Ready MustSync=false:\nHardState Term:1 Commit:11\nSnapshot Index:11 Term:1 ConfState:Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false\n"
+        );
+        assert_eq!(
+            describe_conf_state(&ConfState::default()),
+            "Voters:[] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"
         );
     }
 

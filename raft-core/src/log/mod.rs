@@ -2,6 +2,7 @@
 //! followed by an in-memory [`unstable`] tail, plus the commit and apply
 //! cursors.
 
+mod snapshot;
 mod unstable;
 
 use crate::error::{Error, Result};
@@ -90,8 +91,13 @@ impl<S: LogStorage> RaftLog<S> {
         })
     }
 
+    /// The first index: after a pending snapshot if there is one, else the
+    /// storage's.
     pub(crate) fn first_index(&self) -> Result<u64> {
-        Ok(self.store.first_index()?)
+        match self.unstable.maybe_first_index() {
+            Some(i) => Ok(i),
+            None => Ok(self.store.first_index()?),
+        }
     }
 
     pub(crate) fn last_index(&self) -> Result<u64> {
@@ -107,7 +113,11 @@ impl<S: LogStorage> RaftLog<S> {
         if let Some(t) = self.unstable.maybe_term(index) {
             return Ok(t);
         }
-        if index.saturating_add(1) < self.store.first_index()? {
+        let first = match self.unstable.maybe_first_index() {
+            Some(i) => i,
+            None => self.store.first_index()?,
+        };
+        if index.saturating_add(1) < first {
             return Err(StorageError::Compacted);
         }
         let last = match self.unstable.maybe_last_index() {
@@ -264,7 +274,9 @@ impl<S: LogStorage> RaftLog<S> {
     /// Committed entries not yet handed out for applying, within the budget
     /// of bytes being applied.
     pub(crate) fn next_committed_entries(&self, allow_unstable: bool) -> Result<Vec<Entry>> {
-        if self.applying_paused {
+        // Entries apply on top of a pending snapshot only once the
+        // application has it.
+        if self.applying_paused || self.has_next_or_in_progress_snapshot() {
             return Ok(Vec::new());
         }
         let (lo, hi) = (
@@ -279,7 +291,9 @@ impl<S: LogStorage> RaftLog<S> {
     }
 
     pub(crate) fn has_next_committed_entries(&self, allow_unstable: bool) -> bool {
-        !self.applying_paused && self.applying < self.max_appliable_index(allow_unstable)
+        !self.applying_paused
+            && !self.has_next_or_in_progress_snapshot()
+            && self.applying < self.max_appliable_index(allow_unstable)
     }
 
     /// Raises the commit index to `to`, never lowering it. Committing beyond

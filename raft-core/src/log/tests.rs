@@ -19,13 +19,7 @@ fn log_with(stored: &[u64], unstable: &[u64]) -> RaftLog<MemStorage> {
         .enumerate()
         .map(|(i, t)| ent(*t, i as u64 + 1))
         .collect();
-    store
-        .write(LogWrite {
-            entries,
-            hard_state: None,
-            sync: true,
-        })
-        .unwrap();
+    store.write(LogWrite::new(entries, None, true)).unwrap();
     let mut log = RaftLog::new(store, u64::MAX).unwrap();
     let base = stored.len() as u64;
     let tail: Vec<Entry> = unstable

@@ -160,6 +160,10 @@ impl<S: LogStorage> Raft<S> {
                 self.become_follower(m.term, m.from)?;
                 self.handle_heartbeat(&m)
             }
+            MessageType::MsgSnap => {
+                self.become_follower(m.term, m.from)?;
+                self.handle_snapshot(m)
+            }
             t if t == my_response => {
                 let (granted, rejected, result) = self.poll(m.from, t, !m.reject);
                 tracing::info!(

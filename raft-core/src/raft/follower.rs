@@ -21,6 +21,11 @@ impl<S: LogStorage> Raft<S> {
                 self.lead = m.from;
                 self.handle_heartbeat(&m)
             }
+            MessageType::MsgSnap => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_snapshot(m)
+            }
             MessageType::MsgForgetLeader => {
                 // Without a known leader the lease no longer holds, so this
                 // node grants (pre-)votes at once, e.g. when the application

@@ -27,6 +27,10 @@ impl<S: LogStorage> Raft<S> {
         match m.msg_type {
             MessageType::MsgAppResp => self.handle_append_response(&m),
             MessageType::MsgHeartbeatResp => self.handle_heartbeat_response(m.from),
+            MessageType::MsgSnapStatus => {
+                self.handle_snapshot_status(&m);
+                Ok(())
+            }
             MessageType::MsgUnreachable => {
                 if let Some(pr) = self.trk.progress.get_mut(&m.from) {
                     // In optimistic replication a lost append is likely;

@@ -8,6 +8,7 @@
 //! | `election.rs` | campaigns, (pre-)vote requests and responses |
 //! | `replication.rs` | MsgApp/MsgAppResp, consistency check, backtracking, commit |
 //! | `heartbeat.rs` | MsgHeartbeat/MsgHeartbeatResp |
+//! | `snapshot.rs` | MsgSnap: sending, restoring, MsgSnapStatus |
 //! | `proposal.rs` | proposals at a leader, forwarding, the uncommitted-size limit |
 //! | `leader.rs` | a leader's message handling, CheckQuorum |
 //! | `follower.rs` | a follower's message handling, forgetting the leader |
@@ -30,6 +31,7 @@ mod leader;
 mod proposal;
 mod replication;
 mod roles;
+mod snapshot;
 mod step;
 mod tick;
 
@@ -256,9 +258,11 @@ impl<S: LogStorage> Raft<S> {
             self.election_timeout + self.rng.below(self.election_timeout);
     }
 
-    /// Only a voter in the current configuration may campaign.
+    /// Only a voter in the current configuration may campaign, and not
+    /// while it is still installing a snapshot (its log is not settled).
     pub(crate) fn promotable(&self) -> bool {
         self.trk.progress.contains_key(&self.id)
+            && !self.raft_log.has_next_or_in_progress_snapshot()
     }
 
     pub(crate) fn past_election_timeout(&self) -> bool {

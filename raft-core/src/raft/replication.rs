@@ -31,8 +31,10 @@ impl<S: LogStorage> Raft<S> {
         let prev_index = pr.next - 1;
         let prev_term = match self.raft_log.term(prev_index) {
             Ok(t) => t,
+            // The entry the append would follow is compacted away: only a
+            // snapshot can catch this follower up.
             Err(StorageError::Compacted | StorageError::Unavailable) => {
-                return Ok(self.needs_snapshot(to, prev_index));
+                return self.maybe_send_snapshot(to);
             }
             Err(e) => return Err(e.into()),
         };
@@ -42,8 +44,13 @@ impl<S: LogStorage> Raft<S> {
         let entries = if pr.state != ProgressState::Replicate || !pr.inflights.full() {
             match self.raft_log.entries_from(pr.next, self.max_msg_size) {
                 Ok(entries) => entries,
+                // As etcd: an append that may be skipped when empty is
+                // skipped, rather than replaced by a snapshot.
+                Err(crate::Error::Storage(StorageError::Compacted)) if !send_if_empty => {
+                    return Ok(false);
+                }
                 Err(crate::Error::Storage(StorageError::Compacted)) => {
-                    return Ok(self.needs_snapshot(to, prev_index));
+                    return self.maybe_send_snapshot(to);
                 }
                 Err(e) => return Err(e),
             }
@@ -68,18 +75,6 @@ impl<S: LogStorage> Raft<S> {
             ..Message::new(MessageType::MsgApp)
         });
         Ok(true)
-    }
-
-    /// The follower needs entries we no longer hold. etcd would send a
-    /// snapshot; snapshots are not built yet, so replication to it waits.
-    fn needs_snapshot(&self, to: NodeId, index: u64) -> bool {
-        tracing::warn!(
-            "{:x} cannot replicate to {:x}: entry {} is compacted and snapshots are not supported",
-            self.id,
-            to,
-            index
-        );
-        false
     }
 
     /// Sends every peer what it lacks.
@@ -167,6 +162,14 @@ impl<S: LogStorage> Raft<S> {
     /// after its entries are durable).
     pub(crate) fn handle_append_response(&mut self, m: &Message) -> Result<()> {
         let from = m.from;
+        // Read only when needed: whether the log can now catch up a follower
+        // that was sent a snapshot.
+        let first_index = match self.trk.progress.get(&from) {
+            Some(pr) if pr.state == ProgressState::Snapshot && !m.reject => {
+                self.raft_log.first_index()?
+            }
+            _ => 0,
+        };
         let Some(pr) = self.trk.progress.get_mut(&from) else {
             return Ok(());
         };
@@ -176,12 +179,30 @@ impl<S: LogStorage> Raft<S> {
         }
         let updated = pr.maybe_update(m.index);
         // An answer equal to the match still moves a probing follower back to
-        // replicating (e.g. after a report of unreachability).
+        // replicating (e.g. after a report of unreachability). Not so in the
+        // snapshot state: a match that did not move says the follower still
+        // lacks what the log would send next.
         if !(updated || (pr.matched == m.index && pr.state == ProgressState::Probe)) {
             return Ok(());
         }
         match pr.state {
             ProgressState::Probe => pr.become_replicate(),
+            ProgressState::Snapshot if pr.matched + 1 >= first_index => {
+                // Whatever snapshot the follower applied (the one pending
+                // or another), the log can take it from here. Going through
+                // probe accounts for the pending snapshot; going on to
+                // replicate at once keeps the status honest until the next
+                // round of appends.
+                tracing::debug!(
+                    "{:x} recovered from needing snapshot, resumed sending replication messages to {:x} [{}]",
+                    self.id,
+                    from,
+                    pr
+                );
+                pr.become_probe();
+                pr.become_replicate();
+            }
+            ProgressState::Snapshot => {}
             ProgressState::Replicate => pr.inflights.free_le(m.index),
         }
         if self.maybe_commit()? {

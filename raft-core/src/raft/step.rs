@@ -81,7 +81,9 @@ impl<S: LogStorage> Raft<S> {
                     m.term
                 );
                 let lead = match m.msg_type {
-                    MessageType::MsgApp | MessageType::MsgHeartbeat => m.from,
+                    MessageType::MsgApp | MessageType::MsgHeartbeat | MessageType::MsgSnap => {
+                        m.from
+                    }
                     _ => NO_NODE,
                 };
                 self.become_follower(m.term, lead)?;

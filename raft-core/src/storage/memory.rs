@@ -4,7 +4,9 @@
 use super::{
     check_entries_range, clone_within_size, InitialState, LogStorage, LogWrite, StorageError,
 };
+use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, EntryId, HardState};
+use bytes::Bytes;
 
 /// A log kept in a `Vec`. Nothing survives the process; `sync` is a no-op.
 #[derive(Clone, Debug, Default)]
@@ -14,6 +16,8 @@ pub struct MemStorage {
     /// The entry just before `entries[0]`: `(0, 0)` for a fresh log.
     base: EntryId,
     entries: Vec<Entry>,
+    /// The latest snapshot installed or created (index 0: none yet).
+    snapshot: Snapshot,
 }
 
 impl MemStorage {
@@ -31,9 +35,13 @@ impl MemStorage {
     /// committed and applied elsewhere (the way etcd bootstraps a node from an
     /// initial snapshot). A node started on it begins with its commit index
     /// at `base.index`, since nothing before the first index can be missing.
+    ///
+    /// Like etcd's harness, which bootstraps by applying a snapshot at the
+    /// base, the base is also the stored snapshot (with no data).
     pub fn with_base(conf_state: ConfState, base: EntryId) -> MemStorage {
         MemStorage {
             hard_state: HardState::default(),
+            snapshot: Snapshot::new(base.index, base.term, conf_state.clone(), Bytes::new()),
             conf_state,
             base,
             entries: Vec::new(),
@@ -43,6 +51,56 @@ impl MemStorage {
     /// The hard state last written.
     pub fn hard_state(&self) -> HardState {
         self.hard_state
+    }
+
+    /// Replaces the log with `snapshot` (etcd's `ApplySnapshot`): every
+    /// entry goes, and the log continues after the snapshot's index. A
+    /// snapshot not newer than the stored one is
+    /// [`StorageError::SnapshotOutOfDate`], and nothing changes.
+    pub fn apply_snapshot(&mut self, snapshot: Snapshot) -> Result<(), StorageError> {
+        self.check_snapshot_is_newer(&snapshot)?;
+        self.install(snapshot);
+        Ok(())
+    }
+
+    /// Records a snapshot of the application state `data` as of `index`
+    /// (etcd's `CreateSnapshot`), with the membership `conf_state` if given
+    /// (else the stored one), and returns it. `index` must be newer than
+    /// the stored snapshot ([`StorageError::SnapshotOutOfDate`]) and within
+    /// the log ([`StorageError::Compacted`], [`StorageError::Unavailable`]).
+    /// The log itself is untouched: call [`LogStorage::compact`] to drop
+    /// the entries the snapshot covers.
+    pub fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: impl Into<Bytes>,
+    ) -> Result<Snapshot, StorageError> {
+        if index <= self.snapshot.index() {
+            return Err(StorageError::SnapshotOutOfDate);
+        }
+        let term = self.term(index)?;
+        let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
+        self.snapshot = Snapshot::new(index, term, conf_state, data);
+        Ok(self.snapshot.clone())
+    }
+
+    fn check_snapshot_is_newer(&self, snapshot: &Snapshot) -> Result<(), StorageError> {
+        let stored = self.snapshot.index();
+        if stored != 0 && stored >= snapshot.index() {
+            return Err(StorageError::SnapshotOutOfDate);
+        }
+        Ok(())
+    }
+
+    fn install(&mut self, snapshot: Snapshot) {
+        self.entries.clear();
+        self.base = EntryId {
+            term: snapshot.term(),
+            index: snapshot.index(),
+        };
+        self.conf_state = snapshot.metadata.conf_state.clone();
+        self.snapshot = snapshot;
     }
 
     /// All stored entries, oldest first.
@@ -97,6 +155,22 @@ impl LogStorage for MemStorage {
 
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         check_contiguous(&write.entries)?;
+        // Everything is checked before anything changes, so that a refused
+        // write leaves the log as it was.
+        if let Some(snapshot) = &write.snapshot {
+            self.check_snapshot_is_newer(snapshot)?;
+            let after = snapshot.index() + 1;
+            if let Some(head) = write.entries.first().filter(|e| e.index > after) {
+                return Err(StorageError::InvalidWrite(format!(
+                    "append at index {} would leave a gap after snapshot index {}",
+                    head.index,
+                    snapshot.index()
+                )));
+            }
+        }
+        if let Some(snapshot) = write.snapshot {
+            self.install(snapshot);
+        }
         let mut new_entries = write.entries;
         // Entries at or below the base are already part of the state the log
         // was started from; etcd's MemoryStorage skips them the same way.
@@ -120,6 +194,24 @@ impl LogStorage for MemStorage {
         if let Some(hs) = write.hard_state {
             self.hard_state = hs;
         }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        Ok(self.snapshot.clone())
+    }
+
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        if compact_index <= self.base.index {
+            return Err(StorageError::Compacted);
+        }
+        let term = self.term(compact_index)?;
+        self.entries
+            .drain(..(compact_index - self.base.index) as usize);
+        self.base = EntryId {
+            term,
+            index: compact_index,
+        };
         Ok(())
     }
 }
@@ -150,11 +242,7 @@ mod tests {
     }
 
     fn append(s: &mut MemStorage, entries: Vec<Entry>) -> Result<(), StorageError> {
-        s.write(LogWrite {
-            entries,
-            hard_state: None,
-            sync: true,
-        })
+        s.write(LogWrite::new(entries, None, true))
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod memory;
 
 pub use memory::MemStorage;
 
+use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, HardState};
 use thiserror::Error;
 
@@ -34,35 +35,42 @@ pub struct InitialState {
 
 /// One atomic write: the content of a Ready that must reach the log.
 ///
-/// Entries overwrite any existing entries at the same or higher indexes (the
-/// conflicting suffix a new leader replaced); the hard state, if present,
-/// replaces the stored one. `sync` asks for durability before `write` returns
-/// (an fsync); raft-core sets it exactly when etcd's `MustSync` would.
+/// Applied in this order, all or nothing: the snapshot, if present, replaces
+/// the whole log (every entry goes, the snapshot's index and term become the
+/// point the log starts after, its membership the stored one); then entries
+/// overwrite any existing entries at the same or higher indexes (the
+/// conflicting suffix a new leader replaced); then the hard state, if
+/// present, replaces the stored one. `sync` asks for durability before
+/// `write` returns (an fsync); raft-core sets it when etcd's `MustSync`
+/// would, and also for a snapshot (etcd's server syncs snapshot files too).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LogWrite {
-    /// Entries to append, replacing any stored entries at the same or higher indexes.
+    /// New entries, contiguous by index.
     pub entries: Vec<Entry>,
-    /// The new hard state, if it changed.
+    /// The hard state to store, if it changed.
     pub hard_state: Option<HardState>,
-    /// Whether the write must be durable (fsynced) before `write` returns.
+    /// A snapshot from the leader to install in place of the log.
+    pub snapshot: Option<Snapshot>,
+    /// Whether the write must be durable when `write` returns.
     pub sync: bool,
 }
 
 impl LogWrite {
-    /// A write of `entries` and `hard_state`, durable before
-    /// [`LogStorage::write`] returns when `sync` is set.
+    /// A write of `entries` and `hard_state`, durable if `sync`, without a
+    /// snapshot.
     pub fn new(entries: Vec<Entry>, hard_state: Option<HardState>, sync: bool) -> LogWrite {
         LogWrite {
             entries,
             hard_state,
+            snapshot: None,
             sync,
         }
     }
 
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.hard_state.is_none()
+        self.entries.is_empty() && self.hard_state.is_none() && self.snapshot.is_none()
     }
 }
 
@@ -72,7 +80,14 @@ impl LogWrite {
 /// [`last_index`](LogStorage::last_index); the entry just before the first
 /// (index `first_index - 1`) is no longer stored but its term is still known
 /// (for a fresh log that is index 0, term 0; for a log bootstrapped at index
-/// `n`, the bootstrap point).
+/// `n`, the bootstrap point; after a compaction, the compaction point; after
+/// a snapshot was installed, the snapshot's index).
+///
+/// Snapshots and compaction have default implementations for a log that has
+/// neither: [`snapshot`](LogStorage::snapshot) is then always temporarily
+/// unavailable (so a leader waits instead of sending one) and
+/// [`compact`](LogStorage::compact) refuses. A storage that installs
+/// snapshots from [`LogWrite::snapshot`] must implement both.
 pub trait LogStorage {
     /// The hard state and membership persisted so far.
     fn initial_state(&self) -> Result<InitialState, StorageError>;
@@ -96,8 +111,28 @@ pub trait LogStorage {
 
     /// Applies `write` atomically: either all of it is visible afterwards, or
     /// none of it and an error is returned. With `write.sync`, it is durable
-    /// when this returns.
+    /// when this returns. A snapshot older than (or as old as) the stored
+    /// one is [`StorageError::SnapshotOutOfDate`].
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError>;
+
+    /// The most recent snapshot (etcd's `Storage.Snapshot`): what a leader
+    /// sends a follower that needs entries the log no longer holds. It may
+    /// be [`StorageError::SnapshotTemporarilyUnavailable`] while one is
+    /// being made; the leader then tries again later.
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        Err(StorageError::SnapshotTemporarilyUnavailable)
+    }
+
+    /// Discards every entry up to and including `compact_index` (etcd's
+    /// `MemoryStorage.Compact`): the first index becomes `compact_index + 1`
+    /// and the term at `compact_index` stays known. The application calls
+    /// it once its state up to that index is safe in a snapshot. An index
+    /// already compacted is [`StorageError::Compacted`]; one beyond the last
+    /// entry is [`StorageError::Unavailable`].
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        let _ = compact_index;
+        Err(StorageError::Unsupported("log compaction"))
+    }
 }
 
 impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
@@ -119,6 +154,12 @@ impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         (**self).write(write)
     }
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        (**self).snapshot()
+    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        (**self).compact(compact_index)
+    }
 }
 
 /// Why a storage call failed.
@@ -131,6 +172,16 @@ pub enum StorageError {
     /// The index is beyond the last stored entry.
     #[error("requested entry at index is unavailable")]
     Unavailable,
+    /// A snapshot (to install or to create) is not newer than the stored one.
+    #[error("requested index is older than the existing snapshot")]
+    SnapshotOutOfDate,
+    /// No snapshot can be handed out right now (one is being made); the
+    /// leader tries again later.
+    #[error("snapshot is temporarily unavailable")]
+    SnapshotTemporarilyUnavailable,
+    /// The storage does not do this (e.g. a log that never compacts).
+    #[error("log storage does not support {0}")]
+    Unsupported(&'static str),
     /// A write would leave a gap or rewrite entries that cannot change.
     #[error("invalid log write: {0}")]
     InvalidWrite(String),

@@ -15,6 +15,9 @@ pub enum ProgressState {
     /// The follower is known to match up to `match`: stream appends
     /// optimistically, up to the in-flight limits.
     Replicate,
+    /// The follower needs entries the leader no longer holds; a snapshot was
+    /// sent and nothing else is until the follower answers.
+    Snapshot,
 }
 
 impl ProgressState {
@@ -23,6 +26,7 @@ impl ProgressState {
         match self {
             ProgressState::Probe => "StateProbe",
             ProgressState::Replicate => "StateReplicate",
+            ProgressState::Snapshot => "StateSnapshot",
         }
     }
 }
@@ -46,6 +50,10 @@ pub struct Progress {
     pub(crate) sent_commit: u64,
     /// Probe or replicate: how appends are sent to this peer.
     pub state: ProgressState,
+    /// In [`ProgressState::Snapshot`], the index of the snapshot sent (0 when
+    /// none is pending). Only a hint: the follower may apply another one,
+    /// and any answer that lets the log catch it up ends the state.
+    pub pending_snapshot: u64,
     /// The peer answered within the current CheckQuorum period.
     pub recent_active: bool,
     /// Sending is paused until the peer answers (a probe is outstanding, or
@@ -62,6 +70,7 @@ impl Progress {
             next,
             sent_commit: 0,
             state: ProgressState::Probe,
+            pending_snapshot: 0,
             recent_active: false,
             msg_app_flow_paused: false,
             inflights: Inflights::new(max_inflight, max_inflight_bytes),
@@ -70,15 +79,33 @@ impl Progress {
 
     fn reset_state(&mut self, state: ProgressState) {
         self.msg_app_flow_paused = false;
+        self.pending_snapshot = 0;
         self.state = state;
         self.inflights.reset();
     }
 
-    /// Falls back to probing from just after the last known match.
+    /// Falls back to probing from just after the last known match, or, when
+    /// leaving the snapshot state, from just after the pending snapshot if
+    /// that is further: the follower most likely has it by now.
     pub fn become_probe(&mut self) {
+        let after = if self.state == ProgressState::Snapshot {
+            (self.matched + 1).max(self.pending_snapshot + 1)
+        } else {
+            self.matched + 1
+        };
         self.reset_state(ProgressState::Probe);
-        self.next = self.matched + 1;
+        self.next = after;
         self.sent_commit = self.sent_commit.min(self.next - 1);
+    }
+
+    /// Stops sending appends: a snapshot at `snapshot_index` was sent, and
+    /// the follower's answer decides what comes next. The snapshot carries
+    /// the commit index up to its own index.
+    pub fn become_snapshot(&mut self, snapshot_index: u64) {
+        self.reset_state(ProgressState::Snapshot);
+        self.pending_snapshot = snapshot_index;
+        self.next = snapshot_index + 1;
+        self.sent_commit = snapshot_index;
     }
 
     /// Starts streaming from just after the last known match.
@@ -105,6 +132,8 @@ impl Progress {
                     self.msg_app_flow_paused = true;
                 }
             }
+            // Always paused, so never sent to: nothing to account for.
+            ProgressState::Snapshot => {}
         }
     }
 
@@ -157,9 +186,10 @@ impl Progress {
         true
     }
 
-    /// Whether sending appends to this peer is on hold.
+    /// Whether sending appends to this peer is on hold (always, while a
+    /// snapshot is pending).
     pub fn is_paused(&self) -> bool {
-        self.msg_app_flow_paused
+        self.state == ProgressState::Snapshot || self.msg_app_flow_paused
     }
 }
 
@@ -173,6 +203,9 @@ impl fmt::Display for Progress {
         )?;
         if self.is_paused() {
             f.write_str(" paused")?;
+        }
+        if self.pending_snapshot > 0 {
+            write!(f, " pendingSnap={}", self.pending_snapshot)?;
         }
         if !self.recent_active {
             f.write_str(" inactive")?;
@@ -239,6 +272,34 @@ mod tests {
         assert!(!p.maybe_decr_to(5, 0), "stale rejection");
         assert!(p.maybe_decr_to(8, 0));
         assert_eq!(p.next, 6);
+    }
+
+    #[test]
+    fn snapshot_state_pauses_and_leaves_past_the_snapshot() {
+        let mut p = progress(3, 4, ProgressState::Probe);
+        p.recent_active = true;
+        p.become_snapshot(10);
+        assert!(p.is_paused());
+        assert_eq!((p.next, p.pending_snapshot), (11, 10));
+        assert_eq!(
+            p.to_string(),
+            "StateSnapshot match=3 next=11 paused pendingSnap=10"
+        );
+        p.become_probe();
+        assert_eq!(
+            (p.state, p.next, p.pending_snapshot),
+            (ProgressState::Probe, 11, 0)
+        );
+        // A failed snapshot is forgotten first, so probing restarts at the match.
+        p.become_snapshot(10);
+        p.pending_snapshot = 0;
+        p.become_probe();
+        assert_eq!(p.next, 4);
+        // An answer beyond the snapshot wins over it.
+        p.become_snapshot(10);
+        assert!(p.maybe_update(12));
+        p.become_probe();
+        assert_eq!(p.next, 13);
     }
 
     #[test]

@@ -9,10 +9,13 @@
 //! that was in flight (a whole batch, never part of one). The next child
 //! continues on the recovered log, so the rounds chain: reopen after a crash
 //! right after a reopen, crashes during RocksDB's own recovery flushes and
-//! compactions, conflicting-suffix truncations, all happen along the way.
+//! compactions, conflicting-suffix truncations, log compactions and
+//! snapshot installs all happen along the way. After every kill the log
+//! must start right after its durable base, never behind its snapshot, and
+//! have no gap.
 
 use crate::common::{child_command, payload, Rng};
-use raft_core::{ConfState, EntryId, HardState, LogStorage, LogWrite};
+use raft_core::{ConfState, EntryId, HardState, LogStorage, LogWrite, Snapshot};
 use raft_storage_rocks::RocksStorage;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -29,38 +32,83 @@ const BASE: EntryId = EntryId { term: 1, index: 5 };
 
 /// What a log holds, as far as this test checks it: each entry's term
 /// (its payload follows from index and term) and the hard state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct State {
+    /// The entry the log starts after (compaction point or snapshot).
+    base: EntryId,
     terms: BTreeMap<u64, u64>,
     hard_state: HardState,
 }
 
+impl Default for State {
+    fn default() -> State {
+        State {
+            base: BASE,
+            terms: BTreeMap::new(),
+            hard_state: HardState::default(),
+        }
+    }
+}
+
 /// One write, as announced by the child.
 #[derive(Clone, Copy, Debug)]
-struct Intent {
-    from: u64,
-    to: u64,
-    term: u64,
-    commit: u64,
+enum Intent {
+    /// Entries `from..=to` at `term`, with the hard state at `term`, `commit`.
+    Append {
+        from: u64,
+        to: u64,
+        term: u64,
+        commit: u64,
+    },
+    /// Compaction through `at`.
+    Compact { at: u64 },
+    /// A snapshot at `index`/`term` installed in place of the log, with the
+    /// hard state committing it.
+    Install { index: u64, term: u64 },
 }
 
 impl State {
     fn apply(&self, w: Intent) -> State {
-        let mut terms = self.terms.clone();
-        terms.split_off(&w.from);
-        terms.extend((w.from..=w.to).map(|i| (i, w.term)));
-        State {
-            terms,
-            hard_state: HardState {
-                term: w.term,
-                vote: 1,
-                commit: w.commit,
-            },
+        let mut next = self.clone();
+        match w {
+            Intent::Append {
+                from,
+                to,
+                term,
+                commit,
+            } => {
+                next.terms.split_off(&from);
+                next.terms.extend((from..=to).map(|i| (i, term)));
+                next.hard_state = HardState {
+                    term,
+                    vote: 1,
+                    commit,
+                };
+            }
+            Intent::Compact { at } => {
+                let term = next.terms[&at];
+                next.terms = next.terms.split_off(&(at + 1));
+                next.base = EntryId { term, index: at };
+            }
+            Intent::Install { index, term } => {
+                next.terms.clear();
+                next.base = EntryId { term, index };
+                next.hard_state = HardState {
+                    term,
+                    vote: 1,
+                    commit: index,
+                };
+            }
         }
+        next
     }
 
     fn last(&self) -> u64 {
-        self.terms.keys().next_back().copied().unwrap_or(BASE.index)
+        self.terms
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(self.base.index)
     }
 }
 
@@ -68,15 +116,23 @@ impl State {
 /// every payload on the way.
 fn recover(path: &Path) -> State {
     let log = RocksStorage::open(path).unwrap_or_else(|e| panic!("reopen after SIGKILL: {e}"));
-    assert_eq!(log.first_index().unwrap(), BASE.index + 1);
-    assert_eq!(log.term(BASE.index).unwrap(), BASE.term);
+    let base = log.base();
+    assert_eq!(log.first_index().unwrap(), base.index + 1);
+    assert_eq!(log.term(base.index).unwrap(), base.term);
+    let snapshot = log.snapshot().unwrap();
+    assert!(
+        snapshot.index() <= base.index,
+        "the log starts at {} behind its snapshot at {}",
+        base.index + 1,
+        snapshot.index()
+    );
     assert_eq!(log.conf_state(), &ConfState::with_voters([1, 2, 3]));
     let last = log.last_index().unwrap();
     let entries = log
-        .entries(BASE.index + 1, last + 1, u64::MAX)
+        .entries(base.index + 1, last + 1, u64::MAX)
         .unwrap_or_else(|e| panic!("read back: {e}"));
     let mut terms = BTreeMap::new();
-    for (expected, e) in (BASE.index + 1..).zip(&entries) {
+    for (expected, e) in (base.index + 1..).zip(&entries) {
         assert_eq!(e.index, expected, "gap in the recovered log");
         assert_eq!(
             e.data,
@@ -86,8 +142,9 @@ fn recover(path: &Path) -> State {
         );
         terms.insert(e.index, e.term);
     }
-    assert_eq!(entries.len() as u64, last - BASE.index);
+    assert_eq!(entries.len() as u64, last - base.index);
     State {
+        base,
         terms,
         hard_state: log.hard_state(),
     }
@@ -115,6 +172,7 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
 
     let mut state = State::default();
     let (mut kills, mut in_flight_kept, mut in_flight_lost, mut synced_total) = (0, 0, 0, 0);
+    let (mut compactions, mut installs) = (0, 0);
     let started = Instant::now();
     for round in 0..ROUNDS {
         let env = [
@@ -143,6 +201,11 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
                 let w = pending.take().expect("synced without intent");
                 *state = state.apply(w);
                 synced_total += 1;
+                match w {
+                    Intent::Compact { .. } => compactions += 1,
+                    Intent::Install { .. } => installs += 1,
+                    Intent::Append { .. } => {}
+                }
                 true
             } else {
                 if let Some(w) = parse_intent(&line) {
@@ -200,12 +263,17 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
         state = recovered;
     }
     eprintln!(
-        "{kills} kills in {:.1?}: {synced_total} synced writes checked, last index {}, \
-         in-flight write at the kill kept {in_flight_kept} times, dropped {in_flight_lost} times",
+        "{kills} kills in {:.1?}: {synced_total} synced writes checked ({compactions} compactions, \
+         {installs} snapshot installs), last index {}, in-flight write at the kill kept \
+         {in_flight_kept} times, dropped {in_flight_lost} times",
         started.elapsed(),
         state.last(),
     );
     assert!(kills >= 50);
+    assert!(
+        compactions > 0 && installs > 0,
+        "{compactions} compactions, {installs} installs"
+    );
     assert!(
         synced_total >= ROUNDS,
         "too few writes were exercised: {synced_total}"
@@ -213,23 +281,31 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
 }
 
 fn parse_intent(line: &str) -> Option<Intent> {
-    let mut fields = line
-        .strip_prefix("intent ")?
-        .split(' ')
-        .map(|f| f.split_once('=').map(|(_, v)| v.parse::<u64>()));
-    let mut next = || fields.next().flatten().and_then(Result::ok);
-    Some(Intent {
-        from: next()?,
-        to: next()?,
-        term: next()?,
-        commit: next()?,
+    let mut words = line.strip_prefix("intent ")?.split(' ');
+    let kind = words.next()?;
+    let mut values = words.map(|f| f.split_once('=').map(|(_, v)| v.parse::<u64>()));
+    let mut next = || values.next().flatten().and_then(Result::ok);
+    Some(match kind {
+        "append" => Intent::Append {
+            from: next()?,
+            to: next()?,
+            term: next()?,
+            commit: next()?,
+        },
+        "compact" => Intent::Compact { at: next()? },
+        "install" => Intent::Install {
+            index: next()?,
+            term: next()?,
+        },
+        _ => return None,
     })
 }
 
 /// The child: continue the log found in `dir` with synced writes, now and
 /// then replacing an uncommitted suffix with a higher term, as a new leader
-/// would make a follower do. Runs until killed (or, as a safety net, until
-/// its parent stops reading or a minute passes).
+/// would make a follower do, compacting the committed prefix, or installing
+/// a snapshot from a leader far ahead. Runs until killed (or, as a safety
+/// net, until its parent stops reading or a minute passes).
 fn writer(dir: &Path, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut log = RocksStorage::open(dir).expect("writer: open");
@@ -238,31 +314,79 @@ fn writer(dir: &Path, seed: u64) {
     while started.elapsed() < Duration::from_secs(60) {
         let hs = log.hard_state();
         let (first, last) = (log.first_index().unwrap(), log.last_index().unwrap());
-        let conflict_from = (hs.commit + 1).max(first);
-        let (from, term) = if last >= conflict_from && rng.range(0, 7) == 0 {
-            (rng.range(conflict_from, last), hs.term + 1)
-        } else {
-            (last + 1, hs.term.max(1))
+        let intent = match rng.range(0, 19) {
+            0 if hs.commit >= first => Intent::Compact {
+                at: rng.range(first, hs.commit),
+            },
+            1 => Intent::Install {
+                index: last + rng.range(1, 30),
+                term: hs.term.max(1) + rng.range(0, 1),
+            },
+            _ => {
+                let conflict_from = (hs.commit + 1).max(first);
+                let (from, term) = if last >= conflict_from && rng.range(0, 7) == 0 {
+                    (rng.range(conflict_from, last), hs.term + 1)
+                } else {
+                    (last + 1, hs.term.max(1))
+                };
+                let to = from + rng.range(0, 15);
+                let commit = rng.range(hs.commit, to);
+                Intent::Append {
+                    from,
+                    to,
+                    term,
+                    commit,
+                }
+            }
         };
-        let to = from + rng.range(0, 15);
-        let commit = rng.range(hs.commit, to);
-        if writeln!(
-            out,
-            "intent from={from} to={to} term={term} commit={commit}"
-        )
-        .and_then(|()| out.flush())
-        .is_err()
+        let announced = match intent {
+            Intent::Append {
+                from,
+                to,
+                term,
+                commit,
+            } => format!("intent append from={from} to={to} term={term} commit={commit}"),
+            Intent::Compact { at } => format!("intent compact at={at}"),
+            Intent::Install { index, term } => format!("intent install index={index} term={term}"),
+        };
+        if writeln!(out, "{announced}")
+            .and_then(|()| out.flush())
+            .is_err()
         {
             return;
         }
-        let entries = (from..=to).map(|i| crate::common::entry(i, term)).collect();
-        let hard_state = Some(HardState {
-            term,
-            vote: 1,
-            commit,
-        });
-        log.write(LogWrite::new(entries, hard_state, true))
-            .expect("writer: write");
+        match intent {
+            Intent::Append {
+                from,
+                to,
+                term,
+                commit,
+            } => {
+                let entries = (from..=to).map(|i| crate::common::entry(i, term)).collect();
+                let hard_state = Some(HardState {
+                    term,
+                    vote: 1,
+                    commit,
+                });
+                log.write(LogWrite::new(entries, hard_state, true))
+                    .expect("writer: write");
+            }
+            Intent::Compact { at } => log.compact(at).expect("writer: compact"),
+            Intent::Install { index, term } => {
+                let mut w = LogWrite::new(
+                    Vec::new(),
+                    Some(HardState {
+                        term,
+                        vote: 1,
+                        commit: index,
+                    }),
+                    true,
+                );
+                let voters = ConfState::with_voters([1, 2, 3]);
+                w.snapshot = Some(Snapshot::new(index, term, voters, payload(index, term)));
+                log.write(w).expect("writer: install");
+            }
+        }
         if writeln!(out, "synced").and_then(|()| out.flush()).is_err() {
             return;
         }

@@ -10,4 +10,5 @@ mod common;
 mod crash;
 mod faults;
 mod semantics;
+mod snapshots;
 mod write_failure;

@@ -1,0 +1,137 @@
+//! Snapshots in the environment: `compact`, `send-snapshot`, and etcd's
+//! bookkeeping of each node's applied state.
+//!
+//! etcd's harness runs an "appender" state machine: each applied entry's
+//! payload is appended to the state, and the node's latest state, as a
+//! snapshot at the last applied entry, is what its storage hands out as
+//! its snapshot. A leader catching up a follower therefore sends exactly
+//! what it has applied. A snapshot a node installs is not recorded (etcd's
+//! harness does not either), so a node keeps sending its own applied state.
+
+use super::{invalid, CmdResult, Env, Failure};
+use crate::datadriven::Directive;
+use raft_core::describe::{default_formatter, describe_message};
+use raft_core::{
+    Entry, InitialState, LogStorage, LogWrite, Message, MessageType, Snapshot, StorageError,
+};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A node's applied state, shared between the environment (which records
+/// what the node applies) and the node's storage (which hands it out).
+#[derive(Clone, Debug, Default)]
+pub struct AppliedState(Arc<Mutex<Snapshot>>);
+
+impl AppliedState {
+    /// The state a node starts from: its bootstrap snapshot (index 0 for a
+    /// node that starts empty).
+    pub fn new(initial: Snapshot) -> AppliedState {
+        AppliedState(Arc::new(Mutex::new(initial)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Snapshot> {
+        // Nothing panics while holding the lock; a poisoned one still holds
+        // a whole snapshot.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The latest state, as a snapshot.
+    pub fn latest(&self) -> Snapshot {
+        self.lock().clone()
+    }
+
+    /// Applies `entries` to the appender state machine.
+    pub fn apply(&self, entries: &[Entry]) {
+        let mut state = self.lock();
+        for e in entries {
+            let mut data = Vec::with_capacity(state.data.len() + e.data.len());
+            data.extend_from_slice(&state.data);
+            data.extend_from_slice(&e.data);
+            let conf_state = state.metadata.conf_state.clone();
+            *state = Snapshot::new(e.index, e.term, conf_state, data);
+        }
+    }
+}
+
+/// A node's storage as etcd's harness wraps it: every call goes to the
+/// real log, except that its snapshot is the node's applied state.
+pub struct AppliedStateStorage {
+    log: Box<dyn LogStorage>,
+    applied: AppliedState,
+}
+
+impl AppliedStateStorage {
+    /// Wraps `log`, whose snapshots become `applied`'s latest state.
+    pub fn new(log: Box<dyn LogStorage>, applied: AppliedState) -> AppliedStateStorage {
+        AppliedStateStorage { log, applied }
+    }
+}
+
+impl LogStorage for AppliedStateStorage {
+    fn initial_state(&self) -> Result<InitialState, StorageError> {
+        self.log.initial_state()
+    }
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
+        self.log.entries(lo, hi, max_size)
+    }
+    fn term(&self, index: u64) -> Result<u64, StorageError> {
+        self.log.term(index)
+    }
+    fn first_index(&self) -> Result<u64, StorageError> {
+        self.log.first_index()
+    }
+    fn last_index(&self) -> Result<u64, StorageError> {
+        self.log.last_index()
+    }
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+        self.log.write(write)
+    }
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        Ok(self.applied.latest())
+    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        self.log.compact(compact_index)
+    }
+}
+
+impl Env {
+    /// `compact <id> <index>`: drops the node's log up to and including
+    /// `index`, then prints what is left.
+    pub(crate) fn compact(&mut self, d: &Directive) -> CmdResult {
+        let i = self.first_node(d)?;
+        let index = d
+            .positional()
+            .nth(1)
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| invalid(d, "expected the index to compact to"))?;
+        if let Err(e) = self.nodes[i].raw.store_mut().compact(index) {
+            return Err(Failure::Printed(e.to_string()));
+        }
+        self.raft_log(d)
+    }
+
+    /// `send-snapshot <from> <to>`: puts a `MsgSnap` with `from`'s current
+    /// snapshot in flight to `to`, outside the protocol (as an application
+    /// might).
+    pub(crate) fn send_snapshot(&mut self, d: &Directive) -> CmdResult {
+        let idxs = self.node_indexes(d)?;
+        let [from, to] = idxs[..] else {
+            return Err(invalid(d, "expected two node ids").into());
+        };
+        let node = &self.nodes[from];
+        let snapshot = match node.raw.store().snapshot() {
+            Ok(s) => s,
+            Err(e) => return Err(Failure::Printed(e.to_string())),
+        };
+        let mut m = Message::new(MessageType::MsgSnap);
+        m.from = node.config.id;
+        m.to = self.nodes[to].config.id;
+        m.term = node.raw.hard_state().term;
+        m.snapshot = Some(Box::new(snapshot));
+        self.out
+            .write(&format!("{}\n", describe_message(&m, &default_formatter)));
+        self.messages.push(m);
+        Ok(())
+    }
+}
