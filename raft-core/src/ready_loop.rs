@@ -11,8 +11,11 @@
 //! 3. [`ReadyHandler::persist`] writes the entries and hard state;
 //! 4. [`ReadyHandler::send`] gets the responses that vouch for durable state
 //!    (a vote granted, an entry stored): only now are they true;
-//! 5. [`ReadyHandler::apply`] gets the committed entries;
-//! 6. [`RawNode::advance`] is called.
+//! 5. [`ReadyHandler::restore`] gets the snapshot, if the Ready has one (the
+//!    state machine is replaced by it);
+//! 6. [`ReadyHandler::apply`] gets the committed entries (which follow the
+//!    snapshot);
+//! 7. [`RawNode::advance`] is called.
 //!
 //! A harness that wants the old "persist, then send everything" order needs
 //! nothing of its own: as long as the early messages are only queued (not
@@ -55,6 +58,15 @@ pub trait ReadyHandler<S: LogStorage> {
         store.write(write).map_err(|e| Error::from(e).into())
     }
 
+    /// Replaces the state machine's state with `snapshot`'s (its data as the
+    /// application wrote it), after the log was cut at the snapshot by
+    /// `persist`. Called only for a Ready that carries a snapshot, before
+    /// `apply`. Does nothing by default, for harnesses without a state
+    /// machine.
+    fn restore(&mut self, _snapshot: &crate::Snapshot) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// Applies the Ready's committed entries (possibly none) to the state
     /// machine. Called once per Ready, after the durable responses were
     /// sent.
@@ -81,6 +93,9 @@ impl<S: LogStorage> RawNode<S> {
         }
         if !late.is_empty() {
             handler.send(late);
+        }
+        if let Some(snapshot) = &rd.snapshot {
+            handler.restore(snapshot)?;
         }
         handler.apply(&rd.committed_entries)?;
         self.advance()?;

@@ -168,6 +168,12 @@ where
         match event {
             TransportEvent::Message(m) => self.step(m),
             TransportEvent::Unreachable(peer) => Ok(self.raw.report_unreachable(peer)?),
+            TransportEvent::SnapshotReport(peer, status) => {
+                Ok(self.raw.report_snapshot(peer, status)?)
+            }
+            // A kind of event this runtime does not know yet carries nothing
+            // the protocol needs.
+            _ => Ok(()),
         }
     }
 

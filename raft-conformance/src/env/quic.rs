@@ -90,7 +90,7 @@ impl QuicNet {
                             Some(TransportEvent::Message(m)) => return Ok(m),
                             // A report about some earlier message; this one
                             // may still arrive.
-                            Some(TransportEvent::Unreachable(_)) => {}
+                            Some(_) => {}
                             None => return Err(format!("node {to}'s endpoint shut down")),
                         },
                         event = sender.recv() => match event {

@@ -199,7 +199,7 @@ where
             match recipient.try_recv() {
                 Some(TransportEvent::Message(m)) => return Ok(m),
                 // A report about some earlier message; this one may still arrive.
-                Some(TransportEvent::Unreachable(_)) => continue,
+                Some(_) => continue,
                 None => {}
             }
             if let Some(TransportEvent::Unreachable(peer)) = sender.try_recv() {

@@ -86,8 +86,10 @@ impl Transport for MemTransport {
         let capacity = self.network.capacity;
         let mut hub = self.network.hub();
         let mut unreachable = Vec::new();
+        let mut snapshot_reports = Vec::new();
         for m in messages {
             let to = m.to;
+            let is_snapshot = m.msg_type == crate::MessageType::MsgSnap;
             let delivered = !hub.cut.contains(&(self.id, to))
                 && match hub.inboxes.get_mut(&to) {
                     Some(inbox) if !inbox.closed && inbox.queue.len() < capacity => {
@@ -96,11 +98,24 @@ impl Transport for MemTransport {
                     }
                     _ => false,
                 };
+            if is_snapshot {
+                // Handing the snapshot to the peer's inbox is the whole
+                // transfer in memory, so its outcome is known now.
+                let status = if delivered {
+                    crate::SnapshotStatus::Finish
+                } else {
+                    crate::SnapshotStatus::Failure
+                };
+                snapshot_reports.push(TransportEvent::SnapshotReport(to, status));
+            }
             if !delivered && !unreachable.contains(&to) {
                 unreachable.push(to);
             }
         }
         if let Some(own) = hub.inboxes.get_mut(&self.id) {
+            for report in snapshot_reports {
+                own.push(report);
+            }
             for peer in unreachable {
                 tracing::debug!(
                     from = self.id,
@@ -194,5 +209,30 @@ mod tests {
         net.heal();
         a.send(vec![msg(1, 2, 3)]);
         assert_eq!(b.try_recv(), Some(TransportEvent::Message(msg(1, 2, 3))));
+    }
+
+    #[test]
+    fn snapshot_outcome_is_reported_to_the_sender() {
+        let net = MemNetwork::new(8);
+        let mut a = net.join(1);
+        let mut b = net.join(2);
+        let snap = |to| Message {
+            from: 1,
+            to,
+            ..Message::new(MessageType::MsgSnap)
+        };
+        a.send(vec![snap(2)]);
+        assert!(matches!(b.try_recv(), Some(TransportEvent::Message(_))));
+        assert_eq!(
+            a.try_recv(),
+            Some(TransportEvent::SnapshotReport(2, crate::SnapshotStatus::Finish))
+        );
+        net.cut(1, 2);
+        a.send(vec![snap(2)]);
+        assert_eq!(
+            a.try_recv(),
+            Some(TransportEvent::SnapshotReport(2, crate::SnapshotStatus::Failure))
+        );
+        assert_eq!(a.try_recv(), Some(TransportEvent::Unreachable(2)));
     }
 }

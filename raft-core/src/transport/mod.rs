@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 
 /// Something a transport has to tell its node.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportEvent {
     /// A message from a peer, to be passed to [`crate::RawNode::step`].
     Message(Message),
@@ -24,6 +25,10 @@ pub enum TransportEvent {
     /// to [`crate::RawNode::report_unreachable`] so replication to it falls
     /// back to probing.
     Unreachable(NodeId),
+    /// How sending a `MsgSnap` to this peer ended; pass it to
+    /// [`crate::RawNode::report_snapshot`] so the leader leaves
+    /// `StateSnapshot` (on failure it probes again and resends later).
+    SnapshotReport(NodeId, crate::SnapshotStatus),
 }
 
 /// Moves messages between the nodes of one group.
