@@ -225,13 +225,19 @@ mod tests {
         assert!(matches!(b.try_recv(), Some(TransportEvent::Message(_))));
         assert_eq!(
             a.try_recv(),
-            Some(TransportEvent::SnapshotReport(2, crate::SnapshotStatus::Finish))
+            Some(TransportEvent::SnapshotReport(
+                2,
+                crate::SnapshotStatus::Finish
+            ))
         );
         net.cut(1, 2);
         a.send(vec![snap(2)]);
         assert_eq!(
             a.try_recv(),
-            Some(TransportEvent::SnapshotReport(2, crate::SnapshotStatus::Failure))
+            Some(TransportEvent::SnapshotReport(
+                2,
+                crate::SnapshotStatus::Failure
+            ))
         );
         assert_eq!(a.try_recv(), Some(TransportEvent::Unreachable(2)));
     }
