@@ -115,6 +115,21 @@ impl LogStorage for Broken {
         }
         self.log.write(write)
     }
+    // The broken storages keep no snapshots.
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        Err(StorageError::SnapshotTemporarilyUnavailable)
+    }
+    fn compact(&mut self, _compact_index: u64) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("log compaction"))
+    }
+    fn create_snapshot(
+        &mut self,
+        _index: u64,
+        _conf_state: Option<raft_core::ConfState>,
+        _data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        Err(StorageError::Unsupported("snapshots"))
+    }
 }
 
 fn failed_cases(flaw: Flaw) -> Vec<&'static str> {

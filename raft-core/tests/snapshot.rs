@@ -441,6 +441,14 @@ impl LogStorage for SlowSnapshots {
     fn compact(&mut self, index: u64) -> Result<(), raft_core::StorageError> {
         self.log.compact(index)
     }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<raft_core::ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<Snapshot, raft_core::StorageError> {
+        LogStorage::create_snapshot(&mut self.log, index, conf_state, data)
+    }
 }
 
 fn persist(node: &mut RawNode<SlowSnapshots>) -> Vec<Message> {

@@ -108,37 +108,3 @@ fn a_write_installs_its_snapshot_before_its_entries_or_nothing_at_all() {
     assert!(matches!(s.write(w), Err(StorageError::SnapshotOutOfDate)));
     assert_eq!(s.last_index().unwrap(), 12);
 }
-
-/// A log that implements only the required methods: no snapshots.
-struct PlainLog(MemStorage);
-
-impl LogStorage for PlainLog {
-    fn initial_state(&self) -> Result<raft_core::InitialState, StorageError> {
-        self.0.initial_state()
-    }
-    fn entries(&self, lo: u64, hi: u64, max: u64) -> Result<Vec<raft_core::Entry>, StorageError> {
-        self.0.entries(lo, hi, max)
-    }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.0.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.0.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.0.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.0.write(write)
-    }
-}
-
-#[test]
-fn a_log_without_snapshots_says_so_with_typed_errors() {
-    let mut log = PlainLog(store_3_to_5());
-    assert!(matches!(
-        log.snapshot(),
-        Err(StorageError::SnapshotTemporarilyUnavailable)
-    ));
-    assert!(matches!(log.compact(4), Err(StorageError::Unsupported(_))));
-}

@@ -247,6 +247,21 @@ impl LogStorage for FileLog {
         self.len += record.len() as u64;
         self.apply(entries, write.hard_state)
     }
+    // An append-only file never shrinks: no snapshots, no compaction.
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        Err(StorageError::SnapshotTemporarilyUnavailable)
+    }
+    fn compact(&mut self, _compact_index: u64) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("log compaction"))
+    }
+    fn create_snapshot(
+        &mut self,
+        _index: u64,
+        _conf_state: Option<raft_core::ConfState>,
+        _data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        Err(StorageError::Unsupported("snapshots"))
+    }
 }
 
 /// Makes [`FileLog`]s in fresh directories under one temporary directory

@@ -171,6 +171,17 @@ pub mod rocks {
                 None => Err(StorageError::Corrupted("database is closed".to_string())),
             }
         }
+        fn create_snapshot(
+            &mut self,
+            index: u64,
+            conf_state: Option<raft_core::ConfState>,
+            data: bytes::Bytes,
+        ) -> Result<raft_core::Snapshot, StorageError> {
+            match self.log.as_mut() {
+                Some(log) => LogStorage::create_snapshot(log, index, conf_state, data),
+                None => Err(StorageError::Corrupted("database is closed".to_string())),
+            }
+        }
     }
 
     impl Backend for RocksBackend {

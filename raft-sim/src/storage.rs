@@ -67,6 +67,14 @@ impl LogStorage for MemBackend {
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         self.0.compact(compact_index)
     }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<raft_core::ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        LogStorage::create_snapshot(&mut self.0, index, conf_state, data)
+    }
 }
 
 impl Backend for MemBackend {
@@ -272,6 +280,25 @@ impl LogStorage for DiskHandle {
     }
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         self.0.borrow_mut().write(write)
+    }
+    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+        self.read(|s| s.snapshot())
+    }
+    // The disk model's record of what is durable (`durable_log`) assumes a
+    // log that starts at index 1, so the simulated disk refuses to compact
+    // until that model follows snapshots.
+    fn compact(&mut self, _compact_index: u64) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported(
+            "compaction on the simulated disk",
+        ))
+    }
+    fn create_snapshot(
+        &mut self,
+        _index: u64,
+        _conf_state: Option<raft_core::ConfState>,
+        _data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        Err(StorageError::Unsupported("snapshots on the simulated disk"))
     }
 }
 

@@ -432,4 +432,15 @@ impl LogStorage for RocksStorage {
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         Ok(self.compact_to(compact_index)?)
     }
+
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        Ok(RocksStorage::create_snapshot(
+            self, index, conf_state, data,
+        )?)
+    }
 }

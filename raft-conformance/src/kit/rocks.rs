@@ -89,4 +89,12 @@ impl LogStorage for TempRocks {
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         self.log.compact(compact_index)
     }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<raft_core::ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        LogStorage::create_snapshot(&mut self.log, index, conf_state, data)
+    }
 }

@@ -52,6 +52,17 @@ impl<F: StorageFactory> LogStorage for KitBackend<F> {
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         self.log.as_mut().ok_or_else(closed)?.compact(compact_index)
     }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<raft_core::ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<raft_core::Snapshot, StorageError> {
+        self.log
+            .as_mut()
+            .ok_or_else(closed)?
+            .create_snapshot(index, conf_state, data)
+    }
 }
 
 impl<F: StorageFactory> Backend for KitBackend<F> {

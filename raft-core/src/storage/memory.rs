@@ -201,6 +201,15 @@ impl LogStorage for MemStorage {
         Ok(self.snapshot.clone())
     }
 
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        MemStorage::create_snapshot(self, index, conf_state, data)
+    }
+
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         if compact_index <= self.base.index {
             return Err(StorageError::Compacted);

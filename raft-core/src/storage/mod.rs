@@ -22,6 +22,7 @@ pub use memory::MemStorage;
 
 use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, HardState};
+use bytes::Bytes;
 use thiserror::Error;
 
 /// What a node recovers from its storage when it starts.
@@ -83,11 +84,13 @@ impl LogWrite {
 /// `n`, the bootstrap point; after a compaction, the compaction point; after
 /// a snapshot was installed, the snapshot's index).
 ///
-/// Snapshots and compaction have default implementations for a log that has
-/// neither: [`snapshot`](LogStorage::snapshot) is then always temporarily
-/// unavailable (so a leader waits instead of sending one) and
-/// [`compact`](LogStorage::compact) refuses. A storage that installs
-/// snapshots from [`LogWrite::snapshot`] must implement both.
+/// Snapshots and compaction are required methods, so that a wrapper around
+/// another storage cannot forget to forward them. A log that keeps no
+/// snapshots answers [`snapshot`](LogStorage::snapshot) with
+/// [`StorageError::SnapshotTemporarilyUnavailable`] (a leader then waits
+/// instead of sending one) and refuses [`compact`](LogStorage::compact) and
+/// [`create_snapshot`](LogStorage::create_snapshot) with
+/// [`StorageError::Unsupported`].
 pub trait LogStorage {
     /// The hard state and membership persisted so far.
     fn initial_state(&self) -> Result<InitialState, StorageError>;
@@ -119,9 +122,7 @@ pub trait LogStorage {
     /// sends a follower that needs entries the log no longer holds. It may
     /// be [`StorageError::SnapshotTemporarilyUnavailable`] while one is
     /// being made; the leader then tries again later.
-    fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        Err(StorageError::SnapshotTemporarilyUnavailable)
-    }
+    fn snapshot(&self) -> Result<Snapshot, StorageError>;
 
     /// Discards every entry up to and including `compact_index` (etcd's
     /// `MemoryStorage.Compact`): the first index becomes `compact_index + 1`
@@ -129,10 +130,22 @@ pub trait LogStorage {
     /// it once its state up to that index is safe in a snapshot. An index
     /// already compacted is [`StorageError::Compacted`]; one beyond the last
     /// entry is [`StorageError::Unavailable`].
-    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-        let _ = compact_index;
-        Err(StorageError::Unsupported("log compaction"))
-    }
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError>;
+
+    /// Records `data`, the application's state as of the applied entry
+    /// `index`, as the latest snapshot (etcd's
+    /// `MemoryStorage.CreateSnapshot`), with membership `conf_state` if
+    /// given, else the stored one; durable when it returns. The log is
+    /// untouched: call [`compact`](LogStorage::compact) afterwards to drop
+    /// the entries it covers. `index` not newer than the stored snapshot is
+    /// [`StorageError::SnapshotOutOfDate`]; outside the log,
+    /// [`StorageError::Compacted`] or [`StorageError::Unavailable`].
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError>;
 }
 
 impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
@@ -159,6 +172,14 @@ impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
     }
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         (**self).compact(compact_index)
+    }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        (**self).create_snapshot(index, conf_state, data)
     }
 }
 
