@@ -31,6 +31,8 @@ more=(
   slow_follower_after_compaction.txt
   snapshot_succeed_via_app_resp.txt
   snapshot_succeed_via_app_resp_behind.txt
+  async_storage_writes.txt
+  async_storage_writes_append_aba_race.txt
 )
 scripts=("$etcd_dir"/testdata/*.txt)
 for f in "${more[@]}"; do

@@ -52,6 +52,12 @@ pub struct Config {
     /// Seed for the election-timeout jitter; `None` draws one from the OS.
     /// Set it to make a run reproducible (simulation, tests).
     pub random_seed: Option<u64>,
+    /// etcd's `AsyncStorageWrites`: each Ready hands its writes and applies
+    /// to the application's append and apply threads as `MsgStorageAppend`
+    /// and `MsgStorageApply` messages, whose responses the application
+    /// steps back when done; `RawNode::advance` is then not used (see
+    /// `crate::async_writes` in the source, and etcd's doc.go).
+    pub async_storage_writes: bool,
     /// A safety rule to break on purpose (test builds only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<Fault>,
@@ -87,6 +93,7 @@ impl Config {
             pre_vote: true,
             disable_proposal_forwarding: false,
             random_seed: None,
+            async_storage_writes: false,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }

@@ -21,6 +21,11 @@ pub enum Error {
     /// A response came from a node that is not in the group.
     #[error("raft: cannot step as peer not found")]
     StepPeerNotFound,
+    /// `RawNode::advance` was called on a node with
+    /// `Config::async_storage_writes`, where the storage threads' responses
+    /// take its place.
+    #[error("advance must not be called when using async storage writes")]
+    AdvanceWithAsyncStorageWrites,
     /// A message broke a protocol invariant that a correct peer never breaks
     /// (e.g. entries that do not follow each other). It was not applied.
     #[error("raft: invalid message from {from:x}: {reason}")]

@@ -86,6 +86,7 @@
 
 #![warn(missing_docs)]
 
+mod async_writes;
 mod config;
 pub mod describe;
 mod error;
@@ -109,7 +110,7 @@ mod types;
 pub use config::Fault;
 pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
-pub use message::{Message, MessageType};
+pub use message::{is_local_thread, Message, MessageType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD};
 pub use raw_node::{RawNode, Ready};
 pub use ready_loop::ReadyHandler;
 pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};

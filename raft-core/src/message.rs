@@ -8,9 +8,8 @@ use std::fmt;
 /// The kind of a [`Message`].
 ///
 /// Discriminants are etcd's `raftpb.MessageType` values, so a codec can stay
-/// wire-compatible with etcd. Types for features not built yet (ReadIndex,
-/// leader transfer, async storage) are absent, and their numbers stay
-/// reserved.
+/// wire-compatible with etcd. Types for features not built yet are absent,
+/// and their numbers stay reserved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -46,14 +45,39 @@ pub enum MessageType {
     MsgPreVote = 17,
     /// Answer to `MsgPreVote`: granted unless `reject`.
     MsgPreVoteResp = 18,
+    /// Local, with `Config::async_storage_writes`: to
+    /// [`LOCAL_APPEND_THREAD`], the entries, hard state (`term`, `vote`,
+    /// `commit`) and snapshot to make durable, then `responses` to deliver.
+    MsgStorageAppend = 19,
+    /// Local: from [`LOCAL_APPEND_THREAD`], the writes up to (`index`,
+    /// `log_term`) and `snapshot` are durable.
+    MsgStorageAppendResp = 20,
+    /// Local, with `Config::async_storage_writes`: to [`LOCAL_APPLY_THREAD`],
+    /// committed `entries` to apply, then `responses` to deliver.
+    MsgStorageApply = 21,
+    /// Local: from [`LOCAL_APPLY_THREAD`], `entries` are applied.
+    MsgStorageApplyResp = 22,
     /// Tells a follower to forget the leader it knows, so it grants pre-votes
     /// and votes without waiting out its lease.
     MsgForgetLeader = 23,
 }
 
+/// The pseudo node id of the application's append thread (etcd's
+/// `LocalAppendThread`): the target of `MsgStorageAppend`, the sender of
+/// `MsgStorageAppendResp`.
+pub const LOCAL_APPEND_THREAD: NodeId = u64::MAX;
+/// The pseudo node id of the application's apply thread (etcd's
+/// `LocalApplyThread`).
+pub const LOCAL_APPLY_THREAD: NodeId = u64::MAX - 1;
+
+/// Whether `id` is one of the local storage threads rather than a node.
+pub fn is_local_thread(id: NodeId) -> bool {
+    id == LOCAL_APPEND_THREAD || id == LOCAL_APPLY_THREAD
+}
+
 impl MessageType {
     /// Every message type this crate knows, in wire order.
-    pub const ALL: [MessageType; 16] = [
+    pub const ALL: [MessageType; 20] = [
         MessageType::MsgHup,
         MessageType::MsgBeat,
         MessageType::MsgProp,
@@ -69,6 +93,10 @@ impl MessageType {
         MessageType::MsgCheckQuorum,
         MessageType::MsgPreVote,
         MessageType::MsgPreVoteResp,
+        MessageType::MsgStorageAppend,
+        MessageType::MsgStorageAppendResp,
+        MessageType::MsgStorageApply,
+        MessageType::MsgStorageApplyResp,
         MessageType::MsgForgetLeader,
     ];
 
@@ -90,6 +118,10 @@ impl MessageType {
             MessageType::MsgCheckQuorum => "MsgCheckQuorum",
             MessageType::MsgPreVote => "MsgPreVote",
             MessageType::MsgPreVoteResp => "MsgPreVoteResp",
+            MessageType::MsgStorageAppend => "MsgStorageAppend",
+            MessageType::MsgStorageAppendResp => "MsgStorageAppendResp",
+            MessageType::MsgStorageApply => "MsgStorageApply",
+            MessageType::MsgStorageApplyResp => "MsgStorageApplyResp",
             MessageType::MsgForgetLeader => "MsgForgetLeader",
         }
     }
@@ -114,6 +146,10 @@ impl MessageType {
                 | MessageType::MsgUnreachable
                 | MessageType::MsgSnapStatus
                 | MessageType::MsgCheckQuorum
+                | MessageType::MsgStorageAppend
+                | MessageType::MsgStorageAppendResp
+                | MessageType::MsgStorageApply
+                | MessageType::MsgStorageApplyResp
         )
     }
 
@@ -207,9 +243,12 @@ pub struct Message {
     pub reject_hint: u64,
     /// Opaque bytes echoed back in the response (etcd uses it for ReadIndex and campaign reasons).
     pub context: Bytes,
-    /// The snapshot a `MsgSnap` carries; `None` on every other type. Boxed so
-    /// that the common messages stay small.
+    /// The snapshot a `MsgSnap` carries (or a storage message installs);
+    /// `None` otherwise. Boxed so that the common messages stay small.
     pub snapshot: Option<Box<Snapshot>>,
+    /// For `MsgStorageAppend` and `MsgStorageApply` only: the messages to
+    /// deliver (to peers, or back to this node) once the work is done.
+    pub responses: Vec<Message>,
 }
 
 impl Message {
@@ -229,6 +268,7 @@ impl Message {
             reject_hint: 0,
             context: Bytes::new(),
             snapshot: None,
+            responses: Vec::new(),
         }
     }
 }

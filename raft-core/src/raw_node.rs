@@ -167,6 +167,9 @@ pub struct RawNode<S: LogStorage> {
     prev_soft: SoftState,
     prev_hard: HardState,
     steps_on_advance: Vec<AdvanceStep>,
+    /// `Config::async_storage_writes`: Readies carry storage messages and
+    /// `advance` is not used.
+    async_storage_writes: bool,
     /// Capacities for the message buffers a Ready takes away, following
     /// recent Readies so that a busy leader does not regrow them each time.
     msg_capacity: usize,
@@ -190,6 +193,7 @@ impl<S: LogStorage> RawNode<S> {
             prev_hard: raft.hard_state(),
             raft,
             steps_on_advance: Vec::new(),
+            async_storage_writes: config.async_storage_writes,
             msg_capacity: 0,
             after_append_capacity: 0,
         })
@@ -234,6 +238,24 @@ impl<S: LogStorage> RawNode<S> {
     }
 
     fn accept_from_peer(&self, m: &Message) -> Result<()> {
+        if self.async_storage_writes {
+            // The storage threads' responses, and this node's own
+            // responses they deliver, come back through `step`.
+            let from_thread = crate::message::is_local_thread(m.from);
+            let storage_response = matches!(
+                m.msg_type,
+                MessageType::MsgStorageAppendResp | MessageType::MsgStorageApplyResp
+            );
+            if from_thread || storage_response {
+                return match from_thread && storage_response && m.to == self.raft.id {
+                    true => Ok(()),
+                    false => Err(Error::StepLocalMsg),
+                };
+            }
+            if m.from == self.raft.id && m.msg_type.waits_for_durability() {
+                return Ok(());
+            }
+        }
         if m.msg_type.is_local() {
             return Err(Error::StepLocalMsg);
         }
@@ -292,12 +314,14 @@ impl<S: LogStorage> RawNode<S> {
             || !r.msgs_after_append.is_empty()
             || r.raft_log.has_next_unstable_snapshot()
             || r.raft_log.has_next_unstable_entries()
-            || r.raft_log.has_next_committed_entries(true)
+            || r.raft_log
+                .has_next_committed_entries(self.apply_unstable_entries())
     }
 
     /// Collects what the application must persist, send and apply. Call
     /// [`RawNode::advance`] after handling it, before the next `ready`.
     pub fn ready(&mut self) -> Result<Ready> {
+        let allow_unstable = self.apply_unstable_entries();
         let r = &mut self.raft;
         let soft = r.soft_state();
         let hard = r.hard_state();
@@ -306,7 +330,7 @@ impl<S: LogStorage> RawNode<S> {
             hard_state: (hard != self.prev_hard).then_some(hard),
             entries: r.raft_log.next_unstable_entries().to_vec(),
             snapshot: r.raft_log.next_unstable_snapshot().cloned(),
-            committed_entries: r.raft_log.next_committed_entries(true)?,
+            committed_entries: r.raft_log.next_committed_entries(allow_unstable)?,
             messages: {
                 self.msg_capacity = next_capacity(self.msg_capacity, r.msgs.len());
                 std::mem::replace(&mut r.msgs, Vec::with_capacity(self.msg_capacity))
@@ -317,6 +341,16 @@ impl<S: LogStorage> RawNode<S> {
             || hard.vote != self.prev_hard.vote
             || hard.term != self.prev_hard.term;
 
+        if self.async_storage_writes {
+            if let Some(m) = crate::async_writes::append_message(r, &rd)? {
+                rd.messages.push(m);
+            }
+            if let Some(m) = crate::async_writes::apply_message(r, &rd.committed_entries) {
+                rd.messages.push(m);
+            }
+            self.accept_ready(&rd, allow_unstable);
+            return Ok(rd);
+        }
         // Responses wait behind the persistence of this Ready: the ones to
         // peers go last in `messages`, the ones to ourselves are stepped on
         // advance.
@@ -353,21 +387,45 @@ impl<S: LogStorage> RawNode<S> {
                 size,
                 payload,
             });
-            r.raft_log.accept_applying(last.index, size, true);
+        }
+        self.accept_ready(&rd, allow_unstable);
+        Ok(rd)
+    }
+
+    /// Records that `rd` was handed out: what it carries is no longer
+    /// "next" (etcd's `acceptReady`).
+    fn accept_ready(&mut self, rd: &Ready, allow_unstable: bool) {
+        let r = &mut self.raft;
+        if let Some(last) = rd.committed_entries.last() {
+            let size = entries_size(&rd.committed_entries);
+            r.raft_log.accept_applying(last.index, size, allow_unstable);
         }
         r.raft_log.accept_unstable();
         if let Some(soft) = rd.soft_state {
             self.prev_soft = soft;
         }
-        if !hard.is_empty() {
+        if let Some(hard) = rd.hard_state.filter(|hs| !hs.is_empty()) {
             self.prev_hard = hard;
         }
-        Ok(rd)
+    }
+
+    /// Whether committed entries may be applied before they are durable
+    /// locally: yes when a Ready's writes are done before its applies (the
+    /// synchronous contract), no when the two threads run independently.
+    fn apply_unstable_entries(&self) -> bool {
+        !self.async_storage_writes
     }
 
     /// Tells the node the last Ready was handled: its entries and hard state
     /// are durable and its committed entries applied.
+    ///
+    /// Not used with `Config::async_storage_writes`
+    /// ([`Error::AdvanceWithAsyncStorageWrites`]): the storage threads'
+    /// responses take its place.
     pub fn advance(&mut self) -> Result<()> {
+        if self.async_storage_writes {
+            return Err(Error::AdvanceWithAsyncStorageWrites);
+        }
         let steps = std::mem::take(&mut self.steps_on_advance);
         for step in steps {
             match step {
@@ -376,27 +434,7 @@ impl<S: LogStorage> RawNode<S> {
                     term,
                     last,
                     snapshot,
-                } => {
-                    // If the term moved on since, the entries written may
-                    // have been replaced in memory by a newer leader's; they
-                    // are not known to be the ones now unstable.
-                    match last {
-                        Some(_) if term < self.raft.term => tracing::info!(
-                            "{:x} [term: {}] ignored entry appends from a MsgStorageAppendResp message with lower term [term: {}]",
-                            self.raft.id,
-                            self.raft.term,
-                            term
-                        ),
-                        Some(last) => self.raft.raft_log.stable_to(last),
-                        None => {}
-                    }
-                    // A snapshot is what it is whatever the term: installed
-                    // means applied.
-                    if let Some(index) = snapshot {
-                        self.raft.raft_log.stable_snap_to(index);
-                        self.raft.applied_to(index, 0, 0);
-                    }
-                }
+                } => self.raft.storage_appended(term, last, snapshot),
                 AdvanceStep::Applied {
                     index,
                     size,

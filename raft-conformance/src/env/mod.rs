@@ -6,7 +6,9 @@
 //! deliver-msgs), `control.rs` (campaign, propose, ticks, forget-leader,
 //! report-unreachable, timeouts), `inspect.rs` (raft-log, raft-state,
 //! status, log-level), `snapshot.rs` (compact, send-snapshot, and each
-//! node's applied state, which is the snapshot it sends).
+//! node's applied state, which is the snapshot it sends),
+//! `storage_threads.rs` (process-append-thread, process-apply-thread: the
+//! application's threads under async storage writes).
 
 mod control;
 mod inspect;
@@ -16,6 +18,7 @@ mod quic;
 mod ready;
 mod snapshot;
 mod storage;
+mod storage_threads;
 mod wire;
 
 #[cfg(feature = "quic")]
@@ -58,6 +61,12 @@ pub struct Node {
     pub config: Config,
     /// What the node has applied, which is also the snapshot it sends.
     pub applied: AppliedState,
+    /// With async storage writes: `MsgStorageAppend`s waiting for the
+    /// node's append thread, oldest first.
+    pub append_work: std::collections::VecDeque<Message>,
+    /// With async storage writes: `MsgStorageApply`s waiting for the node's
+    /// apply thread, oldest first.
+    pub apply_work: std::collections::VecDeque<Message>,
 }
 
 /// Why a command could not run at all (as opposed to a command whose
@@ -163,6 +172,8 @@ impl Env {
             "deliver-msgs" => self.deliver_msgs(d),
             "forget-leader" => self.forget_leader(d),
             "log-level" => self.log_level(d),
+            "process-append-thread" => self.process_append_thread_cmd(d),
+            "process-apply-thread" => self.process_apply_thread_cmd(d),
             "process-ready" => self.process_ready_cmd(d),
             "propose" => self.propose(d),
             "raft-log" => self.raft_log(d),

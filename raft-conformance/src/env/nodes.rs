@@ -1,5 +1,5 @@
 //! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
-//! [checkquorum=B] [max-committed-size-per-ready=S]`
+//! [checkquorum=B] [max-committed-size-per-ready=S] [async-storage-writes=B]`
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
@@ -9,7 +9,6 @@ use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, Snapshot};
 /// Naming one is refused rather than silently ignored.
 const UNSUPPORTED: &[&str] = &[
     "learners",
-    "async-storage-writes",
     "read-only",
     "step-down-on-removal",
     "disable-conf-change-validation",
@@ -45,6 +44,9 @@ impl Env {
         }
         if let Some(b) = d.scan_bool("checkquorum")? {
             config.check_quorum = b;
+        }
+        if let Some(b) = d.scan_bool("async-storage-writes")? {
+            config.async_storage_writes = b;
         }
         if let Some(n) = d.scan_u64("max-committed-size-per-ready")? {
             config.max_committed_size_per_ready = n;
@@ -120,6 +122,8 @@ impl Env {
                 raw,
                 config: node_config,
                 applied,
+                append_work: Default::default(),
+                apply_work: Default::default(),
             });
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Moving the group forward: `process-ready`, `deliver-msgs`, `stabilize`.
 
+use super::storage_threads::is_local_message;
 use super::{invalid, raft_failure, CmdResult, Env, Failure};
 use crate::datadriven::Directive;
 use crate::output::{parse_level, Output};
@@ -32,6 +33,9 @@ impl Env {
     /// writes before it queues anything; nothing is delivered until the Ready
     /// is handled, so the queue (and the output) are the same.
     pub(crate) fn process_ready(&mut self, d: &Directive, i: usize) -> CmdResult {
+        if self.nodes[i].config.async_storage_writes {
+            return self.process_async_ready(d, i);
+        }
         let node = &mut self.nodes[i];
         let mut handler = QueueReady {
             out: &self.out,
@@ -98,9 +102,15 @@ impl Env {
         filter: Option<MessageType>,
         drop: bool,
     ) -> Result<usize, Failure> {
+        // Local messages (storage threads, a node to itself) need reliable
+        // delivery: they are never dropped, as in etcd's harness.
         let (take, keep): (Vec<Message>, Vec<Message>) = std::mem::take(&mut self.messages)
             .into_iter()
-            .partition(|m| m.to == to && filter.is_none_or(|t| m.msg_type == t));
+            .partition(|m| {
+                m.to == to
+                    && filter.is_none_or(|t| m.msg_type == t)
+                    && !(drop && is_local_message(m))
+            });
         self.messages = keep;
         let count = take.len();
         for m in take {
@@ -116,10 +126,14 @@ impl Env {
             }
             self.out.write(&format!("{line}\n"));
             let i = self.node_index(d, m.to)?;
-            let m = self
-                .wire
-                .carry(m)
-                .map_err(|e| super::invalid(d, e.to_string()))?;
+            // Only messages between nodes cross the transport.
+            let m = if is_local_message(&m) {
+                m
+            } else {
+                self.wire
+                    .carry(m)
+                    .map_err(|e| super::invalid(d, e.to_string()))?
+            };
             match self.nodes[i].raw.step(m) {
                 Ok(()) => {}
                 Err(raft_core::Error::Storage(e)) => return Err(raft_failure(d, e.into())),
@@ -167,6 +181,13 @@ impl Env {
                     done = false;
                     out.write(&format!("> {id} receiving messages\n"));
                     out.with_indent(|| self.deliver(d, id, None, false))?;
+                }
+            }
+            for append in [true, false] {
+                for &i in &idxs {
+                    if self.drain_thread(d, i, append)? {
+                        done = false;
+                    }
                 }
             }
             if done {

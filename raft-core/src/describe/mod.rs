@@ -85,17 +85,27 @@ pub fn describe_entries(entries: &[Entry], f: EntryFormatter<'_>) -> String {
 
 /// Ids in hex, with `None` for "no node".
 fn describe_target(id: NodeId) -> String {
-    if id == NO_NODE {
-        "None".to_string()
-    } else {
-        format!("{id:x}")
+    match id {
+        NO_NODE => "None".to_string(),
+        crate::message::LOCAL_APPEND_THREAD => "AppendThread".to_string(),
+        crate::message::LOCAL_APPLY_THREAD => "ApplyThread".to_string(),
+        _ => format!("{id:x}"),
     }
 }
 
 /// `1->2 MsgApp Term:1 Log:1/2 Commit:2 Entries:[1/3 EntryNormal ""]`.
 pub fn describe_message(m: &Message, f: EntryFormatter<'_>) -> String {
-    let mut s = format!(
-        "{}->{} {} Term:{} Log:{}/{}",
+    let mut s = String::new();
+    write_message(&mut s, "", m, f);
+    s
+}
+
+/// Appends `m` to `s`, every line after the first prefixed by `indent`
+/// (storage messages nest their responses one level deeper).
+fn write_message(s: &mut String, indent: &str, m: &Message, f: EntryFormatter<'_>) {
+    let _ = write!(
+        s,
+        "{indent}{}->{} {} Term:{} Log:{}/{}",
         describe_target(m.from),
         describe_target(m.to),
         m.msg_type,
@@ -120,17 +130,23 @@ pub fn describe_message(m: &Message, f: EntryFormatter<'_>) -> String {
         many => {
             s.push_str(" Entries:[");
             for e in many {
-                s.push_str("\n  ");
-                s.push_str(&describe_entry(e, f));
+                let _ = write!(s, "\n{indent}  {}", describe_entry(e, f));
             }
-            s.push_str("\n]");
+            let _ = write!(s, "\n{indent}]");
         }
     }
     if let Some(snap) = m.snapshot.as_deref().filter(|s| !s.is_empty()) {
-        s.push_str("\n  Snapshot: ");
-        s.push_str(&describe_snapshot(snap));
+        let _ = write!(s, "\n{indent}  Snapshot: {}", describe_snapshot(snap));
     }
-    s
+    if !m.responses.is_empty() {
+        s.push_str(" Responses:[");
+        let nested = format!("{indent}  ");
+        for r in &m.responses {
+            s.push('\n');
+            write_message(s, &nested, r, f);
+        }
+        let _ = write!(s, "\n{indent}]");
+    }
 }
 
 /// The whole Ready as etcd prints it, or `<empty Ready>`.

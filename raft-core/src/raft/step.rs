@@ -17,6 +17,15 @@ impl<S: LogStorage> Raft<S> {
     }
 
     fn step_untraced(&mut self, m: Message) -> Result<()> {
+        if matches!(
+            m.msg_type,
+            MessageType::MsgStorageAppendResp | MessageType::MsgStorageApplyResp
+        ) {
+            // The storage threads' answers follow their own term rule (see
+            // `async_writes`): an old term voids only an append's entries.
+            self.step_storage_response(&m);
+            return Ok(());
+        }
         if m.term > self.term {
             if !self.step_higher_term(&m)? {
                 return Ok(());
