@@ -1,0 +1,42 @@
+//! # raft-kv
+//!
+//! The reference application built on this workspace's crates: a replicated
+//! key-value store with put, get, delete and compare-and-swap, whose state
+//! is snapshotted so the log can be compacted.
+//!
+//! This crate holds the part every replica runs: the [`Command`]s that go
+//! through the log and their encoding, and the [`KvStore`] they are applied
+//! to, with its snapshot format. Applying returns an [`Outcome`] for the
+//! client that proposed the command.
+//!
+//! ```
+//! use raft_kv::{Command, KvStore, Outcome};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut store = KvStore::new();
+//! let put = Command::Put { key: "x".into(), value: "1".into() };
+//! // Every replica decodes the same entry and applies it in log order.
+//! let entry = put.encode();
+//! store.apply(7, &Command::decode(&entry)?);
+//! let cas = Command::Cas { key: "x".into(), expected: Some("1".into()), new: "2".into() };
+//! assert_eq!(
+//!     store.apply(8, &cas),
+//!     Outcome::Cas { swapped: true, current: Some("2".into()) }
+//! );
+//!
+//! // A snapshot taken now restores the same state elsewhere.
+//! let snapshot = store.capture().encode();
+//! let mut other = KvStore::new();
+//! other.restore(&snapshot, 8)?;
+//! assert_eq!(other.get("x"), Some("2"));
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod command;
+mod store;
+
+pub use command::{Command, DecodeError, Outcome};
+pub use store::{Captured, KvStore, SnapshotDecodeError};
