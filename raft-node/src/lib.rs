@@ -50,11 +50,12 @@ mod envelope;
 mod error;
 mod handle;
 mod metrics;
+mod snapshotting;
 mod state_machine;
 
-pub use config::{NodeConfig, NodeConfigError};
+pub use config::{NodeConfig, NodeConfigError, SnapshotPolicy};
 pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError};
 pub use handle::{spawn, NodeHandle};
-pub use metrics::Metrics;
-pub use state_machine::{NullStateMachine, StateMachine};
+pub use metrics::{Metrics, SnapshotMetrics};
+pub use state_machine::{NullStateMachine, SnapshotError, SnapshotJob, StateMachine};
