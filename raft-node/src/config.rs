@@ -37,7 +37,8 @@ pub struct NodeConfig {
 pub struct SnapshotPolicy {
     /// Snapshot after this many log entries were applied; `None`: never by count.
     pub every_entries: Option<u64>,
-    /// Snapshot after this many bytes of entry payload were applied;
+    /// Snapshot after this many bytes of entry data were applied (as the
+    /// log stores them, the runtime's 17-byte proposal header included);
     /// `None`: never by size.
     pub every_bytes: Option<u64>,
     /// Entries kept in the log behind each snapshot.

@@ -340,7 +340,13 @@ where
     /// takes its state, and the entries that follow apply on top.
     fn restore(&mut self, snapshot: &Snapshot) -> Result<(), NodeError> {
         let index = snapshot.index();
-        tracing::info!(id = self.me, index, term = snapshot.term(), bytes = snapshot.data.len(), "restoring the state machine from a leader's snapshot");
+        tracing::info!(
+            id = self.me,
+            index,
+            term = snapshot.term(),
+            bytes = snapshot.data.len(),
+            "restoring the state machine from a leader's snapshot"
+        );
         self.state_machine
             .restore(&snapshot.data, index)
             .map_err(|source| NodeError::Restore { index, source })?;

@@ -7,7 +7,7 @@ use crate::metrics::Metrics;
 use crate::snapshotting::Snapshots;
 use crate::state_machine::StateMachine;
 use bytes::Bytes;
-use raft_core::{LogStorage, NodeId, RawNode, Transport};
+use raft_core::{LogStorage, NodeId, RawNode, Snapshot, Transport};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -45,11 +45,21 @@ where
     M: StateMachine,
 {
     config.validate()?;
-    let stored = storage.snapshot().map_err(raft_core::Error::from)?;
+    let stored = match storage.snapshot() {
+        Ok(snapshot) => snapshot,
+        // A log that keeps no snapshots has none to restore.
+        Err(raft_core::StorageError::SnapshotTemporarilyUnavailable) => Snapshot::default(),
+        Err(e) => return Err(raft_core::Error::from(e).into()),
+    };
     let restored = !stored.is_empty() && stored.index() > config.raft.applied;
     if restored {
         let index = stored.index();
-        tracing::info!(id = config.raft.id, index, bytes = stored.data.len(), "restoring the state machine from the stored snapshot");
+        tracing::info!(
+            id = config.raft.id,
+            index,
+            bytes = stored.data.len(),
+            "restoring the state machine from the stored snapshot"
+        );
         state_machine
             .restore(&stored.data, index)
             .map_err(|source| NodeError::Restore { index, source })?;

@@ -65,7 +65,8 @@ impl Snapshots {
     }
 
     fn is_due(&self) -> bool {
-        self.policy.is_due(self.applied - self.base, self.bytes_since)
+        self.policy
+            .is_due(self.applied - self.base, self.bytes_since)
     }
 }
 
@@ -147,6 +148,17 @@ where
         Ok(())
     }
 
+    /// A log that keeps no snapshots (or never compacts) will not start to:
+    /// the policy is switched off for this node, once, loudly.
+    fn storage_cannot(&mut self, what: &str) {
+        tracing::warn!(
+            id = self.raw.id(),
+            what,
+            "the log storage does not support {what}; snapshot policy turned off for this node"
+        );
+        self.snapshots.policy = SnapshotPolicy::disabled();
+    }
+
     fn snapshot_failed(&mut self, index: u64, error: &SnapshotError) {
         self.snapshots.metrics.failed += 1;
         tracing::warn!(id = self.raw.id(), index, %error, "state machine snapshot failed; will retry after the next interval");
@@ -167,6 +179,10 @@ where
                 tracing::debug!(id, index, "snapshot overtaken by a newer one; dropped");
                 return Ok(());
             }
+            Err(StorageError::Unsupported(what)) => {
+                self.storage_cannot(what);
+                return Ok(());
+            }
             Err(e) => return Err(raft_core::Error::from(e).into()),
         }
         self.snapshots.metrics.made += 1;
@@ -179,12 +195,22 @@ where
             match blocking_io(|| store.compact(target)) {
                 Ok(()) => {}
                 Err(StorageError::Compacted) => {}
+                Err(StorageError::Unsupported(what)) => {
+                    self.storage_cannot(what);
+                    return Ok(());
+                }
                 Err(e) => return Err(raft_core::Error::from(e).into()),
             }
         }
         let first = store.first_index().map_err(raft_core::Error::from)?;
         self.snapshots.metrics.compacted_to = first.saturating_sub(1);
-        tracing::info!(id, index, bytes = size, compacted_to = first.saturating_sub(1), "snapshot stored, log compacted");
+        tracing::info!(
+            id,
+            index,
+            bytes = size,
+            compacted_to = first.saturating_sub(1),
+            "snapshot stored, log compacted"
+        );
         self.publish_metrics();
         Ok(())
     }
