@@ -110,7 +110,10 @@ pub struct LocalCluster {
 /// What a restarted node needs to rejoin the others.
 enum Links {
     Memory(MemNetwork),
-    Quic { ca: DevCa, addrs: Vec<SocketAddr> },
+    Quic {
+        ca: Box<DevCa>,
+        addrs: Vec<SocketAddr>,
+    },
 }
 
 /// Timing that suits one machine: 10 ms ticks, elections after 100–200 ms
@@ -206,7 +209,10 @@ impl LocalCluster {
                     let id = i as NodeId + 1;
                     nodes.push(node(id).spawn(endpoint, state(id))?);
                 }
-                Links::Quic { ca, addrs }
+                Links::Quic {
+                    ca: Box::new(ca),
+                    addrs,
+                }
             }
         };
         Ok(LocalCluster {
