@@ -392,3 +392,49 @@ async fn a_stored_snapshot_the_state_machine_cannot_read_stops_the_start() {
     )
     .is_ok());
 }
+
+/// A state machine whose snapshots fail, on the loop or off it.
+struct Failing {
+    off_loop: bool,
+}
+
+impl StateMachine for Failing {
+    fn apply(&mut self, _index: u64, _data: &Bytes) {}
+
+    fn snapshot(&mut self) -> Result<SnapshotJob, SnapshotError> {
+        let failure = || SnapshotError::Io(std::io::Error::other("disk full"));
+        if self.off_loop {
+            Ok(SnapshotJob::blocking(move || Err(failure())))
+        } else {
+            Err(failure())
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_snapshot_is_counted_and_the_node_carries_on() {
+    for off_loop in [false, true] {
+        let net = MemNetwork::new(64);
+        let node = spawn(
+            config(1, policy(5, 0)),
+            MemStorage::with_voters([1]),
+            net.join(1),
+            Failing { off_loop },
+        )
+        .unwrap();
+        timeout(node.wait_for(|m| m.role == Role::Leader))
+            .await
+            .unwrap()
+            .unwrap();
+        for i in 0..12u8 {
+            node.propose(vec![i]).await.unwrap();
+        }
+        let m = timeout(node.wait_for(|m| m.snapshots.failed >= 2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.snapshots.made, m.snapshots.compacted_to), (0, 0));
+        node.propose(&b"still serving"[..]).await.unwrap();
+        node.shutdown().await.unwrap();
+    }
+}
