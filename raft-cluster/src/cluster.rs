@@ -2,8 +2,9 @@
 //! RocksDB directory) and its own endpoint (in-process or QUIC on
 //! 127.0.0.1 with development certificates).
 
+use crate::state::{Checksum, ChecksumMachine};
 use raft_core::{ConfState, Config, EntryId, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{spawn, NodeConfig, NodeHandle, NullStateMachine};
+use raft_node::{spawn, NodeConfig, NodeHandle, SnapshotPolicy};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::dev_certs::DevCa;
 use raft_transport_quic::QuicTransport;
@@ -57,6 +58,22 @@ pub enum ClusterError {
     /// No node became leader in time.
     #[error("no leader was elected within {0:?}")]
     NoLeader(Duration),
+    /// There is no node with this id.
+    #[error("no node {0} in this cluster")]
+    NoSuchNode(NodeId),
+    /// In-memory logs do not survive a stop, so the node cannot restart.
+    #[error("node {0} keeps its log in memory: it cannot restart after a stop")]
+    CannotRestart(NodeId),
+    /// The stopped node's address stayed taken.
+    #[error("cannot bind node {id}'s address {addr} again: {source}")]
+    Rebind {
+        /// The node.
+        id: NodeId,
+        /// Its address.
+        addr: SocketAddr,
+        /// Why, the last time.
+        source: raft_transport_quic::TransportError,
+    },
 }
 
 /// Where the nodes' logs live: a temporary directory removed on drop, or
@@ -84,10 +101,24 @@ pub struct LocalCluster {
     /// How their messages travel.
     pub transport: TransportKind,
     data: Option<DataDir>,
+    /// Each node's state machine (shared with it), node 1 first.
+    states: Vec<ChecksumMachine>,
+    snapshot: SnapshotPolicy,
+    links: Links,
+}
+
+/// What a restarted node needs to rejoin the others.
+enum Links {
+    Memory(MemNetwork),
+    Quic {
+        ca: Box<DevCa>,
+        addrs: Vec<SocketAddr>,
+    },
 }
 
 /// Timing that suits one machine: 10 ms ticks, elections after 100–200 ms
-/// of silence, CheckQuorum and pre-vote on as in production.
+/// of silence, CheckQuorum and pre-vote on as in production, and the
+/// runtime's default snapshot policy.
 pub fn node_config(id: NodeId) -> NodeConfig {
     let mut config = NodeConfig::new({
         let mut cfg = Config::new(id);
@@ -102,13 +133,26 @@ pub fn node_config(id: NodeId) -> NodeConfig {
 }
 
 impl LocalCluster {
-    /// Starts `n` voters. With RocksDB, logs go under `data_dir` (one
-    /// directory per node, `node-<id>`) or a temporary directory.
+    /// Starts `n` voters with the runtime's default snapshot policy. With
+    /// RocksDB, logs go under `data_dir` (one directory per node,
+    /// `node-<id>`) or a temporary directory.
     pub async fn start(
         n: u64,
         storage: StorageKind,
         transport: TransportKind,
         data_dir: Option<PathBuf>,
+    ) -> Result<LocalCluster, ClusterError> {
+        let policy = node_config(1).snapshot;
+        LocalCluster::start_with(n, storage, transport, data_dir, policy).await
+    }
+
+    /// [`LocalCluster::start`] with the snapshot policy `snapshot`.
+    pub async fn start_with(
+        n: u64,
+        storage: StorageKind,
+        transport: TransportKind,
+        data_dir: Option<PathBuf>,
+        snapshot: SnapshotPolicy,
     ) -> Result<LocalCluster, ClusterError> {
         let data = match (storage, data_dir) {
             (StorageKind::Memory, _) => None,
@@ -125,14 +169,24 @@ impl LocalCluster {
             }
         };
         let voters: Vec<NodeId> = (1..=n).collect();
+        let states: Vec<ChecksumMachine> = (1..=n).map(|_| ChecksumMachine::new()).collect();
         let mut nodes = Vec::new();
-        match transport {
+        let node = |id: NodeId| Start {
+            id,
+            voters: &voters,
+            storage,
+            data: data.as_ref(),
+            snapshot: &snapshot,
+            restart: false,
+        };
+        let state = |id: NodeId| states[id as usize - 1].clone();
+        let links = match transport {
             TransportKind::InProcess => {
                 let net = MemNetwork::new(65_536);
                 for id in 1..=n {
-                    let endpoint = net.join(id);
-                    nodes.push(spawn_node(id, &voters, storage, data.as_ref(), endpoint)?);
+                    nodes.push(node(id).spawn(net.join(id), state(id))?);
                 }
+                Links::Memory(net)
             }
             TransportKind::Quic => {
                 let ca = DevCa::new()?;
@@ -153,16 +207,74 @@ impl LocalCluster {
                 }
                 for (i, endpoint) in endpoints.into_iter().enumerate() {
                     let id = i as NodeId + 1;
-                    nodes.push(spawn_node(id, &voters, storage, data.as_ref(), endpoint)?);
+                    nodes.push(node(id).spawn(endpoint, state(id))?);
+                }
+                Links::Quic {
+                    ca: Box::new(ca),
+                    addrs,
                 }
             }
-        }
+        };
         Ok(LocalCluster {
             nodes,
             storage,
             transport,
             data,
+            states,
+            snapshot,
+            links,
         })
+    }
+
+    /// What node `id`'s state machine holds now.
+    pub fn state(&self, id: NodeId) -> Option<Checksum> {
+        let i = (id as usize).checked_sub(1)?;
+        self.states.get(i).map(ChecksumMachine::current)
+    }
+
+    fn index_of(&self, id: NodeId) -> Result<usize, ClusterError> {
+        (id as usize)
+            .checked_sub(1)
+            .filter(|i| *i < self.nodes.len())
+            .ok_or(ClusterError::NoSuchNode(id))
+    }
+
+    /// Stops node `id` (its log stays on disk) and waits for its loop to end.
+    pub async fn stop_node(&self, id: NodeId) -> Result<(), ClusterError> {
+        let i = self.index_of(id)?;
+        self.nodes[i].shutdown().await?;
+        Ok(())
+    }
+
+    /// Starts a stopped node again on the log it left (RocksDB only), with
+    /// an empty state machine: the runtime restores its stored snapshot,
+    /// if any, then applies the rest. Over QUIC it binds its old address
+    /// again, waiting up to 5 s for the old socket to be released.
+    pub async fn restart_node(&mut self, id: NodeId) -> Result<&NodeHandle, ClusterError> {
+        let i = self.index_of(id)?;
+        if self.storage != StorageKind::Rocks {
+            return Err(ClusterError::CannotRestart(id));
+        }
+        let voters: Vec<NodeId> = (1..=self.nodes.len() as NodeId).collect();
+        let state = ChecksumMachine::new();
+        let node = Start {
+            id,
+            voters: &voters,
+            storage: self.storage,
+            data: self.data.as_ref(),
+            snapshot: &self.snapshot,
+            restart: true,
+        };
+        let handle = match &self.links {
+            Links::Memory(net) => node.spawn(net.join(id), state.clone())?,
+            Links::Quic { ca, addrs } => {
+                let endpoint = rebind(id, ca, addrs).await?;
+                node.spawn(endpoint, state.clone())?
+            }
+        };
+        self.nodes[i] = handle;
+        self.states[i] = state;
+        Ok(&self.nodes[i])
     }
 
     /// The directory holding node `id`'s log (RocksDB only).
@@ -202,33 +314,79 @@ fn node_dir(root: &Path, id: NodeId) -> PathBuf {
     root.join(format!("node-{id}"))
 }
 
-fn spawn_node<T>(
+/// Binds node `id`'s QUIC endpoint at its old address, retrying while the
+/// stopped endpoint still holds the socket.
+async fn rebind(
     id: NodeId,
-    voters: &[NodeId],
-    storage: StorageKind,
-    data: Option<&DataDir>,
-    transport: T,
-) -> Result<NodeHandle, ClusterError>
-where
-    T: raft_core::Transport + Send + 'static,
-{
-    let config = node_config(id);
-    let sm = NullStateMachine::default();
-    let handle = match (storage, data) {
-        (StorageKind::Rocks, Some(data)) => {
-            // A fresh log per run: `create` refuses a directory that already
-            // holds one, so a stale --data-dir is reported, not reused.
-            let dir = node_dir(data.path(), id);
-            let conf = ConfState::with_voters(voters.iter().copied());
-            let store = RocksStorage::create(&dir, conf, EntryId::default())?;
-            spawn(config, store, transport, sm)?
+    ca: &DevCa,
+    addrs: &[SocketAddr],
+) -> Result<QuicTransport, ClusterError> {
+    let addr = *(id as usize)
+        .checked_sub(1)
+        .and_then(|i| addrs.get(i))
+        .ok_or(ClusterError::NoSuchNode(id))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let endpoint = loop {
+        let config = raft_transport_quic::Config::new(id, addr, ca.node_cert(id)?);
+        match QuicTransport::bind(config) {
+            Ok(endpoint) => break endpoint,
+            Err(source @ raft_transport_quic::TransportError::Bind { .. }) => {
+                if Instant::now() > deadline {
+                    return Err(ClusterError::Rebind { id, addr, source });
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
         }
-        _ => spawn(
-            config,
-            MemStorage::with_voters(voters.iter().copied()),
-            transport,
-            sm,
-        )?,
     };
-    Ok(handle)
+    for (i, peer_addr) in addrs.iter().enumerate() {
+        let peer = i as NodeId + 1;
+        if peer != id {
+            endpoint.set_peer(peer, *peer_addr);
+        }
+    }
+    Ok(endpoint)
+}
+
+/// How to start one node.
+struct Start<'a> {
+    id: NodeId,
+    voters: &'a [NodeId],
+    storage: StorageKind,
+    data: Option<&'a DataDir>,
+    snapshot: &'a SnapshotPolicy,
+    /// Open the node's existing log rather than create a fresh one.
+    restart: bool,
+}
+
+impl Start<'_> {
+    fn spawn<T>(&self, transport: T, sm: ChecksumMachine) -> Result<NodeHandle, ClusterError>
+    where
+        T: raft_core::Transport + Send + 'static,
+    {
+        let mut config = node_config(self.id);
+        config.snapshot = self.snapshot.clone();
+        let handle = match (self.storage, self.data) {
+            (StorageKind::Rocks, Some(data)) => {
+                let dir = node_dir(data.path(), self.id);
+                let store = if self.restart {
+                    RocksStorage::open(&dir)?
+                } else {
+                    // A fresh log per run: `create` refuses a directory that
+                    // already holds one, so a stale --data-dir is reported,
+                    // not reused.
+                    let conf = ConfState::with_voters(self.voters.iter().copied());
+                    RocksStorage::create(&dir, conf, EntryId::default())?
+                };
+                spawn(config, store, transport, sm)?
+            }
+            _ => spawn(
+                config,
+                MemStorage::with_voters(self.voters.iter().copied()),
+                transport,
+                sm,
+            )?,
+        };
+        Ok(handle)
+    }
 }

@@ -32,3 +32,4 @@ pub mod client;
 pub mod cluster;
 pub mod failover;
 pub mod load;
+pub mod state;

@@ -25,6 +25,10 @@ fn the_demo_replicates_fails_over_and_checks_its_logs() {
         "commit latency: p50",
         "took over at term",
         "checked: 3000 acknowledged entries",
+        "survivors' state machines equal",
+        "restored its own snapshot at index",
+        "follower received 1 and restored 1",
+        "state equal on all 3 nodes",
         "all checks passed",
     ] {
         assert!(

@@ -5,11 +5,12 @@ use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError};
 use crate::metrics::Metrics;
+use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
 use crate::state_machine::StateMachine;
 use bytes::Bytes;
 use raft_core::{
-    Entry, LogStorage, LogWrite, Message, NodeId, RawNode, ReadyHandler, Role, Transport,
-    TransportEvent,
+    Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadyHandler, Role,
+    Snapshot, Transport, TransportEvent,
 };
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -39,6 +40,7 @@ pub(crate) struct Driver<S: LogStorage, M> {
     pub(crate) state_machine: M,
     pub(crate) config: NodeConfig,
     pub(crate) metrics: watch::Sender<Metrics>,
+    pub(crate) snapshots: Snapshots,
     pending: HashMap<u64, Pending>,
     next_seq: u64,
     ticks: u64,
@@ -55,6 +57,7 @@ where
         state_machine: M,
         config: NodeConfig,
         metrics: watch::Sender<Metrics>,
+        snapshots: Snapshots,
     ) -> Driver<S, M> {
         // Sequence numbers must not repeat across restarts, or an entry
         // proposed before a crash and applied after it would answer a new
@@ -68,6 +71,7 @@ where
             state_machine,
             config,
             metrics,
+            snapshots,
             pending: HashMap::new(),
             next_seq,
             ticks: 0,
@@ -83,11 +87,17 @@ where
     ) -> Result<(), NodeError> {
         let mut ticker = tokio::time::interval(self.config.tick_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The snapshot being serialised off the loop, if any: at most one.
+        let mut job: Option<InFlight> = None;
         let result = loop {
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
                 _ = ticker.tick() => self.on_tick(),
+                (index, made) = finished(&mut job) => {
+                    job = None;
+                    self.snapshot_done(index, made)
+                }
                 event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
                     Some(event) => self.on_transport(event),
                     None => {
@@ -105,6 +115,9 @@ where
                 break Err(e);
             }
             if let Err(e) = self.handle_readies(&mut transport) {
+                break Err(e);
+            }
+            if let Err(e) = self.maybe_snapshot(&mut job) {
                 break Err(e);
             }
         };
@@ -181,6 +194,9 @@ where
     /// sender's problem, not a reason to stop this node.
     fn step(&mut self, m: Message) -> Result<(), NodeError> {
         let (from, msg_type) = (m.from, m.msg_type);
+        if msg_type == MessageType::MsgSnap {
+            self.snapshots.metrics.received += 1;
+        }
         match self.raw.step(m) {
             Ok(()) => Ok(()),
             Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
@@ -244,6 +260,7 @@ where
             transport,
             state_machine: &mut self.state_machine,
             pending: &mut self.pending,
+            snapshots: &mut self.snapshots,
         };
         let handled = self.raw.handle_readies(&mut handler)?;
         if handled > 0 {
@@ -256,7 +273,7 @@ where
     /// Refreshes the metrics handles read. Runs after every batch of
     /// Readies, so it reads the node in place rather than through
     /// `status()`, which copies every peer's progress.
-    fn publish_metrics(&mut self) {
+    pub(crate) fn publish_metrics(&mut self) {
         let mut peer_match = Vec::new();
         self.raw
             .with_progress(|id, pr| peer_match.push((id, pr.matched)));
@@ -272,6 +289,7 @@ where
             peer_match,
             readies: self.readies,
             pending_proposals: self.pending.len(),
+            snapshots: self.snapshots.metrics.clone(),
         };
         self.metrics.send_replace(metrics);
     }
@@ -290,6 +308,7 @@ struct ReadyIo<'a, T, M> {
     transport: &'a mut T,
     state_machine: &'a mut M,
     pending: &'a mut HashMap<u64, Pending>,
+    snapshots: &'a mut Snapshots,
 }
 
 impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
@@ -301,6 +320,11 @@ where
     type Error = NodeError;
 
     fn send(&mut self, messages: Vec<Message>) {
+        let snaps = messages
+            .iter()
+            .filter(|m| m.msg_type == MessageType::MsgSnap)
+            .count();
+        self.snapshots.metrics.sent += snaps as u64;
         self.transport.send(messages);
     }
 
@@ -308,19 +332,35 @@ where
     /// thread. On a multi-threaded runtime, `block_in_place` tells tokio so,
     /// and it moves this worker's other tasks to another worker meanwhile.
     fn persist(&mut self, store: &mut S, write: LogWrite) -> Result<(), NodeError> {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-            .unwrap_or(false);
-        let written = if multi_thread {
-            tokio::task::block_in_place(|| store.write(write))
-        } else {
-            store.write(write)
-        };
+        let written = blocking_io(|| store.write(write));
         Ok(written.map_err(raft_core::Error::from)?)
+    }
+
+    /// A leader's snapshot was installed in the log: the state machine
+    /// takes its state, and the entries that follow apply on top.
+    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), NodeError> {
+        let index = snapshot.index();
+        tracing::info!(
+            id = self.me,
+            index,
+            term = snapshot.term(),
+            bytes = snapshot.data.len(),
+            "restoring the state machine from a leader's snapshot"
+        );
+        self.state_machine
+            .restore(&snapshot.data, index)
+            .map_err(|source| NodeError::Restore { index, source })?;
+        self.snapshots.restored(index);
+        Ok(())
     }
 
     fn apply(&mut self, entries: &[Entry]) -> Result<(), NodeError> {
         for e in entries {
+            if e.index <= self.snapshots.applied {
+                // Already in the state the machine was restored from.
+                continue;
+            }
+            self.snapshots.entry_applied(e.index, e.data.len());
             if e.data.is_empty() {
                 // A leader's no-op entry: nothing for the application.
                 continue;

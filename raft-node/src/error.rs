@@ -35,6 +35,15 @@ pub enum NodeError {
     /// raft-core failed, most likely its storage: restart the node from storage.
     #[error(transparent)]
     Raft(#[from] raft_core::Error),
+    /// The state machine could not restore a snapshot: its state is no
+    /// longer the log's, so the node stops rather than diverge.
+    #[error("state machine restore at index {index} failed: {source}")]
+    Restore {
+        /// The snapshot's index.
+        index: u64,
+        /// Why.
+        source: crate::state_machine::SnapshotError,
+    },
     /// The node's task panicked or was cancelled.
     #[error("the node task failed: {0}")]
     Task(String),

@@ -4,9 +4,10 @@ use crate::config::NodeConfig;
 use crate::driver::{Command, Driver};
 use crate::error::{NodeError, ProposeError};
 use crate::metrics::Metrics;
+use crate::snapshotting::Snapshots;
 use crate::state_machine::StateMachine;
 use bytes::Bytes;
-use raft_core::{LogStorage, NodeId, RawNode, Transport};
+use raft_core::{LogStorage, NodeId, RawNode, Snapshot, Transport};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -27,11 +28,16 @@ type NodeTask = JoinHandle<Result<(), NodeError>>;
 /// Starts a node on the current tokio runtime: it recovers its state from
 /// `storage`, talks through `transport` and applies committed entries to
 /// `state_machine`.
+///
+/// If `storage` holds a snapshot newer than `config.raft.applied`, the
+/// state machine is first restored from it and only the entries after it
+/// are applied (a `raft.applied` at or past the snapshot says the state
+/// machine keeps its own state, and it is left alone).
 pub fn spawn<S, T, M>(
-    config: NodeConfig,
+    mut config: NodeConfig,
     storage: S,
     transport: T,
-    state_machine: M,
+    mut state_machine: M,
 ) -> Result<NodeHandle, NodeError>
 where
     S: LogStorage + Send + 'static,
@@ -39,15 +45,46 @@ where
     M: StateMachine,
 {
     config.validate()?;
+    let stored = match storage.snapshot() {
+        Ok(snapshot) => snapshot,
+        // A log that keeps no snapshots has none to restore.
+        Err(raft_core::StorageError::SnapshotTemporarilyUnavailable) => Snapshot::default(),
+        Err(e) => return Err(raft_core::Error::from(e).into()),
+    };
+    let restored = !stored.is_empty() && stored.index() > config.raft.applied;
+    if restored {
+        let index = stored.index();
+        tracing::info!(
+            id = config.raft.id,
+            index,
+            bytes = stored.data.len(),
+            "restoring the state machine from the stored snapshot"
+        );
+        state_machine
+            .restore(&stored.data, index)
+            .map_err(|source| NodeError::Restore { index, source })?;
+        // The entries up to the snapshot are in the state already: raft-core
+        // hands out only those after it.
+        config.raft.applied = index;
+    }
     let raw = RawNode::new(&config.raft, storage)?;
     let id = raw.id();
+    let mut snapshots = Snapshots::new(config.snapshot.clone(), raw.applied(), stored.index());
+    snapshots.metrics.restored = u64::from(restored);
+    snapshots.metrics.compacted_to = raw
+        .store()
+        .first_index()
+        .map_err(raft_core::Error::from)?
+        .saturating_sub(1);
     let (command_tx, command_rx) = mpsc::channel(config.proposal_queue);
     let (metrics_tx, metrics_rx) = watch::channel(Metrics {
         id,
+        applied: raw.applied(),
+        snapshots: snapshots.metrics.clone(),
         ..Metrics::default()
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let driver = Driver::new(raw, state_machine, config, metrics_tx);
+    let driver = Driver::new(raw, state_machine, config, metrics_tx, snapshots);
     let task = tokio::spawn(driver.run(transport, command_rx, stop_rx));
     Ok(NodeHandle {
         id,

@@ -14,6 +14,37 @@
 //!
 //! raft-core stays free of tokio; this crate is where the runtime lives.
 //!
+//! ## Snapshots and log compaction
+//!
+//! A [`SnapshotPolicy`] in [`NodeConfig`] (on by default: every 10,000
+//! applied entries, as etcd's server; also or instead every N applied
+//! bytes; [`SnapshotPolicy::disabled`] turns it off) decides when the
+//! runtime folds the applied state into a snapshot:
+//!
+//! 1. on the Raft loop, [`StateMachine::snapshot`] captures the state (the
+//!    cheap part) and returns a [`SnapshotJob`];
+//! 2. a [`SnapshotJob::blocking`] job serialises on tokio's blocking pool
+//!    while the loop keeps ticking, stepping and applying (one job at a
+//!    time); a [`SnapshotJob::ready`] one is already bytes;
+//! 3. back on the loop, the bytes are stored with
+//!    [`LogStorage::create_snapshot`](raft_core::LogStorage::create_snapshot)
+//!    at the index applied when the state was captured, and the log is
+//!    compacted up to [`SnapshotPolicy::catch_up_entries`] before it, so that
+//!    a follower slightly behind still catches up from the log.
+//!
+//! A follower the leader's log can no longer serve receives the snapshot in
+//! a `MsgSnap`; raft-core installs it in the log and the runtime hands its
+//! data to [`StateMachine::restore`] before applying the entries after it.
+//! At start, [`spawn`] restores the state machine from the storage's
+//! snapshot (unless `raft.applied` says the state machine kept its own
+//! state that far), so a restarted node applies only the rest.
+//! [`Metrics::snapshots`] counts what happened (made, sent, received,
+//! restored) and where the log now starts.
+//!
+//! The trait's defaults snapshot nothing and restore nothing, so closures
+//! and stateless machines keep working; a state machine with real state
+//! must implement both.
+//!
 //! ```
 //! use raft_core::{Config, MemNetwork, MemStorage};
 //! use raft_node::{spawn, NodeConfig, NullStateMachine};
@@ -50,11 +81,12 @@ mod envelope;
 mod error;
 mod handle;
 mod metrics;
+mod snapshotting;
 mod state_machine;
 
-pub use config::{NodeConfig, NodeConfigError};
+pub use config::{NodeConfig, NodeConfigError, SnapshotPolicy};
 pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError};
 pub use handle::{spawn, NodeHandle};
-pub use metrics::Metrics;
-pub use state_machine::{NullStateMachine, StateMachine};
+pub use metrics::{Metrics, SnapshotMetrics};
+pub use state_machine::{NullStateMachine, SnapshotError, SnapshotJob, StateMachine};

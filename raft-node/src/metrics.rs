@@ -24,4 +24,27 @@ pub struct Metrics {
     pub readies: u64,
     /// Proposals waiting to commit.
     pub pending_proposals: usize,
+    /// Snapshot counters and positions.
+    pub snapshots: SnapshotMetrics,
+}
+
+/// What a node did with snapshots since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotMetrics {
+    /// Snapshots of the local state machine stored by the policy.
+    pub made: u64,
+    /// Snapshots the state machine failed to make (tried again later).
+    pub failed: u64,
+    /// `MsgSnap`s sent to followers that the log could not serve.
+    pub sent: u64,
+    /// `MsgSnap`s received from a leader.
+    pub received: u64,
+    /// Times the state machine was replaced by a snapshot: from a leader,
+    /// or at start from the stored one.
+    pub restored: u64,
+    /// The index of the latest snapshot in the log's storage (0: none).
+    pub last_index: u64,
+    /// The index the log was compacted to (its first index minus one).
+    pub compacted_to: u64,
 }

@@ -1,5 +1,7 @@
-//! The default run: a local cluster, a load, a failover, and checks.
+//! The default run: a local cluster, a load, a failover, and checks; then
+//! a follower caught up by snapshot (see `catchup`).
 
+use crate::catchup;
 use crate::logs::read_log;
 use crate::AnyError;
 use clap::Args;
@@ -8,6 +10,7 @@ use raft_cluster::cluster::{LocalCluster, StorageKind, TransportKind};
 use raft_cluster::failover::check_after_failover;
 use raft_cluster::load::{run_load, LoadSpec};
 use raft_core::Role;
+use raft_node::SnapshotPolicy;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,6 +32,15 @@ pub struct DemoArgs {
     /// removed at exit). Must not already hold logs.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Snapshot interval (entries) of the catch-up phase.
+    #[arg(long, default_value_t = 1_000)]
+    snapshot_every: u64,
+    /// Entries the catch-up phase's leader keeps behind each snapshot.
+    #[arg(long, default_value_t = 100)]
+    catch_up_keep: u64,
+    /// Skip the catch-up-by-snapshot phase.
+    #[arg(long)]
+    no_catch_up: bool,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
@@ -40,11 +52,14 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
         args.nodes
     );
     let started = Instant::now();
-    let cluster = LocalCluster::start(
+    // The failover check below reads every log whole from disk, so this
+    // phase keeps them whole; the catch-up phase compacts.
+    let cluster = LocalCluster::start_with(
         args.nodes,
         StorageKind::Rocks,
         TransportKind::Quic,
         args.data_dir,
+        SnapshotPolicy::disabled(),
     )
     .await?;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await?;
@@ -123,6 +138,10 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
     for n in &survivors {
         n.wait_for(|m| m.applied >= last).await?;
     }
+    let states: Vec<_> = survivors.iter().map(|n| cluster.state(n.id())).collect();
+    if states.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!("the survivors' states differ: {states:?}").into());
+    }
     cluster.shutdown().await?;
 
     let mut logs = Vec::new();
@@ -137,6 +156,22 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
     };
     let summary = check_after_failover(&logs, old.id(), &report.acks, ticket)?;
     println!("{summary}");
+    if let Some(Some(state)) = states.first() {
+        println!(
+            "survivors' state machines equal: {} payloads, checksum {:016x}",
+            state.count, state.sum
+        );
+    }
+    if !args.no_catch_up {
+        catchup::run(catchup::CatchUp {
+            nodes: args.nodes,
+            snapshot_every: args.snapshot_every,
+            keep: args.catch_up_keep,
+            entry_size: args.entry_size,
+            proposers: args.proposers,
+        })
+        .await?;
+    }
     println!("all checks passed");
     Ok(())
 }

@@ -4,9 +4,12 @@
 //! (RocksDB logs in a temporary directory, QUIC on 127.0.0.1 with
 //! development certificates), replicates 100,000 entries of 256 bytes from
 //! concurrent proposers, kills the leader, and checks that nothing committed
-//! was lost. `raft-cluster node` runs one node of a multi-host cluster and
+//! was lost; then, on three fresh nodes snapshotting every 1,000 entries,
+//! stops a follower until the leader compacts past it, restarts it, and
+//! checks it was caught up by snapshot to the same state. `raft-cluster node` runs one node of a multi-host cluster and
 //! `raft-cluster propose` is a small client for it.
 
+mod catchup;
 mod client;
 mod demo;
 mod logs;

@@ -5,8 +5,9 @@
 use crate::AnyError;
 use clap::Args;
 use raft_cluster::client::{Answer, MAX_REQUEST};
+use raft_cluster::state::ChecksumMachine;
 use raft_core::{ConfState, EntryId, NodeId};
-use raft_node::{NodeHandle, NullStateMachine, ProposeError};
+use raft_node::{NodeHandle, ProposeError};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::{QuicTransport, TlsMaterial};
 use std::net::SocketAddr;
@@ -63,7 +64,7 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
     let store = open_or_create(&args.data, &voters)?;
     let mut node_config = raft_cluster::cluster::node_config(args.id);
     node_config.tick_interval = std::time::Duration::from_millis(100);
-    let node = raft_node::spawn(node_config, store, transport, NullStateMachine::default())?;
+    let node = raft_node::spawn(node_config, store, transport, ChecksumMachine::new())?;
     println!(
         "node {} listening on {} (data in {})",
         args.id,

@@ -1,0 +1,217 @@
+//! The snapshot policy at work: when to fold the applied state into a
+//! snapshot, making it off the Raft loop, storing it and compacting the log;
+//! and putting a snapshot back into the state machine.
+
+use crate::config::SnapshotPolicy;
+use crate::driver::Driver;
+use crate::error::NodeError;
+use crate::metrics::SnapshotMetrics;
+use crate::state_machine::{SnapshotError, StateMachine};
+use bytes::Bytes;
+use raft_core::{LogStorage, StorageError};
+use tokio::task::JoinHandle;
+
+/// The driver's bookkeeping of what the state machine holds.
+#[derive(Debug)]
+pub(crate) struct Snapshots {
+    policy: SnapshotPolicy,
+    /// The last index whose effect the state machine holds (an entry applied,
+    /// or a snapshot restored).
+    pub(crate) applied: u64,
+    /// The index of the newest snapshot made or installed (or of the last
+    /// attempt), from which the policy counts.
+    base: u64,
+    /// Payload bytes applied since `base`.
+    bytes_since: u64,
+    pub(crate) metrics: SnapshotMetrics,
+}
+
+/// A snapshot being serialised on the blocking pool.
+pub(crate) struct InFlight {
+    index: u64,
+    handle: JoinHandle<Result<Bytes, SnapshotError>>,
+}
+
+impl Snapshots {
+    pub(crate) fn new(policy: SnapshotPolicy, applied: u64, stored: u64) -> Snapshots {
+        Snapshots {
+            policy,
+            applied,
+            base: stored.min(applied),
+            bytes_since: 0,
+            metrics: SnapshotMetrics {
+                last_index: stored,
+                ..SnapshotMetrics::default()
+            },
+        }
+    }
+
+    /// Records an entry the state machine was given (or skipped, for the
+    /// leader's empty entries: they still move the applied index).
+    pub(crate) fn entry_applied(&mut self, index: u64, bytes: usize) {
+        self.applied = index;
+        self.bytes_since += bytes as u64;
+    }
+
+    /// Records that the state machine now holds the snapshot at `index`,
+    /// which the log was also cut at.
+    pub(crate) fn restored(&mut self, index: u64) {
+        self.applied = index;
+        self.base = index;
+        self.bytes_since = 0;
+        self.metrics.restored += 1;
+        self.metrics.last_index = index;
+        self.metrics.compacted_to = index;
+    }
+
+    fn is_due(&self) -> bool {
+        self.policy
+            .is_due(self.applied - self.base, self.bytes_since)
+    }
+}
+
+/// Waits for the snapshot in flight, if any (never resolves otherwise, so
+/// that it can sit in a `select!` branch).
+pub(crate) async fn finished(job: &mut Option<InFlight>) -> (u64, Result<Bytes, SnapshotError>) {
+    match job {
+        Some(job) => {
+            let result = match (&mut job.handle).await {
+                Ok(result) => result,
+                Err(e) => Err(SnapshotError::Job(e.to_string())),
+            };
+            (job.index, result)
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs storage work that may fsync on the loop's thread, telling a
+/// multi-threaded runtime so that it moves this worker's other tasks away.
+pub(crate) fn blocking_io<R>(io: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false);
+    if multi_thread {
+        tokio::task::block_in_place(io)
+    } else {
+        io()
+    }
+}
+
+impl<S, M> Driver<S, M>
+where
+    S: LogStorage + Send + 'static,
+    M: StateMachine,
+{
+    /// Starts a snapshot if the policy calls for one and none is in flight.
+    /// A state machine that serialises at once is stored right away;
+    /// otherwise the job goes to the blocking pool and `job` tracks it.
+    pub(crate) fn maybe_snapshot(&mut self, job: &mut Option<InFlight>) -> Result<(), NodeError> {
+        if job.is_some() || !self.snapshots.is_due() {
+            return Ok(());
+        }
+        let index = self.snapshots.applied;
+        // Counting restarts now whatever happens, so that a state machine
+        // that fails to snapshot is asked again one interval later, not on
+        // every Ready.
+        self.snapshots.base = index;
+        self.snapshots.bytes_since = 0;
+        let work = match self.state_machine.snapshot() {
+            Ok(work) => work,
+            Err(e) => {
+                self.snapshot_failed(index, &e);
+                return Ok(());
+            }
+        };
+        match work.into_work() {
+            Ok(data) => self.store_snapshot(index, data),
+            Err(serialise) => {
+                tracing::debug!(id = self.raw.id(), index, "serialising a snapshot");
+                let handle = tokio::task::spawn_blocking(serialise);
+                *job = Some(InFlight { index, handle });
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes the outcome of a snapshot job.
+    pub(crate) fn snapshot_done(
+        &mut self,
+        index: u64,
+        result: Result<Bytes, SnapshotError>,
+    ) -> Result<(), NodeError> {
+        match result {
+            Ok(data) => self.store_snapshot(index, data)?,
+            Err(e) => self.snapshot_failed(index, &e),
+        }
+        self.publish_metrics();
+        Ok(())
+    }
+
+    /// A log that keeps no snapshots (or never compacts) will not start to:
+    /// the policy is switched off for this node, once, loudly.
+    fn storage_cannot(&mut self, what: &str) {
+        tracing::warn!(
+            id = self.raw.id(),
+            what,
+            "the log storage does not support {what}; snapshot policy turned off for this node"
+        );
+        self.snapshots.policy = SnapshotPolicy::disabled();
+    }
+
+    fn snapshot_failed(&mut self, index: u64, error: &SnapshotError) {
+        self.snapshots.metrics.failed += 1;
+        tracing::warn!(id = self.raw.id(), index, %error, "state machine snapshot failed; will retry after the next interval");
+    }
+
+    /// Stores `data` as the snapshot at `index`, then compacts the log up to
+    /// the catch-up margin before it. A snapshot overtaken meanwhile by a
+    /// newer one (a leader's, installed while this one was serialised) is
+    /// dropped; any other storage failure stops the node, as a failed write
+    /// does.
+    fn store_snapshot(&mut self, index: u64, data: Bytes) -> Result<(), NodeError> {
+        let id = self.raw.id();
+        let size = data.len();
+        let store = self.raw.store_mut();
+        match blocking_io(|| store.create_snapshot(index, None, data)) {
+            Ok(_) => {}
+            Err(StorageError::SnapshotOutOfDate | StorageError::Compacted) => {
+                tracing::debug!(id, index, "snapshot overtaken by a newer one; dropped");
+                return Ok(());
+            }
+            Err(StorageError::Unsupported(what)) => {
+                self.storage_cannot(what);
+                return Ok(());
+            }
+            Err(e) => return Err(raft_core::Error::from(e).into()),
+        }
+        self.snapshots.metrics.made += 1;
+        self.snapshots.metrics.last_index = index;
+        let keep = self.snapshots.policy.catch_up_entries;
+        let target = index.saturating_sub(keep);
+        let store = self.raw.store_mut();
+        let first = store.first_index().map_err(raft_core::Error::from)?;
+        if target >= first {
+            match blocking_io(|| store.compact(target)) {
+                Ok(()) => {}
+                Err(StorageError::Compacted) => {}
+                Err(StorageError::Unsupported(what)) => {
+                    self.storage_cannot(what);
+                    return Ok(());
+                }
+                Err(e) => return Err(raft_core::Error::from(e).into()),
+            }
+        }
+        let first = store.first_index().map_err(raft_core::Error::from)?;
+        self.snapshots.metrics.compacted_to = first.saturating_sub(1);
+        tracing::info!(
+            id,
+            index,
+            bytes = size,
+            compacted_to = first.saturating_sub(1),
+            "snapshot stored, log compacted"
+        );
+        self.publish_metrics();
+        Ok(())
+    }
+}
