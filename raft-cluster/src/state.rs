@@ -90,8 +90,9 @@ impl ChecksumMachine {
 }
 
 impl StateMachine for ChecksumMachine {
-    fn apply(&mut self, index: u64, data: &Bytes) {
+    fn apply(&mut self, index: u64, data: &Bytes) -> Bytes {
         self.lock().apply(index, data);
+        Bytes::new()
     }
 
     /// The state is 25 bytes: captured and encoded at once on the loop.

@@ -6,7 +6,7 @@ use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError};
 use crate::metrics::Metrics;
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
-use crate::state_machine::StateMachine;
+use crate::state_machine::{Applied, StateMachine};
 use bytes::Bytes;
 use raft_core::{
     Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadyHandler, Role,
@@ -21,7 +21,7 @@ use tokio::time::MissedTickBehavior;
 pub(crate) enum Command {
     Propose {
         data: Bytes,
-        reply: oneshot::Sender<Result<u64, ProposeError>>,
+        reply: oneshot::Sender<Result<Applied, ProposeError>>,
     },
     Status {
         reply: oneshot::Sender<raft_core::Status>,
@@ -29,7 +29,7 @@ pub(crate) enum Command {
 }
 
 struct Pending {
-    reply: oneshot::Sender<Result<u64, ProposeError>>,
+    reply: oneshot::Sender<Result<Applied, ProposeError>>,
     deadline: u64,
 }
 
@@ -220,7 +220,7 @@ where
     fn propose(
         &mut self,
         data: Bytes,
-        reply: oneshot::Sender<Result<u64, ProposeError>>,
+        reply: oneshot::Sender<Result<Applied, ProposeError>>,
     ) -> Result<(), NodeError> {
         let soft = self.raw.soft_state();
         if soft.role != Role::Leader {
@@ -367,14 +367,19 @@ where
             }
             match envelope::unwrap(&e.data) {
                 Some((id, payload)) => {
-                    self.state_machine.apply(e.index, &payload);
+                    let response = self.state_machine.apply(e.index, &payload);
                     if id.node == self.me {
                         if let Some(p) = self.pending.remove(&id.seq) {
-                            let _ = p.reply.send(Ok(e.index));
+                            let _ = p.reply.send(Ok(Applied {
+                                index: e.index,
+                                response,
+                            }));
                         }
                     }
                 }
-                None => self.state_machine.apply(e.index, &e.data),
+                None => {
+                    self.state_machine.apply(e.index, &e.data);
+                }
             }
         }
         Ok(())

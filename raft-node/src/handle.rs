@@ -5,7 +5,7 @@ use crate::driver::{Command, Driver};
 use crate::error::{NodeError, ProposeError};
 use crate::metrics::Metrics;
 use crate::snapshotting::Snapshots;
-use crate::state_machine::StateMachine;
+use crate::state_machine::{Applied, StateMachine};
 use bytes::Bytes;
 use raft_core::{LogStorage, NodeId, RawNode, Snapshot, Transport};
 use std::sync::{Arc, Mutex};
@@ -104,6 +104,15 @@ impl NodeHandle {
     /// Proposes `data` and waits until it is committed and applied here;
     /// returns its log index. Only the leader accepts proposals.
     pub async fn propose(&self, data: impl Into<Bytes>) -> Result<u64, ProposeError> {
+        Ok(self.propose_with_response(data).await?.index)
+    }
+
+    /// Like [`NodeHandle::propose`], and also returns what the state machine
+    /// answered when it applied the entry on this node.
+    pub async fn propose_with_response(
+        &self,
+        data: impl Into<Bytes>,
+    ) -> Result<Applied, ProposeError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Propose {

@@ -89,4 +89,4 @@ pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError};
 pub use handle::{spawn, NodeHandle};
 pub use metrics::{Metrics, SnapshotMetrics};
-pub use state_machine::{NullStateMachine, SnapshotError, SnapshotJob, StateMachine};
+pub use state_machine::{Applied, NullStateMachine, SnapshotError, SnapshotJob, StateMachine};

@@ -20,8 +20,12 @@ use thiserror::Error;
 /// state machine. A state machine with real state must implement both, or a
 /// node caught up by snapshot silently misses the entries it covers.
 pub trait StateMachine: Send + 'static {
-    /// Applies the entry committed at `index`, with the payload the proposer gave.
-    fn apply(&mut self, index: u64, data: &Bytes);
+    /// Applies the entry committed at `index`, with the payload the proposer
+    /// gave, and returns the answer for the proposer (what a put replaced,
+    /// whether a compare-and-swap swapped; empty when there is nothing to
+    /// say), which [`crate::NodeHandle::propose_with_response`] resolves
+    /// with on the node that proposed it.
+    fn apply(&mut self, index: u64, data: &Bytes) -> Bytes;
 
     /// Captures the state as of the last applied entry. Runs on the Raft
     /// loop, so only the cheap part belongs here (e.g. cloning an
@@ -38,6 +42,17 @@ pub trait StateMachine: Send + 'static {
     fn restore(&mut self, _data: &Bytes, _index: u64) -> Result<(), SnapshotError> {
         Ok(())
     }
+}
+
+/// A committed proposal as its proposer learns it: where it landed in the
+/// log, and what the state machine answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The entry's log index.
+    pub index: u64,
+    /// What [`StateMachine::apply`] returned for it.
+    pub response: Bytes,
 }
 
 /// The serialisation half of a snapshot, returned by
@@ -119,9 +134,10 @@ pub struct NullStateMachine {
 }
 
 impl StateMachine for NullStateMachine {
-    fn apply(&mut self, index: u64, _data: &Bytes) {
+    fn apply(&mut self, index: u64, _data: &Bytes) -> Bytes {
         self.applied += 1;
         self.last_index = index;
+        Bytes::new()
     }
 
     fn snapshot(&mut self) -> Result<SnapshotJob, SnapshotError> {
@@ -154,8 +170,9 @@ impl StateMachine for NullStateMachine {
 }
 
 impl<F: FnMut(u64, &Bytes) + Send + 'static> StateMachine for F {
-    fn apply(&mut self, index: u64, data: &Bytes) {
-        self(index, data)
+    fn apply(&mut self, index: u64, data: &Bytes) -> Bytes {
+        self(index, data);
+        Bytes::new()
     }
 }
 

@@ -253,3 +253,39 @@ async fn invalid_configs_are_refused() {
     )
     .is_err());
 }
+
+/// Answers each proposal with a running count of the bytes applied so far.
+struct Counter(u64);
+
+impl raft_node::StateMachine for Counter {
+    fn apply(&mut self, _index: u64, data: &Bytes) -> Bytes {
+        self.0 += data.len() as u64;
+        Bytes::from(self.0.to_string())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proposer_gets_the_state_machines_answer() {
+    let net = MemNetwork::new(64);
+    let node = spawn(
+        config(1),
+        MemStorage::with_voters([1]),
+        net.join(1),
+        Counter(0),
+    )
+    .unwrap();
+    while node.metrics().role != Role::Leader {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let first = timeout(node.propose_with_response("abc"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.response, Bytes::from("3"));
+    let second = timeout(node.propose_with_response("de"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.response, Bytes::from("5"));
+    assert_eq!(second.index, first.index + 1);
+}

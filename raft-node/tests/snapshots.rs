@@ -30,7 +30,7 @@ struct Hasher {
 }
 
 impl StateMachine for Hasher {
-    fn apply(&mut self, index: u64, data: &Bytes) {
+    fn apply(&mut self, index: u64, data: &Bytes) -> Bytes {
         let mut s = self.state.lock().unwrap();
         s.count += 1;
         for b in data.iter() {
@@ -38,6 +38,7 @@ impl StateMachine for Hasher {
         }
         s.hash = s.hash.rotate_left(7) ^ index;
         s.last_index = index;
+        Bytes::new()
     }
 
     fn snapshot(&mut self) -> Result<SnapshotJob, SnapshotError> {
@@ -399,7 +400,9 @@ struct Failing {
 }
 
 impl StateMachine for Failing {
-    fn apply(&mut self, _index: u64, _data: &Bytes) {}
+    fn apply(&mut self, _index: u64, _data: &Bytes) -> Bytes {
+        Bytes::new()
+    }
 
     fn snapshot(&mut self) -> Result<SnapshotJob, SnapshotError> {
         let failure = || SnapshotError::Io(std::io::Error::other("disk full"));
