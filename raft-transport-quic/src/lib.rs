@@ -58,11 +58,14 @@ pub mod dev_certs;
 mod inbound;
 pub mod metrics;
 mod peer;
+mod snapshot_recv;
+mod snapshot_send;
 pub mod tls;
 mod transport;
 
 pub use config::{
-    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MIN_FRAME_SIZE,
+    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MAX_SNAPSHOT_SIZE,
+    MIN_FRAME_SIZE,
 };
 pub use metrics::MetricsSnapshot;
 pub use tls::{TlsError, TlsMaterial};
@@ -84,6 +87,13 @@ pub enum CloseCode {
     UnknownPeer = 3,
     /// The peer's certificate names no node, several, or the wrong one.
     Identity = 4,
+    /// Stream code only: a snapshot stream announced more data than the
+    /// receiver's `max_snapshot_size`.
+    SnapshotTooLarge = 5,
+    /// Stream code only: a snapshot stream was abandoned (the transfer
+    /// stalled, or the receiver dropped the message: misaddressed, or its
+    /// node is shutting down).
+    SnapshotAbandoned = 6,
 }
 
 impl From<CloseCode> for quinn::VarInt {
