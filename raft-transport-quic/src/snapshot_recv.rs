@@ -19,8 +19,8 @@ use bytes::Bytes;
 use raft_core::NodeId;
 use std::sync::Arc;
 
-/// Largest chunk taken from a stream at once.
-const READ_CHUNK: usize = 1 << 20;
+/// Most chunks taken from a stream at once.
+const CHUNKS: usize = 64;
 
 /// How reading a snapshot stream ended without a message.
 enum Failed {
@@ -96,28 +96,36 @@ fn stop(send: &mut quinn::SendStream, recv: &mut quinn::RecvStream, code: CloseC
 }
 
 /// Reads a whole snapshot stream.
-async fn read(shared: &Shared, recv: &mut quinn::RecvStream) -> Result<(SnapshotHead, Bytes), Failed> {
+async fn read(
+    shared: &Shared,
+    recv: &mut quinn::RecvStream,
+) -> Result<(SnapshotHead, Bytes), Failed> {
     let settings = &shared.settings;
+    let mut chunks: [Bytes; CHUNKS] = std::array::from_fn(|_| Bytes::new());
     let mut decoder = SnapshotHeadDecoder::new(settings.max_frame_size, settings.max_snapshot_size);
-    let (head, first) = loop {
-        match next_chunk(shared, recv).await? {
-            Some(chunk) => {
-                decoder.push(&chunk);
-                if let Some(found) = decoder.next_head().map_err(Failed::Decode)? {
-                    break found;
-                }
+    // The head: fed chunk by chunk, so data that arrived with it is kept.
+    let (head, mut data, mut rest) = 'head: loop {
+        let n = next_chunks(shared, recv, &mut chunks)
+            .await?
+            .ok_or(Failed::Decode(DecodeError::Truncated("snapshot head")))?;
+        for (i, chunk) in chunks[..n].iter().enumerate() {
+            decoder.push(chunk);
+            if let Some((head, first)) = decoder.next_head().map_err(Failed::Decode)? {
+                let data = SnapshotData::new(head.data_len, settings.max_snapshot_size)
+                    .map_err(Failed::Decode)?;
+                let mut rest = vec![first];
+                rest.extend(chunks[i + 1..n].iter().cloned());
+                break 'head (head, data, rest);
             }
-            None => return Err(Failed::Decode(DecodeError::Truncated("snapshot head"))),
         }
     };
-    let mut data =
-        SnapshotData::new(head.data_len, settings.max_snapshot_size).map_err(Failed::Decode)?;
-    let mut chunk = first;
     loop {
-        Metrics::add(&shared.metrics.snapshot_bytes_received, chunk.len() as u64);
-        data.push(&chunk).map_err(Failed::Decode)?;
-        match next_chunk(shared, recv).await? {
-            Some(next) => chunk = next,
+        for chunk in rest.drain(..) {
+            Metrics::add(&shared.metrics.snapshot_bytes_received, chunk.len() as u64);
+            data.push(&chunk).map_err(Failed::Decode)?;
+        }
+        match next_chunks(shared, recv, &mut chunks).await? {
+            Some(n) => rest.extend(chunks[..n].iter_mut().map(std::mem::take)),
             None => break,
         }
     }
@@ -125,12 +133,18 @@ async fn read(shared: &Shared, recv: &mut quinn::RecvStream) -> Result<(Snapshot
     Ok((head, data))
 }
 
-/// The next chunk of the stream, `None` at its end.
-async fn next_chunk(shared: &Shared, recv: &mut quinn::RecvStream) -> Result<Option<Bytes>, Failed> {
+/// The next chunks of the stream (how many were filled), `None` at its end.
+/// Many at once: a chunk is often one packet's worth, and each call costs a
+/// lock and a timer.
+async fn next_chunks(
+    shared: &Shared,
+    recv: &mut quinn::RecvStream,
+    chunks: &mut [Bytes],
+) -> Result<Option<usize>, Failed> {
     let limit = shared.settings.snapshot_timeout;
-    match tokio::time::timeout(limit, recv.read_chunk(READ_CHUNK, true)).await {
+    match tokio::time::timeout(limit, recv.read_chunks(chunks)).await {
         Err(_) => Err(Failed::Stalled),
         Ok(Err(e)) => Err(Failed::Gone(e)),
-        Ok(Ok(chunk)) => Ok(chunk.map(|c| c.bytes)),
+        Ok(Ok(n)) => Ok(n),
     }
 }
