@@ -13,8 +13,8 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use raft_core::{ConfState, Message, MessageType, Snapshot, SnapshotStatus, TransportEvent};
 use raft_core::Transport;
+use raft_core::{ConfState, Message, MessageType, Snapshot, SnapshotStatus, TransportEvent};
 use raft_transport_quic::dev_certs::DevCa;
 use raft_transport_quic::{Config, QuicTransport};
 use std::time::{Duration, Instant};
@@ -61,7 +61,10 @@ impl Quic {
         self.a.send(vec![m.clone()]);
         match tokio::time::timeout(STALL, self.b.recv()).await {
             Ok(Some(TransportEvent::Message(got))) => {
-                assert_eq!(got.snapshot.map(|s| s.data.len()), m.snapshot.as_ref().map(|s| s.data.len()));
+                assert_eq!(
+                    got.snapshot.map(|s| s.data.len()),
+                    m.snapshot.as_ref().map(|s| s.data.len())
+                );
             }
             other => panic!("QUIC delivery failed: {other:?}; {:#?}", self.a.metrics()),
         }
@@ -93,7 +96,10 @@ impl Tcp {
     async fn run(&mut self, data: &Bytes) {
         let leader = &mut self.leader;
         let send = async move {
-            leader.write_all(&(data.len() as u64).to_be_bytes()).await.unwrap();
+            leader
+                .write_all(&(data.len() as u64).to_be_bytes())
+                .await
+                .unwrap();
             leader.write_all(data).await.unwrap();
             let mut ack = [1u8];
             leader.read_exact(&mut ack).await.unwrap();
@@ -121,7 +127,10 @@ impl Tcp {
 
 fn snapshot(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let data: Bytes = (0..SIZE).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into();
+    let data: Bytes = (0..SIZE)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
     let m = msg_snap(data.clone());
     let mut quic = rt.block_on(Quic::start());
     let mut tcp = rt.block_on(Tcp::start());

@@ -14,10 +14,25 @@
 //!   Each direction is one long-lived unidirectional stream, so messages to
 //!   a peer arrive in order; whatever is queued when the stream is free goes
 //!   out as one batch in one write.
+//! - **Snapshots on streams of their own.** A `MsgSnap` goes on a QUIC
+//!   bidirectional stream opened for it, at a lower priority than the
+//!   message stream, so heartbeats and appends to that peer are never stuck
+//!   behind hundreds of MiB. The data is written in chunks (slices of the
+//!   snapshot's `Bytes`) after a small head ([`codec::snapshot`]); the
+//!   receiver collects it into one buffer of the announced size, hands the
+//!   `MsgSnap` to its node (possibly before or after messages sent around
+//!   it, which Raft tolerates) and answers with one byte. That answer, and
+//!   only it, makes the sender report
+//!   [`TransportEvent::SnapshotReport`](raft_core::TransportEvent::SnapshotReport)`(peer, Finish)`;
+//!   anything else (over `max_snapshot_size` on either side, refused, reset,
+//!   connection lost, stalled past `snapshot_timeout`) reports `Failure`.
+//!   Exactly one report per `MsgSnap`; pass it to `report_snapshot`.
 //! - **Wire format v1** ([`codec`], `WIRE.md`): a versioned stream header,
 //!   then length-prefixed frames of message batches. Garbage, truncation,
 //!   oversized frames, unknown types or versions close that connection, with
-//!   a log line and a [`metrics`] counter; the other peers carry on.
+//!   a log line and a [`metrics`] counter; the other peers carry on. Bad
+//!   snapshot streams are treated the same way, except that a snapshot which
+//!   is merely too large or stalls stops only its own stream.
 //! - **Mutual TLS**: each certificate names its node as a DNS SAN
 //!   `node-<id>` ([`tls`]); a node refuses peers without a certificate from
 //!   its CA, and drops any message whose `from` is not the certificate's

@@ -141,7 +141,10 @@ impl PeerTask {
             (snapshots, *batch) = (s, rest);
         }
         if self.retry_at.is_some_and(|at| Instant::now() < at) {
-            self.lose(batch.len() + snapshots.len(), "backing off after a failed connection attempt");
+            self.lose(
+                batch.len() + snapshots.len(),
+                "backing off after a failed connection attempt",
+            );
             self.fail_snapshots(&snapshots, "backing off after a failed connection attempt");
             return;
         }

@@ -98,7 +98,10 @@ async fn a_snapshot_over_the_limit_stops_only_its_stream() {
     let code = CloseCode::SnapshotTooLarge as u64;
     assert!(err.contains(&format!("error {code}")), "{err}");
     let got = nodes[1].metrics();
-    assert_eq!((got.snapshot_too_large, got.snapshot_streams_rejected), (1, 1));
+    assert_eq!(
+        (got.snapshot_too_large, got.snapshot_streams_rejected),
+        (1, 1)
+    );
     assert_eq!(got.decode_errors(), 0);
     // The same connection still carries messages and snapshots.
     let hb = msg(MessageType::MsgHeartbeat, 3, 2, 1);

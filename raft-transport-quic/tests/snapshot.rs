@@ -45,7 +45,10 @@ async fn a_multi_mib_snapshot_arrives_whole_and_is_reported_finished() {
     let (sa, sb) = (a.metrics(), b.metrics());
     let len = (24 * MIB + 7) as u64;
     assert_eq!((sa.snapshots_sent, sa.snapshot_bytes_sent), (1, len));
-    assert_eq!((sb.snapshots_received, sb.snapshot_bytes_received), (1, len));
+    assert_eq!(
+        (sb.snapshots_received, sb.snapshot_bytes_received),
+        (1, len)
+    );
     assert_eq!(sa.snapshot_send_failures + sb.snapshot_streams_rejected, 0);
     // Nothing of it went through the message frames.
     assert_eq!(sa.frames_sent, 0);
@@ -63,7 +66,10 @@ async fn heartbeats_sent_after_a_big_snapshot_overtake_it() {
     // is being written, then send heartbeats behind it.
     let deadline = tokio::time::Instant::now() + WAIT;
     while a.metrics().snapshot_bytes_sent == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "snapshot never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "snapshot never started"
+        );
         tokio::task::yield_now().await;
     }
     for i in 1..=5 {
@@ -159,7 +165,11 @@ async fn the_receiver_refuses_a_snapshot_over_its_limit_and_keeps_the_connection
     assert_eq!(a.metrics().snapshot_send_failures, 1);
     still_talking(&mut a, &mut b, 1).await;
     let (ma, mb) = (a.metrics(), b.metrics());
-    assert_eq!(ma.connections_dialed + mb.connections_dialed, 1, "reconnected");
+    assert_eq!(
+        ma.connections_dialed + mb.connections_dialed,
+        1,
+        "reconnected"
+    );
 }
 
 #[tokio::test]

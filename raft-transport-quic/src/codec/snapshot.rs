@@ -141,7 +141,9 @@ impl SnapshotHeadDecoder {
         let mut meta = self.buf.split_to(meta_len as usize).freeze();
         let message = decode_message(&mut meta)?;
         if meta.has_remaining() {
-            return Err(DecodeError::Malformed("trailing bytes after snapshot message"));
+            return Err(DecodeError::Malformed(
+                "trailing bytes after snapshot message",
+            ));
         }
         if message.msg_type != MessageType::MsgSnap {
             return Err(DecodeError::Malformed("snapshot stream carries no MsgSnap"));

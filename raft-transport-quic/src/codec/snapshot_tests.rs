@@ -95,7 +95,10 @@ fn bad_streams_are_classified() {
         decode(&good[..head_len], &[], 9),
         Err(DecodeError::SnapshotTooLarge { len: 10, max: 9 })
     );
-    assert_eq!(decode(&good[..5], &[], 100), Err(DecodeError::Truncated("snapshot head")));
+    assert_eq!(
+        decode(&good[..5], &[], 100),
+        Err(DecodeError::Truncated("snapshot head"))
+    );
     assert_eq!(
         decode(&good[..good.len() - 1], &[], 100),
         Err(DecodeError::Truncated("snapshot data"))
@@ -104,15 +107,26 @@ fn bad_streams_are_classified() {
     long.extend_from_slice(b"!");
     assert_eq!(
         decode(&long, &[head_len + 3], 100),
-        Err(DecodeError::Malformed("snapshot data longer than announced"))
+        Err(DecodeError::Malformed(
+            "snapshot data longer than announced"
+        ))
     );
     let mut message_kind = good.clone();
     message_kind[5] = 0;
-    assert!(matches!(decode(&message_kind, &[], 100), Err(DecodeError::Malformed(_))));
-    assert_eq!(decode(b"GET / HTTP/1.1", &[], 100), Err(DecodeError::BadMagic));
+    assert!(matches!(
+        decode(&message_kind, &[], 100),
+        Err(DecodeError::Malformed(_))
+    ));
+    assert_eq!(
+        decode(b"GET / HTTP/1.1", &[], 100),
+        Err(DecodeError::BadMagic)
+    );
     let mut huge_meta = good.clone();
     huge_meta[8] = 0x7f;
-    assert!(matches!(decode(&huge_meta, &[], 100), Err(DecodeError::FrameTooLarge { .. })));
+    assert!(matches!(
+        decode(&huge_meta, &[], 100),
+        Err(DecodeError::FrameTooLarge { .. })
+    ));
     let mut heartbeat = good.clone();
     heartbeat[12] = MessageType::MsgHeartbeat as u8;
     assert_eq!(
@@ -121,7 +135,10 @@ fn bad_streams_are_classified() {
     );
     let mut no_meta = good.clone();
     no_meta[21] = 0; // clear the snapshot flag
-    assert!(matches!(decode(&no_meta, &[], 100), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        decode(&no_meta, &[], 100),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]
