@@ -42,9 +42,11 @@ enum SendError {
     BadAck(Vec<u8>),
 }
 
-/// True if `m` must travel on a snapshot stream.
+/// True if `m` travels on a snapshot stream. Keyed on the type, which the
+/// receiver checks: another type carrying a snapshot (raft-core makes none)
+/// is dropped by the frame encoder rather than sent to be refused.
 pub(crate) fn is_snapshot(m: &Message) -> bool {
-    m.msg_type == MessageType::MsgSnap || m.snapshot.is_some()
+    m.msg_type == MessageType::MsgSnap
 }
 
 /// Reports a snapshot to `peer` as failed.
