@@ -1,5 +1,6 @@
 //! Wire format v1: a stream header, then length-prefixed frames, each a batch
-//! of messages. `WIRE.md` in the crate root is the normative description.
+//! of messages; snapshots travel on streams of their own ([`snapshot`]).
+//! `WIRE.md` in the crate root is the normative description.
 //!
 //! Hand-written on `bytes` rather than prost: no protoc or build script, the
 //! format is small and fixed, every limit is checked before anything is
@@ -10,12 +11,18 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use raft_core::{ConfState, Entry, EntryType, Message, MessageType, Snapshot};
 use thiserror::Error;
 
+pub mod snapshot;
+
 /// First four bytes of every stream.
 pub const MAGIC: [u8; 4] = *b"RFTQ";
 /// The only version this build speaks.
 pub const VERSION: u8 = 1;
-/// Magic, version, three reserved zero bytes.
+/// Magic, version, stream kind, two reserved zero bytes.
 pub const HEADER_LEN: usize = 8;
+/// Stream kind of the long-lived message streams (QUIC unidirectional).
+pub const KIND_MESSAGES: u8 = 0;
+/// Stream kind of a snapshot stream (QUIC bidirectional), one per `MsgSnap`.
+pub const KIND_SNAPSHOT: u8 = 1;
 /// The big-endian `u32` in front of every frame body.
 pub const FRAME_PREFIX_LEN: usize = 4;
 /// The largest frame body the format can express.
@@ -30,7 +37,8 @@ const MIN_ENTRY_LEN: usize = 4;
 /// A `u64` as LEB128 never needs more.
 const MAX_VARINT_LEN: usize = 10;
 const FLAG_REJECT: u8 = 0b1;
-/// A snapshot (a `MsgSnap`'s) follows the entries.
+/// A snapshot's metadata follows the entries: only in a snapshot stream's
+/// head, never in a message frame.
 const FLAG_SNAPSHOT: u8 = 0b10;
 
 /// Why received bytes were refused. Every variant closes the connection they
@@ -64,6 +72,16 @@ pub enum DecodeError {
     /// The frame decodes, but its contents are inconsistent (the named check failed).
     #[error("malformed frame: {0}")]
     Malformed(&'static str),
+    /// A snapshot stream announced more data than this node accepts. Unlike
+    /// the other variants this refuses only that stream: the connection and
+    /// its message stream carry on.
+    #[error("snapshot of {len} bytes exceeds the {max}-byte limit")]
+    SnapshotTooLarge {
+        /// The data length the stream announced.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// Coarse classes of [`DecodeError`], one counter each.
@@ -82,6 +100,8 @@ pub enum DecodeErrorKind {
     UnknownMessageType,
     /// [`DecodeError::UnknownEntryType`] and [`DecodeError::Malformed`].
     Malformed,
+    /// [`DecodeError::SnapshotTooLarge`].
+    SnapshotTooLarge,
 }
 
 impl DecodeError {
@@ -96,15 +116,27 @@ impl DecodeError {
             DecodeError::UnknownEntryType(_) | DecodeError::Malformed(_) => {
                 DecodeErrorKind::Malformed
             }
+            DecodeError::SnapshotTooLarge { .. } => DecodeErrorKind::SnapshotTooLarge,
         }
+    }
+
+    /// True if the error refuses only the stream it came on; every other
+    /// error closes the connection.
+    pub fn is_stream_only(&self) -> bool {
+        matches!(self, DecodeError::SnapshotTooLarge { .. })
     }
 }
 
-/// Appends the stream header.
+/// Appends the header of a message stream.
 pub fn encode_header(out: &mut BytesMut) {
+    put_header(out, KIND_MESSAGES);
+}
+
+fn put_header(out: &mut BytesMut, kind: u8) {
     out.put_slice(&MAGIC);
     out.put_u8(VERSION);
-    out.put_bytes(0, 3);
+    out.put_u8(kind);
+    out.put_bytes(0, 2);
 }
 
 fn varint_len(v: u64) -> usize {
@@ -168,7 +200,7 @@ fn snapshot_len(s: &Snapshot) -> usize {
         + s.data.len()
 }
 
-fn encode_message(m: &Message, out: &mut BytesMut) {
+pub(crate) fn encode_message(m: &Message, out: &mut BytesMut) {
     out.put_u8(m.msg_type as u8);
     for v in fixed_fields(m) {
         put_varint(out, v);
@@ -214,16 +246,27 @@ pub struct Encoded {
 
 /// Appends `messages` as as few frames as `max_frame_size` allows, in order.
 /// A message too large for any frame is skipped and counted, never sent: the
-/// receiver would close the connection over it.
+/// receiver would close the connection over it. So is a message carrying a
+/// snapshot, which only a snapshot stream may carry ([`snapshot`]).
 pub fn encode_frames(messages: &[Message], max_frame_size: u32, out: &mut BytesMut) -> Encoded {
     let max = max_frame_size as usize;
     let mut done = Encoded::default();
     let mut i = 0;
     while i < messages.len() {
+        if messages[i].snapshot.is_some() {
+            tracing::warn!(
+                msg_type = %messages[i].msg_type,
+                to = messages[i].to,
+                "a snapshot cannot travel in a message frame; dropped"
+            );
+            done.oversized += 1;
+            i += 1;
+            continue;
+        }
         // Greedily take messages while count prefix + bodies still fit.
         let mut body = 0usize;
         let mut end = i;
-        while end < messages.len() {
+        while end < messages.len() && messages[end].snapshot.is_none() {
             let len = message_len(&messages[end]);
             let count = end - i + 1;
             if varint_len(count as u64) + body + len > max {
@@ -271,7 +314,11 @@ pub fn decode_frame_body(mut body: Bytes) -> Result<Vec<Message>, DecodeError> {
     }
     let mut messages = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        messages.push(decode_message(&mut body)?);
+        let m = decode_message(&mut body)?;
+        if m.snapshot.is_some() {
+            return Err(DecodeError::Malformed("snapshot in a message frame"));
+        }
+        messages.push(m);
     }
     if body.has_remaining() {
         return Err(DecodeError::Malformed("trailing bytes after batch"));
@@ -279,7 +326,7 @@ pub fn decode_frame_body(mut body: Bytes) -> Result<Vec<Message>, DecodeError> {
     Ok(messages)
 }
 
-fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
+pub(crate) fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     let raw_type = get_u8(b)?;
     let msg_type =
         MessageType::from_u8(raw_type).ok_or(DecodeError::UnknownMessageType(raw_type))?;
@@ -402,7 +449,7 @@ impl StreamDecoder {
     /// The next complete batch, `None` if more bytes are needed.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Message>>, DecodeError> {
         if !self.header_done {
-            check_header_prefix(&self.buf)?;
+            check_header_prefix(&self.buf, KIND_MESSAGES)?;
             if self.buf.len() < HEADER_LEN {
                 return Ok(None);
             }
@@ -442,8 +489,8 @@ impl StreamDecoder {
     }
 }
 
-/// Checks as much of the header as has arrived.
-fn check_header_prefix(buf: &[u8]) -> Result<(), DecodeError> {
+/// Checks as much of the header of a stream of `kind` as has arrived.
+pub(crate) fn check_header_prefix(buf: &[u8], kind: u8) -> Result<(), DecodeError> {
     let n = buf.len().min(MAGIC.len());
     if buf[..n] != MAGIC[..n] {
         return Err(DecodeError::BadMagic);
@@ -453,8 +500,15 @@ fn check_header_prefix(buf: &[u8]) -> Result<(), DecodeError> {
             return Err(DecodeError::UnsupportedVersion(version));
         }
     }
+    if let Some(&got) = buf.get(MAGIC.len() + 1) {
+        if got != kind {
+            return Err(DecodeError::Malformed(
+                "stream kind does not match the QUIC stream type",
+            ));
+        }
+    }
     let reserved_end = buf.len().min(HEADER_LEN);
-    if buf.len() > MAGIC.len() + 1 && buf[MAGIC.len() + 1..reserved_end].iter().any(|b| *b != 0) {
+    if buf.len() > MAGIC.len() + 2 && buf[MAGIC.len() + 2..reserved_end].iter().any(|b| *b != 0) {
         return Err(DecodeError::Malformed("reserved header bytes are not zero"));
     }
     Ok(())

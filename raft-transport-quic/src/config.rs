@@ -14,6 +14,10 @@ pub const MIN_FRAME_SIZE: u32 = 1024;
 /// a single frame's buffer well inside memory.
 pub const MAX_FRAME_SIZE: u32 = 1 << 30;
 
+/// The largest snapshot limit accepted (64 GiB): a received snapshot is held
+/// in memory whole, so a larger one is a deployment mistake.
+pub const MAX_SNAPSHOT_SIZE: u64 = 64 << 30;
+
 /// The largest queue or inbox accepted (messages). Queues are allocated
 /// lazily, so this only keeps a typo from meaning "unbounded".
 pub const MAX_QUEUE: usize = 1 << 24;
@@ -64,6 +68,14 @@ pub struct Config {
     /// Largest frame body sent or accepted, in bytes. Must be the same on
     /// every node: a larger frame closes the connection that carried it.
     pub max_frame_size: u32,
+    /// Largest snapshot (`MsgSnap` data) sent or accepted, in bytes. A larger
+    /// one is refused by the sender (reported as a failed snapshot) and by the
+    /// receiver (that snapshot's stream is stopped; the connection stays).
+    pub max_snapshot_size: u64,
+    /// Longest a snapshot transfer may go without progress (a chunk written
+    /// or read, the receiver's acknowledgement) before it fails. Bounds how
+    /// long a stalled peer keeps a snapshot's memory and the leader waiting.
+    pub snapshot_timeout: Duration,
     /// Delays between reconnection attempts to a peer.
     pub backoff: Backoff,
     /// How long a dial may take, handshake and certificate checks included.
@@ -76,7 +88,8 @@ pub struct Config {
 
 impl Config {
     /// A configuration with defaults: 4096-message queues, 16 MiB frames,
-    /// 100 ms–5 s backoff, 3 s connect timeout, 10 s idle timeout.
+    /// 1 GiB snapshots with a 30 s stall timeout, 100 ms–5 s backoff, 3 s
+    /// connect timeout, 10 s idle timeout.
     pub fn new(id: NodeId, listen: SocketAddr, tls: TlsMaterial) -> Config {
         Config {
             id,
@@ -86,6 +99,8 @@ impl Config {
             queue_size: 4096,
             inbox_size: 4096,
             max_frame_size: 16 << 20,
+            max_snapshot_size: 1 << 30,
+            snapshot_timeout: Duration::from_secs(30),
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(3),
             idle_timeout: Duration::from_secs(10),
@@ -132,7 +147,11 @@ impl Config {
         if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&self.max_frame_size) {
             return Err(ConfigError::FrameSize(self.max_frame_size));
         }
+        if self.max_snapshot_size == 0 || self.max_snapshot_size > MAX_SNAPSHOT_SIZE {
+            return Err(ConfigError::SnapshotSize(self.max_snapshot_size));
+        }
         for (name, d) in [
+            ("snapshot_timeout", self.snapshot_timeout),
             ("backoff.initial", self.backoff.initial),
             ("connect_timeout", self.connect_timeout),
             ("idle_timeout", self.idle_timeout),
@@ -189,6 +208,9 @@ pub enum ConfigError {
     /// `max_frame_size` is outside the range the wire format allows.
     #[error("max_frame_size {0} is outside {MIN_FRAME_SIZE}..={MAX_FRAME_SIZE}")]
     FrameSize(u32),
+    /// `max_snapshot_size` is zero or over [`MAX_SNAPSHOT_SIZE`].
+    #[error("max_snapshot_size {0} is outside 1..={MAX_SNAPSHOT_SIZE}")]
+    SnapshotSize(u64),
     /// The backoff is empty, inverted or too long.
     #[error("backoff must satisfy 0 < initial <= max <= {MAX_BACKOFF:?}: {0:?}")]
     Backoff(Backoff),
@@ -254,6 +276,18 @@ mod tests {
         check(
             |c| c.max_frame_size = 10,
             |e| matches!(e, ConfigError::FrameSize(10)),
+        );
+        check(
+            |c| c.max_snapshot_size = 0,
+            |e| matches!(e, ConfigError::SnapshotSize(0)),
+        );
+        check(
+            |c| c.max_snapshot_size = MAX_SNAPSHOT_SIZE + 1,
+            |e| matches!(e, ConfigError::SnapshotSize(_)),
+        );
+        check(
+            |c| c.snapshot_timeout = Duration::ZERO,
+            |e| matches!(e, ConfigError::Zero("snapshot_timeout")),
         );
         check(
             |c| c.backoff.initial = Duration::from_secs(60),

@@ -65,8 +65,14 @@ async fn handshake(shared: Arc<Shared>, incoming: quinn::Incoming) {
     serve_connection(shared, conn, peer).await;
 }
 
-/// Reads every stream `peer` opens on `conn` until the connection ends.
+/// Reads every stream `peer` opens on `conn` until the connection ends:
+/// unidirectional ones carry messages, bidirectional ones a snapshot each.
 pub(crate) async fn serve_connection(shared: Arc<Shared>, conn: quinn::Connection, peer: NodeId) {
+    shared.spawn(crate::snapshot_recv::accept_loop(
+        shared.clone(),
+        conn.clone(),
+        peer,
+    ));
     loop {
         match conn.accept_uni().await {
             Ok(stream) => shared.spawn(read_stream(shared.clone(), conn.clone(), peer, stream)),
@@ -119,7 +125,7 @@ async fn read_stream(
 }
 
 /// Closes `conn` over bad input from `peer`.
-fn refuse(shared: &Shared, conn: &quinn::Connection, peer: NodeId, e: DecodeError) {
+pub(crate) fn refuse(shared: &Shared, conn: &quinn::Connection, peer: NodeId, e: DecodeError) {
     tracing::warn!(peer, remote = %conn.remote_address(), reason = %e, "bad input; closing connection");
     shared.metrics.decode_error(e.kind());
     conn.close(CloseCode::Protocol.into(), e.to_string().as_bytes());
@@ -129,16 +135,7 @@ fn refuse(shared: &Shared, conn: &quinn::Connection, peer: NodeId, e: DecodeErro
 async fn deliver(shared: &Shared, peer: NodeId, batch: Vec<Message>) -> bool {
     let metrics = &shared.metrics;
     for m in batch {
-        if m.from != peer {
-            // The certificate is the only proof of who sent a message; a
-            // peer claiming to be another node is buggy or hostile.
-            tracing::warn!(peer, claimed = m.from, msg_type = %m.msg_type, "message from field does not match peer certificate; dropped");
-            Metrics::inc(&metrics.from_mismatch);
-            continue;
-        }
-        if m.to != shared.id {
-            tracing::warn!(peer, to = m.to, msg_type = %m.msg_type, "message addressed to another node; dropped");
-            Metrics::inc(&metrics.misaddressed);
+        if !addressed_here(shared, peer, &m) {
             continue;
         }
         // Counted before the hand-over so a reader never sees the message
@@ -147,6 +144,24 @@ async fn deliver(shared: &Shared, peer: NodeId, batch: Vec<Message>) -> bool {
         if shared.inbox.send(m).await.is_err() {
             return false;
         }
+    }
+    true
+}
+
+/// True if `m` is from `peer` and to this node; otherwise logs and counts
+/// why it is dropped.
+pub(crate) fn addressed_here(shared: &Shared, peer: NodeId, m: &Message) -> bool {
+    if m.from != peer {
+        // The certificate is the only proof of who sent a message; a peer
+        // claiming to be another node is buggy or hostile.
+        tracing::warn!(peer, claimed = m.from, msg_type = %m.msg_type, "message from field does not match peer certificate; dropped");
+        Metrics::inc(&shared.metrics.from_mismatch);
+        return false;
+    }
+    if m.to != shared.id {
+        tracing::warn!(peer, to = m.to, msg_type = %m.msg_type, "message addressed to another node; dropped");
+        Metrics::inc(&shared.metrics.misaddressed);
+        return false;
     }
     true
 }

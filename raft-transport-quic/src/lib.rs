@@ -14,10 +14,25 @@
 //!   Each direction is one long-lived unidirectional stream, so messages to
 //!   a peer arrive in order; whatever is queued when the stream is free goes
 //!   out as one batch in one write.
+//! - **Snapshots on streams of their own.** A `MsgSnap` goes on a QUIC
+//!   bidirectional stream opened for it, at a lower priority than the
+//!   message stream, so heartbeats and appends to that peer are never stuck
+//!   behind hundreds of MiB. The data is written in chunks (slices of the
+//!   snapshot's `Bytes`) after a small head ([`codec::snapshot`]); the
+//!   receiver collects it into one buffer of the announced size, hands the
+//!   `MsgSnap` to its node (possibly before or after messages sent around
+//!   it, which Raft tolerates) and answers with one byte. That answer, and
+//!   only it, makes the sender report
+//!   [`TransportEvent::SnapshotReport`](raft_core::TransportEvent::SnapshotReport)`(peer, Finish)`;
+//!   anything else (over `max_snapshot_size` on either side, refused, reset,
+//!   connection lost, stalled past `snapshot_timeout`) reports `Failure`.
+//!   Exactly one report per `MsgSnap`; pass it to `report_snapshot`.
 //! - **Wire format v1** ([`codec`], `WIRE.md`): a versioned stream header,
 //!   then length-prefixed frames of message batches. Garbage, truncation,
 //!   oversized frames, unknown types or versions close that connection, with
-//!   a log line and a [`metrics`] counter; the other peers carry on.
+//!   a log line and a [`metrics`] counter; the other peers carry on. Bad
+//!   snapshot streams are treated the same way, except that a snapshot which
+//!   is merely too large or stalls stops only its own stream.
 //! - **Mutual TLS**: each certificate names its node as a DNS SAN
 //!   `node-<id>` ([`tls`]); a node refuses peers without a certificate from
 //!   its CA, and drops any message whose `from` is not the certificate's
@@ -58,11 +73,14 @@ pub mod dev_certs;
 mod inbound;
 pub mod metrics;
 mod peer;
+mod snapshot_recv;
+mod snapshot_send;
 pub mod tls;
 mod transport;
 
 pub use config::{
-    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MIN_FRAME_SIZE,
+    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MAX_SNAPSHOT_SIZE,
+    MIN_FRAME_SIZE,
 };
 pub use metrics::MetricsSnapshot;
 pub use tls::{TlsError, TlsMaterial};
@@ -84,6 +102,13 @@ pub enum CloseCode {
     UnknownPeer = 3,
     /// The peer's certificate names no node, several, or the wrong one.
     Identity = 4,
+    /// Stream code only: a snapshot stream announced more data than the
+    /// receiver's `max_snapshot_size`.
+    SnapshotTooLarge = 5,
+    /// Stream code only: a snapshot stream was abandoned (the transfer
+    /// stalled, or the receiver dropped the message: misaddressed, or its
+    /// node is shutting down).
+    SnapshotAbandoned = 6,
 }
 
 impl From<CloseCode> for quinn::VarInt {

@@ -71,18 +71,44 @@ counters! {
     misaddressed,
     /// Bidirectional streams, which the protocol does not use.
     refused_streams,
+    // Snapshot streams, one per MsgSnap.
+    /// Snapshots the peer acknowledged as delivered (each reported `Finish`).
+    snapshots_sent,
+    /// Snapshot data bytes written, counted as each chunk is written.
+    snapshot_bytes_sent,
+    /// Snapshots that failed to reach their peer, whatever the reason (each
+    /// reported `Failure`).
+    snapshot_send_failures,
+    /// Snapshots not sent because they exceed this node's `max_snapshot_size`
+    /// (also counted in `snapshot_send_failures`).
+    snapshots_oversized,
+    /// Snapshots received whole and handed to the node.
+    snapshots_received,
+    /// Snapshot data bytes read, counted as each chunk arrives.
+    snapshot_bytes_received,
+    /// Snapshot streams refused, whatever the reason. The reason is counted
+    /// too: `snapshot_too_large`, `snapshot_timeouts`, or a decode counter
+    /// below (those also closed the connection).
+    snapshot_streams_rejected,
+    /// Snapshot streams announcing more data than `max_snapshot_size` (or than
+    /// this process could allocate); the stream was stopped, the connection
+    /// kept.
+    snapshot_too_large,
+    /// Snapshot streams that stalled past `snapshot_timeout`; stopped.
+    snapshot_timeouts,
     // Decode errors, one counter per class; each closed a connection.
     /// Streams that did not open with the magic bytes.
     bad_magic,
     /// Streams of a wire version this node does not speak.
     unsupported_version,
-    /// Frames announced over the size limit.
+    /// Frames (or snapshot heads) announced over the size limit.
     frame_too_large,
-    /// Streams that ended inside a frame.
+    /// Streams that ended inside a frame, a snapshot head or its data.
     truncated,
     /// Messages of a type raft-core does not know.
     unknown_message_type,
-    /// Frames whose contents are inconsistent.
+    /// Frames whose contents are inconsistent, and snapshot streams with a
+    /// bad head or more data than announced.
     malformed,
 }
 
@@ -103,12 +129,14 @@ impl Metrics {
             DecodeErrorKind::Truncated => &self.truncated,
             DecodeErrorKind::UnknownMessageType => &self.unknown_message_type,
             DecodeErrorKind::Malformed => &self.malformed,
+            DecodeErrorKind::SnapshotTooLarge => &self.snapshot_too_large,
         });
     }
 }
 
 impl MetricsSnapshot {
-    /// Connections closed because of what a peer sent.
+    /// Connections closed because of what a peer sent (a snapshot stream
+    /// refused for its size alone closes nothing and is not counted here).
     pub fn decode_errors(&self) -> u64 {
         self.bad_magic
             + self.unsupported_version

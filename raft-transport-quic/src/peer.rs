@@ -10,6 +10,7 @@
 use crate::codec::{encode_frames, encode_header};
 use crate::inbound;
 use crate::metrics::Metrics;
+use crate::snapshot_send;
 use crate::tls::{node_name, peer_node_id};
 use crate::transport::Shared;
 use crate::CloseCode;
@@ -100,7 +101,7 @@ pub(crate) async fn run(
                 while let Ok(link) = conns.try_recv() {
                     task.add_link(link);
                 }
-                task.deliver(&batch, &mut buf).await;
+                task.deliver(&mut batch, &mut buf).await;
                 batch.clear();
             }
         }
@@ -127,11 +128,24 @@ impl PeerTask {
         }
     }
 
-    async fn deliver(&mut self, batch: &[Message], buf: &mut BytesMut) {
+    async fn deliver(&mut self, batch: &mut Vec<Message>, buf: &mut BytesMut) {
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
+        // Snapshots go on streams of their own, after this batch's frames;
+        // Raft copes with a snapshot overtaking or trailing other messages.
+        let mut snapshots = Vec::new();
+        if batch.iter().any(snapshot_send::is_snapshot) {
+            let (s, rest) = std::mem::take(batch)
+                .into_iter()
+                .partition(snapshot_send::is_snapshot);
+            (snapshots, *batch) = (s, rest);
+        }
         if self.retry_at.is_some_and(|at| Instant::now() < at) {
-            self.lose(batch.len(), "backing off after a failed connection attempt");
+            self.lose(
+                batch.len() + snapshots.len(),
+                "backing off after a failed connection attempt",
+            );
+            self.fail_snapshots(&snapshots, "backing off after a failed connection attempt");
             return;
         }
         if let Err(e) = self.ensure_stream().await {
@@ -142,14 +156,38 @@ impl PeerTask {
                 .backoff
                 .saturating_mul(2)
                 .min(self.shared.settings.backoff.max);
-            self.lose(batch.len(), "connection attempt failed");
+            self.lose(batch.len() + snapshots.len(), "connection attempt failed");
+            self.fail_snapshots(&snapshots, "connection attempt failed");
             return;
         }
         self.retry_at = None;
         self.backoff = self.shared.settings.backoff.initial;
         let Some(out) = self.out.as_mut() else {
+            self.fail_snapshots(&snapshots, "no stream");
             return;
         };
+        let conn = out.conn.clone();
+        self.write_frames(batch, buf).await;
+        for m in &snapshots {
+            snapshot_send::start(&shared, conn.clone(), m);
+        }
+    }
+
+    fn fail_snapshots(&self, snapshots: &[Message], why: &'static str) {
+        for m in snapshots {
+            snapshot_send::fail(&self.shared, m.to, why);
+        }
+    }
+
+    async fn write_frames(&mut self, batch: &[Message], buf: &mut BytesMut) {
+        let shared = self.shared.clone();
+        let metrics = &shared.metrics;
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
         buf.clear();
         if !out.header_sent {
             encode_header(buf);

@@ -7,7 +7,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::peer::{self, Link};
 use crate::tls::TlsError;
 use crate::{inbound, CloseCode};
-use raft_core::{Message, NodeId, Transport, TransportEvent};
+use raft_core::{Message, NodeId, SnapshotStatus, Transport, TransportEvent};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,11 +41,21 @@ pub enum TransportError {
     },
 }
 
+/// Snapshot streams a peer may have open on one connection at once.
+const MAX_SNAPSHOT_STREAMS: u32 = 2;
+/// Per-stream receive window (bytes).
+const STREAM_WINDOW: u32 = 8 << 20;
+/// Data buffered for sending per connection (bytes): enough to keep two
+/// full stream windows in flight.
+const SEND_WINDOW: u64 = 2 * STREAM_WINDOW as u64;
+
 /// Settings the tasks read, copied out of [`Config`].
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub queue_size: usize,
     pub max_frame_size: u32,
+    pub max_snapshot_size: u64,
+    pub snapshot_timeout: Duration,
     pub backoff: crate::config::Backoff,
     pub connect_timeout: Duration,
 }
@@ -56,12 +66,24 @@ struct LinkHandle {
     conns: mpsc::UnboundedSender<Link>,
 }
 
-/// Peers reported unreachable and not yet taken by the node, in order,
-/// each at most once.
+/// Reports not yet taken by the node: peers reported unreachable, in
+/// order, each at most once; snapshot outcomes, one per `MsgSnap`.
 #[derive(Default)]
 struct Pending {
     peers: VecDeque<NodeId>,
+    snapshots: VecDeque<(NodeId, SnapshotStatus)>,
     waker: Option<Waker>,
+}
+
+impl Pending {
+    fn pop(&mut self) -> Option<TransportEvent> {
+        if let Some(peer) = self.peers.pop_front() {
+            return Some(TransportEvent::Unreachable(peer));
+        }
+        self.snapshots
+            .pop_front()
+            .map(|(peer, status)| TransportEvent::SnapshotReport(peer, status))
+    }
 }
 
 /// State shared by the transport and its tasks.
@@ -107,6 +129,16 @@ impl Shared {
         if !pending.peers.contains(&peer) {
             pending.peers.push_back(peer);
         }
+        if let Some(w) = pending.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Records how sending one `MsgSnap` to `peer` ended; never merged with
+    /// other reports, so the node hears exactly once per snapshot.
+    pub fn report_snapshot(&self, peer: NodeId, status: SnapshotStatus) {
+        let mut pending = lock(&self.pending);
+        pending.snapshots.push_back((peer, status));
         if let Some(w) = pending.waker.take() {
             w.wake();
         }
@@ -168,7 +200,16 @@ impl QuicTransport {
             // One stream per direction; a spare lets a replacement open
             // before the old one is fully acknowledged.
             .max_concurrent_uni_streams(4u32.into())
-            .max_concurrent_bidi_streams(0u32.into())
+            // Snapshot streams. Raft sends one snapshot at a time per
+            // follower; the spare covers a new leader's snapshot overlapping
+            // an old one. A further one waits for credit (then times out).
+            .max_concurrent_bidi_streams(MAX_SNAPSHOT_STREAMS.into())
+            // The default window (1.25 MB, sized for 100 Mbit/s at 100 ms)
+            // caps a single stream, i.e. a snapshot, at window/RTT; a larger
+            // one lets a snapshot fill a fast link. Memory is only used when
+            // the reader falls behind.
+            .stream_receive_window(STREAM_WINDOW.into())
+            .send_window(SEND_WINDOW)
             .datagram_receive_buffer_size(None);
         let transport = Arc::new(transport);
         let server_config = config.tls.quic_server_config(transport.clone())?;
@@ -199,6 +240,8 @@ impl QuicTransport {
             settings: Settings {
                 queue_size: config.queue_size,
                 max_frame_size: config.max_frame_size,
+                max_snapshot_size: config.max_snapshot_size,
+                snapshot_timeout: config.snapshot_timeout,
                 backoff: config.backoff,
                 connect_timeout: config.connect_timeout,
             },
@@ -287,36 +330,49 @@ impl Transport for QuicTransport {
         let mut links = lock(&shared.links);
         for m in messages {
             let to = m.to;
+            let snapshot = crate::snapshot_send::is_snapshot(&m);
             if shared.closed.load(Ordering::Acquire) {
                 Metrics::inc(&shared.metrics.dropped_connection);
                 shared.report_unreachable(to);
+                if snapshot {
+                    crate::snapshot_send::fail(shared, to, "transport closed");
+                }
                 continue;
             }
             if shared.peer_addr(to).is_none() {
                 tracing::debug!(to, msg_type = %m.msg_type, "no address for peer; message dropped");
                 Metrics::inc(&shared.metrics.dropped_unknown_peer);
                 shared.report_unreachable(to);
+                if snapshot {
+                    crate::snapshot_send::fail(shared, to, "no address for peer");
+                }
                 continue;
             }
             let handle = shared.link(&mut links, to);
-            match handle.queue.try_send(m) {
-                Ok(()) => {}
+            let dropped = match handle.queue.try_send(m) {
+                Ok(()) => None,
                 Err(mpsc::error::TrySendError::Full(m)) => {
                     tracing::debug!(to, msg_type = %m.msg_type, "send queue full; message dropped");
                     Metrics::inc(&shared.metrics.dropped_queue_full);
-                    shared.report_unreachable(to);
+                    Some("send queue full")
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     Metrics::inc(&shared.metrics.dropped_connection);
-                    shared.report_unreachable(to);
+                    Some("peer task gone")
+                }
+            };
+            if let Some(why) = dropped {
+                shared.report_unreachable(to);
+                if snapshot {
+                    crate::snapshot_send::fail(shared, to, why);
                 }
             }
         }
     }
 
     fn try_recv(&mut self) -> Option<TransportEvent> {
-        if let Some(peer) = lock(&self.shared.pending).peers.pop_front() {
-            return Some(TransportEvent::Unreachable(peer));
+        if let Some(event) = lock(&self.shared.pending).pop() {
+            return Some(event);
         }
         self.inbox.try_recv().ok().map(TransportEvent::Message)
     }
@@ -324,8 +380,8 @@ impl Transport for QuicTransport {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<TransportEvent>> {
         {
             let mut pending = lock(&self.shared.pending);
-            if let Some(peer) = pending.peers.pop_front() {
-                return Poll::Ready(Some(TransportEvent::Unreachable(peer)));
+            if let Some(event) = pending.pop() {
+                return Poll::Ready(Some(event));
             }
             if self.shared.closed.load(Ordering::Acquire) {
                 return Poll::Ready(None);

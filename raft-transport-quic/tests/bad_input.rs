@@ -94,3 +94,9 @@ async fn good_frames_before_bad_ones_are_delivered() {
     assert_eq!(nodes[1].metrics().frame_too_large, 1);
     still_serves(&mut nodes).await;
 }
+
+#[tokio::test]
+async fn a_snapshot_stream_header_on_a_message_stream() {
+    let s = snapshot_stream_bytes(&snap(3, 2, 7, 10));
+    send_bad(&s, |m| m.malformed).await;
+}

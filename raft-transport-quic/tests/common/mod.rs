@@ -170,3 +170,35 @@ pub fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// A MsgSnap from `from` to `to` carrying `len` bytes of patterned data.
+pub fn snap(from: NodeId, to: NodeId, index: u64, len: usize) -> Message {
+    let mut m = msg(MessageType::MsgSnap, from, to, 0);
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    m.snapshot = Some(Box::new(raft_core::Snapshot::new(
+        index,
+        2,
+        raft_core::ConfState::with_voters([1, 2, 3]),
+        data,
+    )));
+    m
+}
+
+/// A well-formed snapshot stream carrying `m`, head and data.
+pub fn snapshot_stream_bytes(m: &Message) -> BytesMut {
+    let mut out = BytesMut::new();
+    let data = codec::snapshot::encode_snapshot_head(m, 1 << 20, u64::MAX, &mut out).unwrap();
+    out.extend_from_slice(&data);
+    out
+}
+
+/// The next snapshot report, skipping other events.
+pub async fn next_report(t: &mut QuicTransport) -> (NodeId, raft_core::SnapshotStatus) {
+    loop {
+        match next_event(t, WAIT).await {
+            Some(TransportEvent::SnapshotReport(peer, status)) => return (peer, status),
+            Some(_) => continue,
+            None => panic!("node {} got no snapshot report within {WAIT:?}", t.id()),
+        }
+    }
+}
