@@ -7,7 +7,9 @@
 //! This crate holds the part every replica runs: the [`Command`]s that go
 //! through the log and their encoding, and the [`KvStore`] they are applied
 //! to, with its snapshot format. Applying returns an [`Outcome`] for the
-//! client that proposed the command.
+//! client that proposed the command. [`KvMachine`] is the store as
+//! raft-node's `StateMachine`: outcomes go back to the proposer, snapshots
+//! are captured on the Raft loop and encoded off it.
 //!
 //! ```
 //! use raft_kv::{Command, KvStore, Outcome};
@@ -36,7 +38,9 @@
 #![warn(missing_docs)]
 
 mod command;
+mod machine;
 mod store;
 
 pub use command::{Command, DecodeError, Outcome};
+pub use machine::{decode_outcome, encode_outcome, KvMachine};
 pub use store::{Captured, KvStore, SnapshotDecodeError};

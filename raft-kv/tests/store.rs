@@ -132,3 +132,27 @@ proptest! {
         prop_assert_eq!(r.len(), s.len());
     }
 }
+
+#[test]
+fn the_machine_answers_with_encoded_outcomes_and_round_trips_snapshots() {
+    use bytes::Bytes;
+    use raft_kv::{decode_outcome, KvMachine};
+    use raft_node::StateMachine;
+    let mut m = KvMachine::new();
+    let answer = m.apply(1, &put("a", "1").encode());
+    assert_eq!(decode_outcome(&answer), Ok(Outcome::Put { previous: None }));
+    assert_eq!(m.apply(2, &Bytes::from_static(b"\xff")), Bytes::new());
+    assert_eq!(m.store().applied(), 2, "a bad entry is skipped, not lost");
+    let cas = Command::Cas {
+        key: "a".into(),
+        expected: Some("1".into()),
+        new: "2".into(),
+    };
+    assert_eq!(
+        decode_outcome(&m.apply(3, &cas.encode())),
+        Ok(Outcome::Cas {
+            swapped: true,
+            current: Some("2".into())
+        })
+    );
+}
