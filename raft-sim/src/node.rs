@@ -3,14 +3,22 @@
 //! write, late sends, apply, advance), with every effect reported to the
 //! checker. A node can be armed to crash in its next write, after that
 //! Ready's early sends left.
+//!
+//! Each node has a state machine ([`StateMachine`]) and, when
+//! `snapshot_every` is set, snapshots it and compacts its log every that
+//! many applied entries. It restores a received snapshot through the
+//! Ready loop's `restore` hook, and its disk's snapshot when it restarts.
 
 use crate::checker::{Checked, Checker, Property, Violation};
 use crate::rng::Rng;
+#[cfg(feature = "fault-injection")]
+use crate::state_machine::SimFault;
+use crate::state_machine::StateMachine;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
 use raft_core::{
     Config, Entry, Error, HardState, LogStorage, LogWrite, Message, NodeId, RawNode, Ready,
-    ReadyHandler, Role, SoftState,
+    ReadyHandler, Role, Snapshot, SnapshotStatus, SoftState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,6 +30,20 @@ pub enum Input {
     Propose(Bytes),
     /// The transport could not deliver to this peer.
     Unreachable(NodeId),
+    /// How sending a snapshot to this peer ended.
+    SnapshotStatus(NodeId, SnapshotStatus),
+}
+
+/// Snapshot activity of one node, for the run's counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SnapCounts {
+    /// Snapshots this node took of its own state (each followed by a
+    /// compaction).
+    pub created: u64,
+    /// Snapshots received from a leader and restored.
+    pub installed: u64,
+    /// Restarts that restored a snapshot from the disk.
+    pub restored_at_boot: u64,
 }
 
 pub struct SimNode {
@@ -34,6 +56,18 @@ pub struct SimNode {
     soft: SoftState,
     durable: HardState,
     applied: u64,
+    state: StateMachine,
+    /// Snapshot and compact every this many applied entries (0: never).
+    snapshot_every: u64,
+    /// The index of the latest snapshot on the disk, as this process knows.
+    snapshot_index: u64,
+    /// The state the latest snapshot holds (what the stale-data fault
+    /// writes again).
+    #[cfg(feature = "fault-injection")]
+    snapshot_state: StateMachine,
+    #[cfg(feature = "fault-injection")]
+    fault: Option<SimFault>,
+    pub snaps: SnapCounts,
     /// Set to crash the node in its next write, with what decides the loss.
     armed: Option<Rng>,
     /// The last crash in a write: what it lost, and how many messages of
@@ -42,7 +76,12 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    pub fn start(config: Config, disk: Disk, chk: &mut Checker) -> Result<SimNode, Violation> {
+    pub fn start(
+        config: Config,
+        disk: Disk,
+        snapshot_every: u64,
+        chk: &mut Checker,
+    ) -> Result<SimNode, Violation> {
         let mut node = SimNode {
             id: config.id,
             config,
@@ -52,6 +91,14 @@ impl SimNode {
             soft: SoftState::default(),
             durable: HardState::default(),
             applied: 0,
+            state: StateMachine::default(),
+            snapshot_every,
+            snapshot_index: 0,
+            #[cfg(feature = "fault-injection")]
+            snapshot_state: StateMachine::default(),
+            #[cfg(feature = "fault-injection")]
+            fault: None,
+            snaps: SnapCounts::default(),
             armed: None,
             crashed_at_write: None,
         };
@@ -97,15 +144,45 @@ impl SimNode {
         Ok(loss)
     }
 
+    /// Breaks one of the node's own rules from now on (tests prove the
+    /// checker catches it).
+    #[cfg(feature = "fault-injection")]
+    pub fn inject(&mut self, fault: Option<SimFault>) {
+        self.fault = fault;
+    }
+
     /// Starts again from the disk. The state machine is in memory, so it is
-    /// rebuilt by applying the committed log from the start.
+    /// restored from the disk's snapshot, and the committed entries after
+    /// it are applied again.
     pub fn restart(&mut self, chk: &mut Checker) -> Checked {
         self.boot(chk)
     }
 
     fn boot(&mut self, chk: &mut Checker) -> Checked {
-        let raw = RawNode::new(&self.config, DiskHandle(self.disk.clone()))
-            .map_err(|e| self.violation(chk, e, "restart"))?;
+        let store = DiskHandle(self.disk.clone());
+        let snap = store
+            .snapshot()
+            .map_err(|e| chk.fail(Property::Storage, format!("n{} snapshot: {e}", self.id)))?;
+        let state = self.decode(chk, &snap, "from its disk")?;
+        // As etcd's server does: entries up to the snapshot are in the
+        // state machine already and must not be applied again.
+        let mut config = self.config.clone();
+        config.applied = snap.index();
+        let raw = RawNode::new(&config, store).map_err(|e| self.violation(chk, e, "restart"))?;
+        if raw.applied() != state.index {
+            return Err(chk.fail(
+                Property::SnapshotState,
+                format!(
+                    "n{} restarts with its state machine at index {} but raft-core resuming after {}",
+                    self.id,
+                    state.index,
+                    raw.applied()
+                ),
+            ));
+        }
+        self.snaps.restored_at_boot += u64::from(state.index > 0);
+        self.set_snapshot(state);
+        self.state = state;
         let hs = raw.status().hard_state;
         // Terms and votes are always synced, so they survive a crash; the
         // commit index may legitimately fall back to the durable one.
@@ -116,7 +193,7 @@ impl SimNode {
         chk.on_hard_state(self.id, "across a restart", before, hs)?;
         self.hard = hs;
         self.soft = SoftState::default();
-        self.applied = 0;
+        self.applied = state.index;
         self.raw = Some(raw);
         let mut out = Vec::new();
         self.drain(chk, &mut out)?;
@@ -162,6 +239,9 @@ impl SimNode {
                 r => ("propose", r),
             },
             Input::Unreachable(peer) => ("report_unreachable", raw.report_unreachable(peer)),
+            Input::SnapshotStatus(peer, status) => {
+                ("report_snapshot", raw.report_snapshot(peer, status))
+            }
         };
         result.map_err(|e| self.violation(chk, e, what))?;
         self.drain(chk, out)?;
@@ -202,8 +282,9 @@ impl SimNode {
         };
         match raw.handle_readies(&mut handler) {
             Ok(_) => {
+                let compacted = self.maybe_compact(&mut raw, chk);
                 self.raw = Some(raw);
-                Ok(())
+                compacted
             }
             Err(Stop::Crash { mut rng, sent }) => {
                 // The Ready dies with the process: its early messages are
@@ -222,6 +303,69 @@ impl SimNode {
                 Err(self.violation(chk, e, "handling a Ready"))
             }
         }
+    }
+
+    /// The state a snapshot holds, checked against the committed log.
+    fn decode(&self, chk: &Checker, snap: &Snapshot, what: &str) -> Result<StateMachine, Violation> {
+        let state = match StateMachine::decode(&snap.data) {
+            Some(s) if s.index == snap.index() => s,
+            _ => {
+                return Err(chk.fail(
+                    Property::SnapshotState,
+                    format!(
+                        "n{} restored {what} a snapshot at index {} whose data is not a state at that index",
+                        self.id,
+                        snap.index()
+                    ),
+                ))
+            }
+        };
+        chk.check_restored(self.id, what, state)?;
+        Ok(state)
+    }
+
+    fn set_snapshot(&mut self, state: StateMachine) {
+        self.snapshot_index = state.index;
+        #[cfg(feature = "fault-injection")]
+        {
+            self.snapshot_state = state;
+        }
+    }
+
+    /// The compaction policy: once `snapshot_every` entries were applied
+    /// since the last snapshot, snapshot the state and drop the log up to
+    /// it. Followers that need those entries get the snapshot instead.
+    fn maybe_compact(&mut self, raw: &mut RawNode<DiskHandle>, chk: &Checker) -> Checked {
+        if self.snapshot_every == 0 || self.applied < self.snapshot_index + self.snapshot_every {
+            return Ok(());
+        }
+        let index = self.applied;
+        #[allow(unused_mut)]
+        let (mut data, mut compact_to) = (self.state.encode(), index);
+        #[cfg(feature = "fault-injection")]
+        match self.fault {
+            Some(SimFault::StaleSnapshotData) => {
+                data = StateMachine {
+                    index,
+                    hash: self.snapshot_state.hash,
+                }
+                .encode();
+            }
+            Some(SimFault::CompactPastSnapshot) => {
+                compact_to = raw.store().last_index().unwrap_or(index).max(index);
+            }
+            None => {}
+        }
+        let id = self.id;
+        let storage = |e: raft_core::StorageError| {
+            chk.fail(Property::Storage, format!("n{id} snapshot at {index}: {e}"))
+        };
+        let store = raw.store_mut();
+        store.create_snapshot(index, None, data).map_err(storage)?;
+        store.compact(compact_to).map_err(storage)?;
+        self.snaps.created += 1;
+        self.set_snapshot(self.state);
+        Ok(())
     }
 
     /// Makes the node crash in its next write, after the early sends of that
@@ -290,7 +434,8 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
         let id = self.node.id;
         self.hard_state = rd.hard_state;
         self.sent = 0;
-        self.write_pending = !rd.entries.is_empty() || rd.hard_state.is_some();
+        self.write_pending =
+            !rd.entries.is_empty() || rd.hard_state.is_some() || rd.snapshot.is_some();
         if let Some(ss) = rd.soft_state {
             if ss.role != Role::Leader {
                 self.chk.on_not_leader(id);
@@ -331,6 +476,9 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             });
         }
         let id = self.node.id;
+        if let Some(snap) = &write.snapshot {
+            self.chk.on_install(id, snap.index(), snap.term())?;
+        }
         self.chk.on_write(id, &write.entries)?;
         store.write(write).map_err(|e| {
             self.chk
@@ -338,6 +486,23 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
         })?;
         self.node.check_durable(self.chk)?;
         self.write_pending = false;
+        Ok(())
+    }
+
+    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), Stop> {
+        let node = &mut *self.node;
+        let state = node.decode(self.chk, snapshot, "from a leader's snapshot")?;
+        if state.index <= node.applied {
+            let detail = format!(
+                "n{} restored a snapshot at {} after applying up to {}",
+                node.id, state.index, node.applied
+            );
+            return Err(self.chk.fail(Property::Monotonicity, detail).into());
+        }
+        node.state = state;
+        node.applied = state.index;
+        node.set_snapshot(state);
+        node.snaps.installed += 1;
         Ok(())
     }
 
@@ -367,6 +532,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             }
             self.chk.on_apply(id, e)?;
             self.node.applied = e.index;
+            self.node.state.apply(e);
         }
         Ok(())
     }
@@ -385,7 +551,7 @@ mod tests {
                 let mut config = Config::new(id);
                 config.random_seed = Some(id);
                 let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])), &[1, 2, 3]);
-                SimNode::start(config, disk, &mut chk).unwrap()
+                SimNode::start(config, disk, 0, &mut chk).unwrap()
             })
             .collect();
         (nodes, chk)

@@ -10,12 +10,17 @@
 //! it can be anything that persists: a [`MemBackend`], RocksDB, or any
 //! storage plugged in through [`crate::backend::SimStorage`].
 //!
-//! The disk also remembers everything that was made durable, and checks
-//! after each reopen that the backend gives all of it back.
+//! The disk also remembers everything that was made durable (hard state,
+//! snapshot, where the log starts and every entry after that), and checks
+//! after each reopen that the backend gives all of it back. Snapshot
+//! installs come in a [`LogWrite`], which raft-core always syncs;
+//! `create_snapshot` and `compact` sync too, which makes every earlier
+//! unsynced write durable with them.
 
 use crate::rng::Rng;
+use bytes::Bytes;
 use raft_core::{ConfState, Entry, HardState, InitialState, LogStorage, LogWrite, MemStorage};
-use raft_core::{EntryId, StorageError};
+use raft_core::{EntryId, Snapshot, StorageError};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -98,15 +103,70 @@ pub struct Disk {
     /// Unsynced writes, oldest first; each is atomic, and a crash keeps a
     /// prefix of them.
     pending: Vec<LogWrite>,
-    /// Reads when `pending` holds entries (raft-core never writes entries
-    /// unsynced, but nothing in the contract forbids it): the backend's
-    /// content with the pending writes on top. Rebuilt on demand.
+    /// Reads when `pending` holds entries or a snapshot (raft-core never
+    /// writes those unsynced, but nothing in the contract forbids it): the
+    /// backend's content with the pending writes on top. Rebuilt on demand.
     overlay: Option<MemBackend>,
-    /// What the backend must return after a reopen: every durable entry and
-    /// the durable hard state.
-    durable_log: Vec<Entry>,
-    durable_hard_state: HardState,
+    /// What the backend must return after a reopen (see [`Durable`]).
+    durable: Durable,
     voters: Vec<u64>,
+}
+
+/// The disk model's record of what was made durable: the backend must give
+/// all of it back after a reopen.
+struct Durable {
+    /// The latest snapshot installed or created.
+    snapshot: Snapshot,
+    /// The entry just before the first stored one: where the last install
+    /// or compaction cut the log.
+    base: EntryId,
+    /// The stored entries, from index `base.index + 1`.
+    log: Vec<Entry>,
+    hard_state: HardState,
+}
+
+impl Durable {
+    fn last_index(&self) -> u64 {
+        self.base.index + self.log.len() as u64
+    }
+
+    /// Follows one write the backend accepted, in [`LogWrite`]'s order:
+    /// snapshot, entries, hard state.
+    fn follow(&mut self, snapshot: Option<Snapshot>, entries: Vec<Entry>, hs: Option<HardState>) {
+        if let Some(snap) = snapshot {
+            self.base = EntryId {
+                index: snap.index(),
+                term: snap.term(),
+            };
+            self.log.clear();
+            self.snapshot = snap;
+        }
+        // Entries the snapshot already covers are skipped, as LogStorage's
+        // backends do.
+        let fresh: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| e.index > self.base.index)
+            .collect();
+        if let Some(first) = fresh.first() {
+            let keep = ((first.index - self.base.index - 1) as usize).min(self.log.len());
+            self.log.truncate(keep);
+            self.log.extend(fresh);
+        }
+        if let Some(hs) = hs {
+            self.hard_state = hs;
+        }
+    }
+
+    /// Follows a compaction the backend accepted.
+    fn compact(&mut self, index: u64) {
+        if index <= self.base.index {
+            return;
+        }
+        let drop = ((index - self.base.index) as usize).min(self.log.len());
+        let term = self.log.get(drop.wrapping_sub(1)).map_or(0, |e| e.term);
+        self.log.drain(..drop);
+        self.base = EntryId { index, term };
+    }
 }
 
 impl Disk {
@@ -116,15 +176,24 @@ impl Disk {
             backend,
             pending: Vec::new(),
             overlay: None,
-            durable_log: Vec::new(),
-            durable_hard_state: HardState::default(),
+            durable: Durable {
+                snapshot: Snapshot::default(),
+                base: EntryId::default(),
+                log: Vec::new(),
+                hard_state: HardState::default(),
+            },
             voters: voters.to_vec(),
         }
     }
 
     /// The hard state a restart would find.
     pub fn durable_hard_state(&self) -> HardState {
-        self.durable_hard_state
+        self.durable.hard_state
+    }
+
+    /// The index of the snapshot a restart would find (0: none).
+    pub fn durable_snapshot_index(&self) -> u64 {
+        self.durable.snapshot.index()
     }
 
     /// Unsynced writes a crash could lose right now.
@@ -141,25 +210,50 @@ impl Disk {
             self.pending.push(write);
             return Ok(());
         }
+        self.flush()?;
+        self.persist(write)
+    }
+
+    /// Makes every pending write durable, as an fsync of a write-ahead log
+    /// does for all that came before it.
+    fn flush(&mut self) -> Result<(), StorageError> {
         for earlier in std::mem::take(&mut self.pending) {
             self.persist(earlier)?;
         }
         self.overlay = None;
-        self.persist(write)
+        Ok(())
     }
 
     fn persist(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        let entries = write.entries.clone();
-        let hard_state = write.hard_state;
+        let (snapshot, entries, hard_state) =
+            (write.snapshot.clone(), write.entries.clone(), write.hard_state);
         self.backend.write(write)?;
-        if let Some(first) = entries.first() {
-            let keep = (first.index.saturating_sub(1) as usize).min(self.durable_log.len());
-            self.durable_log.truncate(keep);
-            self.durable_log.extend(entries);
-        }
-        if let Some(hs) = hard_state {
-            self.durable_hard_state = hs;
-        }
+        self.durable.follow(snapshot, entries, hard_state);
+        Ok(())
+    }
+
+    /// Records a snapshot; durable when it returns, and since it syncs, so
+    /// is every earlier write (its commit index in particular, which a
+    /// restart needs to be at least the snapshot's index).
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        self.flush()?;
+        let snap = self.backend.create_snapshot(index, conf_state, data)?;
+        self.durable.snapshot = snap.clone();
+        Ok(snap)
+    }
+
+    /// Drops the log up to `index`. Modelled as durable at once (a range
+    /// delete that syncs with the rest of the log): a crash never brings
+    /// the dropped entries back.
+    fn compact(&mut self, index: u64) -> Result<(), StorageError> {
+        self.flush()?;
+        self.backend.compact(index)?;
+        self.durable.compact(index);
         Ok(())
     }
 
@@ -179,46 +273,81 @@ impl Disk {
         Ok(CrashLoss { survived, lost })
     }
 
-    /// Compares the reopened backend with what was made durable.
+    /// Compares the reopened backend with what was made durable: the same
+    /// hard state and snapshot; the log starting where the last install or
+    /// compaction cut it, never after the snapshot's index (a gap would
+    /// lose entries nothing else holds); every durable entry above it.
     fn verify_durable(&self) -> Result<(), StorageError> {
+        let corrupted = |what: String| Err(StorageError::Corrupted(what));
+        let d = &self.durable;
         let state = self.backend.initial_state()?;
-        if state.hard_state != self.durable_hard_state {
-            return Err(StorageError::Corrupted(format!(
+        if state.hard_state != d.hard_state {
+            return corrupted(format!(
                 "durable hard state {:?} came back as {:?}",
-                self.durable_hard_state, state.hard_state
-            )));
+                d.hard_state, state.hard_state
+            ));
+        }
+        let snap = self.backend.snapshot()?;
+        if (snap.index(), snap.term(), &snap.data)
+            != (d.snapshot.index(), d.snapshot.term(), &d.snapshot.data)
+        {
+            return corrupted(format!(
+                "durable snapshot at index {} term {} came back at index {} term {}{}",
+                d.snapshot.index(),
+                d.snapshot.term(),
+                snap.index(),
+                snap.term(),
+                if snap.data == d.snapshot.data { "" } else { " with other data" }
+            ));
+        }
+        let first = self.backend.first_index()?;
+        if first != d.base.index + 1 {
+            return corrupted(format!(
+                "durable log started at {} but came back starting at {first}",
+                d.base.index + 1
+            ));
+        }
+        if first > snap.index() + 1 {
+            return corrupted(format!(
+                "log starts at {first} but the snapshot ends at {}: a gap",
+                snap.index()
+            ));
+        }
+        if self.backend.term(first - 1)? != d.base.term {
+            return corrupted(format!(
+                "term at the log's base {} came back different",
+                first - 1
+            ));
         }
         let last = self.backend.last_index()?;
-        if last != self.durable_log.len() as u64 {
-            return Err(StorageError::Corrupted(format!(
-                "durable log ended at {} but came back ending at {}",
-                self.durable_log.len(),
-                last
-            )));
+        if last != d.last_index() {
+            return corrupted(format!(
+                "durable log ended at {} but came back ending at {last}",
+                d.last_index()
+            ));
         }
-        if last > 0 {
-            let stored = self.backend.entries(1, last + 1, u64::MAX)?;
-            if stored != self.durable_log {
-                return Err(StorageError::Corrupted(
-                    "durable entries came back different".to_string(),
-                ));
-            }
+        if last >= first && self.backend.entries(first, last + 1, u64::MAX)? != d.log {
+            return corrupted("durable entries came back different".to_string());
         }
         Ok(())
     }
 
     fn reader(&mut self) -> Result<&dyn Backend, StorageError> {
-        if !self.pending.iter().any(|w| !w.entries.is_empty()) {
+        let overlaid = |w: &LogWrite| !w.entries.is_empty() || w.snapshot.is_some();
+        if !self.pending.iter().any(overlaid) {
             return Ok(&*self.backend);
         }
         if self.overlay.is_none() {
-            let mut view = MemStorage::with_base(
-                ConfState::with_voters(self.voters.iter().copied()),
-                EntryId::default(),
-            );
+            let first = self.backend.first_index()?;
+            let base = EntryId {
+                index: first - 1,
+                term: self.backend.term(first - 1)?,
+            };
+            let mut view =
+                MemStorage::with_base(ConfState::with_voters(self.voters.iter().copied()), base);
             let last = self.backend.last_index()?;
-            let entries = if last > 0 {
-                self.backend.entries(1, last + 1, u64::MAX)?
+            let entries = if last >= first {
+                self.backend.entries(first, last + 1, u64::MAX)?
             } else {
                 Vec::new()
             };
@@ -281,24 +410,19 @@ impl LogStorage for DiskHandle {
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         self.0.borrow_mut().write(write)
     }
-    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
         self.read(|s| s.snapshot())
     }
-    // The disk model's record of what is durable (`durable_log`) assumes a
-    // log that starts at index 1, so the simulated disk refuses to compact
-    // until that model follows snapshots.
-    fn compact(&mut self, _compact_index: u64) -> Result<(), StorageError> {
-        Err(StorageError::Unsupported(
-            "compaction on the simulated disk",
-        ))
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        self.0.borrow_mut().compact(compact_index)
     }
     fn create_snapshot(
         &mut self,
-        _index: u64,
-        _conf_state: Option<raft_core::ConfState>,
-        _data: bytes::Bytes,
-    ) -> Result<raft_core::Snapshot, StorageError> {
-        Err(StorageError::Unsupported("snapshots on the simulated disk"))
+        index: u64,
+        conf_state: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        self.0.borrow_mut().create_snapshot(index, conf_state, data)
     }
 }
 
