@@ -185,6 +185,9 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let started = Instant::now();
     // Long runs report progress on stderr, twenty times.
     let done = AtomicU64::new(0);
+    // Snapshot activity over the range: taken, installed by followers,
+    // restored at restarts, and seeds that never compacted.
+    let snaps = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -214,7 +217,18 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         }
                         failures.lock().map(|mut f| f.push(out)).ok();
                     }
-                    Ok(_) => {}
+                    Ok(out) => {
+                        let s = &out.stats;
+                        let counts = [
+                            s.snapshots_created,
+                            s.snapshots_installed,
+                            s.restored_at_boot,
+                            u64::from(s.snapshots_created == 0),
+                        ];
+                        for (total, n) in snaps.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
+                    }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
                         next.store(end, Ordering::Relaxed);
@@ -236,6 +250,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
         secs,
         a.seeds as f64 / secs.max(1e-9),
         a.jobs
+    );
+    let [taken, installed, booted, none] = snaps.map(|n| n.into_inner());
+    println!(
+        "snapshots in passing seeds: {taken} taken, {installed} installed by followers, {booted} restored at restarts; {none} seeds never compacted"
     );
     Ok(failed)
 }

@@ -205,7 +205,7 @@ impl Schedule {
             max_committed_size_per_ready: rng.pick(committed_sizes).unwrap_or(0),
             tick_phase: (0..nodes).map(|_| rng.below(TICK)).collect(),
             snapshot_every: Rng::stream(seed, stream::SNAPSHOT)
-                .pick(&[3, 10, 30, 100])
+                .pick(&[3, 10, 30])
                 .unwrap_or(10),
         };
         let heal_at = fault_ticks * TICK;

@@ -17,11 +17,15 @@ use crate::state_machine::StateMachine;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
 use raft_core::{
-    Config, Entry, Error, HardState, LogStorage, LogWrite, Message, NodeId, RawNode, Ready,
-    ReadyHandler, Role, Snapshot, SnapshotStatus, SoftState,
+    Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, Snapshot,
+    SnapshotStatus, SoftState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
+
+mod ready;
+
+use ready::{SimReady, Stop};
 
 /// Something that happens to a running node.
 pub enum Input {
@@ -384,157 +388,6 @@ impl SimNode {
     /// crash lost, and how many messages left before the write.
     pub fn take_crash_at_write(&mut self) -> Option<(CrashLoss, usize)> {
         self.crashed_at_write.take()
-    }
-}
-
-/// Why handling a Ready stopped.
-enum Stop {
-    Raft(Error),
-    Violation(Violation),
-    /// The process died in its write, after `sent` messages of its Ready
-    /// left; `rng` decides what the crash loses.
-    Crash {
-        rng: Rng,
-        sent: usize,
-    },
-}
-
-impl From<Error> for Stop {
-    fn from(e: Error) -> Stop {
-        Stop::Raft(e)
-    }
-}
-
-impl From<Violation> for Stop {
-    fn from(v: Violation) -> Stop {
-        Stop::Violation(v)
-    }
-}
-
-/// The simulator's side of a Ready: sends go to the network (after the
-/// input is handled), and every effect is checked once it is real.
-struct SimReady<'a> {
-    node: &'a mut SimNode,
-    chk: &'a mut Checker,
-    out: &'a mut Vec<Message>,
-    /// The Ready's hard state, checked once its write is done.
-    hard_state: Option<HardState>,
-    /// Messages of the Ready sent so far.
-    sent: usize,
-    /// The Ready has a write that has not returned yet.
-    write_pending: bool,
-    /// A response that left while the write it vouches for was pending.
-    premature: Option<Message>,
-}
-
-impl ReadyHandler<DiskHandle> for SimReady<'_> {
-    type Error = Stop;
-
-    fn observe(&mut self, rd: &Ready) -> Result<(), Stop> {
-        let id = self.node.id;
-        self.hard_state = rd.hard_state;
-        self.sent = 0;
-        self.write_pending =
-            !rd.entries.is_empty() || rd.hard_state.is_some() || rd.snapshot.is_some();
-        if let Some(ss) = rd.soft_state {
-            if ss.role != Role::Leader {
-                self.chk.on_not_leader(id);
-            } else if self.node.soft.role != Role::Leader {
-                // A leader acts as one from this Ready on (its appends may
-                // leave before its write), so it is counted as one now.
-                let term = rd.hard_state.map_or(self.node.hard.term, |hs| hs.term);
-                self.chk.on_leader(id, term)?;
-            }
-            self.node.soft = ss;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, messages: Vec<Message>) {
-        if self.write_pending && self.premature.is_none() {
-            self.premature = messages
-                .iter()
-                .find(|m| m.msg_type.waits_for_durability())
-                .cloned();
-        }
-        self.sent += messages.len();
-        self.out.extend(messages);
-    }
-
-    fn persist(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
-        if let Some(m) = self.premature.take() {
-            let detail = format!(
-                "n{} sent {} to n{} before writing what it vouches for",
-                self.node.id, m.msg_type, m.to
-            );
-            return Err(self.chk.fail(Property::RaftError, detail).into());
-        }
-        if let Some(rng) = self.node.armed.take() {
-            return Err(Stop::Crash {
-                rng,
-                sent: self.sent,
-            });
-        }
-        let id = self.node.id;
-        if let Some(snap) = &write.snapshot {
-            self.chk.on_install(id, snap.index(), snap.term())?;
-        }
-        self.chk.on_write(id, &write.entries)?;
-        store.write(write).map_err(|e| {
-            self.chk
-                .fail(Property::Storage, format!("n{id} write: {e}"))
-        })?;
-        self.node.check_durable(self.chk)?;
-        self.write_pending = false;
-        Ok(())
-    }
-
-    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), Stop> {
-        let node = &mut *self.node;
-        let state = node.decode(self.chk, snapshot, "from a leader's snapshot")?;
-        if state.index <= node.applied {
-            let detail = format!(
-                "n{} restored a snapshot at {} after applying up to {}",
-                node.id, state.index, node.applied
-            );
-            return Err(self.chk.fail(Property::Monotonicity, detail).into());
-        }
-        node.state = state;
-        node.applied = state.index;
-        node.set_snapshot(state);
-        node.snaps.installed += 1;
-        Ok(())
-    }
-
-    fn apply(&mut self, committed: &[Entry]) -> Result<(), Stop> {
-        let id = self.node.id;
-        if let Some(hs) = self.hard_state.take() {
-            let node = &mut *self.node;
-            self.chk.on_hard_state(id, "in memory", node.hard, hs)?;
-            if hs.commit > node.hard.commit {
-                self.chk
-                    .on_commit(id, hs.term, node.hard.commit, hs.commit)?;
-            }
-            node.hard = hs;
-        }
-        for e in committed {
-            if e.index != self.node.applied + 1 {
-                return Err(self
-                    .chk
-                    .fail(
-                        Property::StateMachineSafety,
-                        format!(
-                            "n{id} applied index {} after {}",
-                            e.index, self.node.applied
-                        ),
-                    )
-                    .into());
-            }
-            self.chk.on_apply(id, e)?;
-            self.node.applied = e.index;
-            self.node.state.apply(e);
-        }
-        Ok(())
     }
 }
 
