@@ -48,6 +48,7 @@ fn rocks_storage_passes_the_whole_contract_and_the_scripts() {
     }
     let sim = kit.simulate(0..4).unwrap();
     assert!(sim.crashes > 0, "{sim}");
+    assert!(sim.snapshots_taken > 0, "{sim}");
 }
 
 /// MemStorage with one rule of the contract broken.

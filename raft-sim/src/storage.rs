@@ -287,7 +287,7 @@ impl Disk {
                 d.hard_state, state.hard_state
             ));
         }
-        let snap = self.backend.snapshot()?;
+        let snap = stored_snapshot(&*self.backend)?;
         if (snap.index(), snap.term(), &snap.data)
             != (d.snapshot.index(), d.snapshot.term(), &d.snapshot.data)
         {
@@ -361,6 +361,16 @@ impl Disk {
             Some(view) => Ok(view),
             None => Err(StorageError::Corrupted("overlay vanished".to_string())),
         }
+    }
+}
+
+/// The snapshot a log holds, for a process starting on it: a log that
+/// keeps no snapshots answers `SnapshotTemporarilyUnavailable` forever,
+/// which at a start means none.
+pub fn stored_snapshot(log: &dyn LogStorage) -> Result<Snapshot, StorageError> {
+    match log.snapshot() {
+        Err(StorageError::SnapshotTemporarilyUnavailable) => Ok(Snapshot::default()),
+        r => r,
     }
 }
 

@@ -235,12 +235,13 @@ pub fn run_contract<F: StorageFactory>(storage: &str, factory: &F) -> ContractRe
     let cases = all
         .into_iter()
         .map(|case| {
-            let verdict = if case.needs_reopen && !factory.can_reopen() {
+            let verdict = if let Some(why) = no_snapshots.as_ref().filter(|_| case.needs_snapshots)
+            {
+                Verdict::Skipped(why.clone())
+            } else if case.needs_reopen && !factory.can_reopen() {
                 Verdict::Skipped(
                     "the factory cannot reopen a log (StorageFactory::can_reopen)".to_string(),
                 )
-            } else if let Some(why) = no_snapshots.as_ref().filter(|_| case.needs_snapshots) {
-                Verdict::Skipped(why.clone())
             } else {
                 match (case.run)(&harness) {
                     Ok(()) => Verdict::Passed,
