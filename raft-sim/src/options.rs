@@ -2,11 +2,11 @@
 //! ([`Outcome`], [`RunStats`]).
 
 use crate::backend::SimStorage;
-#[cfg(feature = "fault-injection")]
-use crate::state_machine::SimFault;
 use crate::checker::Violation;
 use crate::network::NetStats;
 use crate::schedule::Profile;
+#[cfg(feature = "fault-injection")]
+use crate::state_machine::SimFault;
 use raft_core::Config;
 use thiserror::Error;
 
@@ -130,4 +130,3 @@ pub struct Outcome {
     /// The event log, when `SimOptions::trace` was set.
     pub trace: Vec<String>,
 }
-

@@ -370,7 +370,9 @@ impl Sim {
                 let is_snap = kind == MessageType::MsgSnap;
                 self.stats.snapshots_sent += u64::from(is_snap);
                 let lost = self.net.send(self.now, m);
-                if lost == Err(Lost::Cut) && matches!(kind, MessageType::MsgApp | MessageType::MsgSnap) {
+                if lost == Err(Lost::Cut)
+                    && matches!(kind, MessageType::MsgApp | MessageType::MsgSnap)
+                {
                     reports.push((from, Input::Unreachable(to)));
                 }
                 // A transport learns that a snapshot did not get through

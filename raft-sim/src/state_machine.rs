@@ -17,9 +17,9 @@ const START: u64 = 0xcbf2_9ce4_8422_2325;
 /// bytes, so that payload boundaries count).
 pub fn fold(hash: u64, data: &[u8]) -> u64 {
     let len = (data.len() as u64).to_le_bytes();
-    len.iter()
-        .chain(data)
-        .fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
+    len.iter().chain(data).fold(hash, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// A node's applied state: how far it got and the chain's hash there.

@@ -225,8 +225,11 @@ impl Disk {
     }
 
     fn persist(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        let (snapshot, entries, hard_state) =
-            (write.snapshot.clone(), write.entries.clone(), write.hard_state);
+        let (snapshot, entries, hard_state) = (
+            write.snapshot.clone(),
+            write.entries.clone(),
+            write.hard_state,
+        );
         self.backend.write(write)?;
         self.durable.follow(snapshot, entries, hard_state);
         Ok(())
@@ -297,7 +300,11 @@ impl Disk {
                 d.snapshot.term(),
                 snap.index(),
                 snap.term(),
-                if snap.data == d.snapshot.data { "" } else { " with other data" }
+                if snap.data == d.snapshot.data {
+                    ""
+                } else {
+                    " with other data"
+                }
             ));
         }
         let first = self.backend.first_index()?;
@@ -530,10 +537,13 @@ mod tests {
     #[test]
     fn snapshots_and_compaction_survive_a_crash() {
         let mut d = disk();
-        d.write(sync((1..=10).map(|i| ent(1, i)).collect())).unwrap();
-        d.create_snapshot(6, None, Bytes::from_static(b"s6")).unwrap();
+        d.write(sync((1..=10).map(|i| ent(1, i)).collect()))
+            .unwrap();
+        d.create_snapshot(6, None, Bytes::from_static(b"s6"))
+            .unwrap();
         d.compact(6).unwrap();
-        d.write(LogWrite::new(vec![], Some(hs(1, 10)), false)).unwrap();
+        d.write(LogWrite::new(vec![], Some(hs(1, 10)), false))
+            .unwrap();
         d.0.borrow_mut().crash(&mut Rng::new(3)).unwrap();
         assert_eq!(d.first_index().unwrap(), 7);
         assert_eq!(d.term(6).unwrap(), 1);
@@ -565,8 +575,10 @@ mod tests {
     #[test]
     fn a_log_compacted_past_its_snapshot_is_a_gap_after_the_crash() {
         let mut d = disk();
-        d.write(sync((1..=10).map(|i| ent(1, i)).collect())).unwrap();
-        d.create_snapshot(4, None, Bytes::from_static(b"s4")).unwrap();
+        d.write(sync((1..=10).map(|i| ent(1, i)).collect()))
+            .unwrap();
+        d.create_snapshot(4, None, Bytes::from_static(b"s4"))
+            .unwrap();
         d.compact(8).unwrap();
         let err = d.0.borrow_mut().crash(&mut Rng::new(3)).unwrap_err();
         assert!(err.to_string().contains("a gap"), "{err}");

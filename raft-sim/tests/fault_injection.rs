@@ -94,6 +94,10 @@ fn compacting_past_the_snapshot_is_caught() {
             sim_fault: Some(SimFault::CompactPastSnapshot),
             ..SimOptions::default()
         },
-        &[Property::Storage, Property::SnapshotState, Property::RaftError],
+        &[
+            Property::Storage,
+            Property::SnapshotState,
+            Property::RaftError,
+        ],
     );
 }

@@ -57,7 +57,10 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     );
     // Compaction is in every seed's schedule; only the quietest of these
     // short runs commit too little to reach their first snapshot.
-    assert!(seeds_compacting >= 70, "{seeds_compacting} of 80 seeds compacted");
+    assert!(
+        seeds_compacting >= 70,
+        "{seeds_compacting} of 80 seeds compacted"
+    );
     // Followers behind a compaction caught up by snapshot, some sends were
     // lost to the faults (and reported), and restarts restored snapshots.
     assert!(

@@ -17,8 +17,8 @@ use crate::state_machine::StateMachine;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
 use raft_core::{
-    Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, Snapshot,
-    SnapshotStatus, SoftState,
+    Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, Snapshot, SnapshotStatus,
+    SoftState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -309,7 +309,12 @@ impl SimNode {
     }
 
     /// The state a snapshot holds, checked against the committed log.
-    fn decode(&self, chk: &Checker, snap: &Snapshot, what: &str) -> Result<StateMachine, Violation> {
+    fn decode(
+        &self,
+        chk: &Checker,
+        snap: &Snapshot,
+        what: &str,
+    ) -> Result<StateMachine, Violation> {
         let state = match StateMachine::decode(&snap.data) {
             Some(s) if s.index == snap.index() => s,
             _ => {

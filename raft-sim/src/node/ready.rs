@@ -160,4 +160,3 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
         Ok(())
     }
 }
-

@@ -39,11 +39,7 @@ fn expect_snapshot(log: &impl LogStorage, index: u64, term: u64, what: &str) -> 
         (snap.index(), snap.term()),
         (index, term),
     )?;
-    expect_eq(
-        &format!("snapshot() data {what}"),
-        snap.data,
-        data(index),
-    )?;
+    expect_eq(&format!("snapshot() data {what}"), snap.data, data(index))?;
     expect_eq(
         &format!("snapshot() membership {what}"),
         snap.metadata.conf_state,
@@ -76,11 +72,12 @@ pub(super) fn create_rules<F: StorageFactory>(h: &Harness<'_, F>) -> CaseResult 
     let mut entries = run_of(1, 1, 4);
     entries.extend(run_of(2, 5, 10));
     write(&mut log, entries.clone(), None)?;
-    let snap = call(
-        "create_snapshot(6)",
-        log.create_snapshot(6, None, data(6)),
+    let snap = call("create_snapshot(6)", log.create_snapshot(6, None, data(6)))?;
+    expect_eq(
+        "create_snapshot(6)'s index and term",
+        (snap.index(), snap.term()),
+        (6, 2),
     )?;
-    expect_eq("create_snapshot(6)'s index and term", (snap.index(), snap.term()), (6, 2))?;
     expect_snapshot(&log, 6, 2, "after create_snapshot(6)")?;
     // Creating a snapshot leaves the log alone.
     expect_log(&log, EntryId::default(), &entries, HardState::default())?;
@@ -115,11 +112,23 @@ pub(super) fn compact_rules<F: StorageFactory>(h: &Harness<'_, F>) -> CaseResult
     call("create_snapshot(6)", log.create_snapshot(6, None, data(6)))?;
     call("compact(6)", log.compact(6))?;
     expect_log(&log, base(2, 6), &entries[6..], hs)?;
-    expect_error("entries(6, 8), compacted", log.entries(6, 8, u64::MAX), Kind::Compacted)?;
+    expect_error(
+        "entries(6, 8), compacted",
+        log.entries(6, 8, u64::MAX),
+        Kind::Compacted,
+    )?;
     expect_error("term(5), compacted", log.term(5), Kind::Compacted)?;
     expect_error("compact(6) again", log.compact(6), Kind::Compacted)?;
-    expect_error("compact(3), below the first index", log.compact(3), Kind::Compacted)?;
-    expect_error("compact(11), beyond last_index", log.compact(11), Kind::Unavailable)?;
+    expect_error(
+        "compact(3), below the first index",
+        log.compact(3),
+        Kind::Compacted,
+    )?;
+    expect_error(
+        "compact(11), beyond last_index",
+        log.compact(11),
+        Kind::Unavailable,
+    )?;
     expect_log(&log, base(2, 6), &entries[6..], hs)?;
     // The log goes on growing after a compaction, and compacts again.
     let more = run_of(3, 11, 12);
@@ -138,7 +147,11 @@ pub(super) fn install_cuts_the_log<F: StorageFactory>(h: &Harness<'_, F>) -> Cas
         .map_err(|e| format!("installing a snapshot at 20 with entries 21..=22 failed: {e}"))?;
     expect_log(&log, base(3, 20), &after, HardState::default())?;
     expect_snapshot(&log, 20, 3, "after installing it")?;
-    expect_error("term(19), under the snapshot", log.term(19), Kind::Compacted)?;
+    expect_error(
+        "term(19), under the snapshot",
+        log.term(19),
+        Kind::Compacted,
+    )?;
     // An older snapshot is refused whole: its entries are not written.
     let stale = install(Snapshot::new(15, 3, voters(), data(15)), run_of(3, 16, 30));
     expect_out_of_date("installing an older snapshot (15)", log.write(stale))?;
@@ -160,11 +173,19 @@ pub(super) fn snapshots_survive_reopen<F: StorageFactory>(h: &Harness<'_, F>) ->
     call("create_snapshot(7)", log.create_snapshot(7, None, data(7)))?;
     call("compact(5)", log.compact(5))?;
     let mut log = h.reopen(log)?;
-    expect_snapshot(&log, 7, 1, "after create_snapshot(7), compact(5) and a reopen")?;
+    expect_snapshot(
+        &log,
+        7,
+        1,
+        "after create_snapshot(7), compact(5) and a reopen",
+    )?;
     expect_log(&log, base(1, 5), &entries[5..], hs)?;
     let after = run_of(4, 31, 33);
-    log.write(install(Snapshot::new(30, 4, voters(), data(30)), after.clone()))
-        .map_err(|e| format!("installing a snapshot at 30 failed: {e}"))?;
+    log.write(install(
+        Snapshot::new(30, 4, voters(), data(30)),
+        after.clone(),
+    ))
+    .map_err(|e| format!("installing a snapshot at 30 failed: {e}"))?;
     let log = h.reopen(log)?;
     expect_snapshot(&log, 30, 4, "after installing it and a reopen")?;
     expect_log(&log, base(4, 30), &after, hs)
