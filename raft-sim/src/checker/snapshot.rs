@@ -27,13 +27,15 @@ impl Checker {
                     ),
                 ));
             }
-            None => return Err(self.fail(
-                Property::SnapshotState,
-                format!(
+            None => {
+                return Err(self.fail(
+                    Property::SnapshotState,
+                    format!(
                     "n{node} installed a snapshot at index {index}, beyond the committed log ({})",
                     self.committed.len()
                 ),
-            )),
+                ))
+            }
         }
         let touched_end = self.logs[n].len().max(s).min(self.committed.len());
         for i in 0..touched_end {
