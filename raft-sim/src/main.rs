@@ -187,7 +187,7 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let done = AtomicU64::new(0);
     // Snapshot activity over the range: taken, installed by followers,
     // restored at restarts, and seeds that never compacted.
-    let snaps = [(); 4].map(|_| AtomicU64::new(0));
+    let snaps = [(); 5].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -223,6 +223,7 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                             s.snapshots_created,
                             s.snapshots_installed,
                             s.restored_at_boot,
+                            s.crashes_installing,
                             u64::from(s.snapshots_created == 0),
                         ];
                         for (total, n) in snaps.iter().zip(counts) {
@@ -251,9 +252,9 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
         a.seeds as f64 / secs.max(1e-9),
         a.jobs
     );
-    let [taken, installed, booted, none] = snaps.map(|n| n.into_inner());
+    let [taken, installed, booted, crashed, none] = snaps.map(|n| n.into_inner());
     println!(
-        "snapshots in passing seeds: {taken} taken, {installed} installed by followers, {booted} restored at restarts; {none} seeds never compacted"
+        "snapshots in passing seeds: {taken} taken, {installed} installed by followers ({crashed} crashes inside an install), {booted} restored at restarts; {none} seeds never compacted"
     );
     Ok(failed)
 }
@@ -269,7 +270,7 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
     }
     let s = &out.stats;
     println!(
-        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} in a write after sends; {} unsynced writes lost); snapshots: {} taken, {} sent, {} installed, {} failed sends, {} restored at restart",
+        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} in a write after sends; {} unsynced writes lost); snapshots: {} taken, {} sent, {} installed, {} failed sends, {} restored at restart, {} crashes inside an install",
         out.profile.nodes,
         s.ticks,
         s.net.sent,
@@ -286,7 +287,8 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.snapshots_sent,
         s.snapshots_installed,
         s.snapshot_failures,
-        s.restored_at_boot
+        s.restored_at_boot,
+        s.crashes_installing
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

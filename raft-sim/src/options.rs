@@ -114,6 +114,8 @@ pub struct RunStats {
     pub snapshot_failures: u64,
     /// Restarts that restored the state machine from a snapshot on disk.
     pub restored_at_boot: u64,
+    /// Crashes inside the write installing a received snapshot.
+    pub crashes_installing: u64,
 }
 
 /// The result of one seed.

@@ -103,6 +103,7 @@ pub fn run_subset(
         sim.stats.snapshots_created += n.snaps.created;
         sim.stats.snapshots_installed += n.snaps.installed;
         sim.stats.restored_at_boot += n.snaps.restored_at_boot;
+        sim.stats.crashes_installing += n.snaps.crashed_installing;
     }
     Ok(Outcome {
         seed,

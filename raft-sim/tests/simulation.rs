@@ -17,7 +17,7 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
         (0, 0, 0, 0, 0, 0);
     let mut after_sends = 0;
     let (mut taken, mut sent, mut installed, mut failed, mut booted) = (0, 0, 0, 0, 0);
-    let (mut seeds_with_installs, mut seeds_compacting) = (0, 0);
+    let (mut seeds_with_installs, mut seeds_compacting, mut crashed_installing) = (0, 0, 0);
     for nodes in [3, 5] {
         for seed in 0..40 {
             let out = run(seed, &opts(nodes)).expect("simulation runs");
@@ -41,6 +41,7 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
             booted += out.stats.restored_at_boot;
             seeds_with_installs += u64::from(out.stats.snapshots_installed > 0);
             seeds_compacting += u64::from(out.stats.snapshots_created > 0);
+            crashed_installing += out.stats.crashes_installing;
         }
     }
     assert!(
@@ -69,6 +70,13 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     );
     assert!(failed > 0, "no snapshot send failed ({sent} sent)");
     assert!(booted > 20, "only {booted} restarts restored a snapshot");
+    assert!(
+        crashed_installing > 0,
+        "no crash landed inside a snapshot install"
+    );
+    eprintln!(
+        "{taken} snapshots taken, {sent} sent, {installed} installed, {failed} failed sends, {booted} restored at restarts, {crashed_installing} crashes inside an install"
+    );
     assert!(
         leaders > 80 * 2,
         "only {leaders} leaders in 80 runs: faults should force re-elections"

@@ -48,6 +48,8 @@ pub struct SnapCounts {
     pub installed: u64,
     /// Restarts that restored a snapshot from the disk.
     pub restored_at_boot: u64,
+    /// Crashes inside the write that was installing a received snapshot.
+    pub crashed_installing: u64,
 }
 
 pub struct SimNode {

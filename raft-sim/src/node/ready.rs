@@ -93,6 +93,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             return Err(self.chk.fail(Property::RaftError, detail).into());
         }
         if let Some(rng) = self.node.armed.take() {
+            self.node.snaps.crashed_installing += u64::from(write.snapshot.is_some());
             return Err(Stop::Crash {
                 rng,
                 sent: self.sent,
