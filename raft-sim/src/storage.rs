@@ -428,7 +428,13 @@ impl LogStorage for DiskHandle {
         self.0.borrow_mut().write(write)
     }
     fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        self.read(|s| s.snapshot())
+        // Not through the overlay, whose base carries no snapshot data: the
+        // newest pending install, else the backend's.
+        let disk = self.0.borrow();
+        match disk.pending.iter().rev().find_map(|w| w.snapshot.clone()) {
+            Some(snap) => Ok(snap),
+            None => disk.backend.snapshot(),
+        }
     }
     fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
         self.0.borrow_mut().compact(compact_index)
