@@ -2,6 +2,9 @@
 # Deterministic simulation (raft-sim): 2000 seeds on in-memory disks, 20 on
 # RocksDB, and the RocksDB differential test. Any violation fails, printing
 # the seed, the property, a shortened event sequence and the replay command.
+# Every seed snapshots and compacts (every 3, 10 or 30 applied entries, as
+# the seed draws), so snapshot transfer, installs and restores are in all of
+# them; the summary line after each range counts them.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
 # Builds with --workspace and $RAFT_FEATURES like every other step, so the

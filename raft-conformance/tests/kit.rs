@@ -48,6 +48,7 @@ fn rocks_storage_passes_the_whole_contract_and_the_scripts() {
     }
     let sim = kit.simulate(0..4).unwrap();
     assert!(sim.crashes > 0, "{sim}");
+    assert!(sim.snapshots_taken > 0, "{sim}");
 }
 
 /// MemStorage with one rule of the contract broken.
@@ -68,6 +69,9 @@ enum Flaw {
     KeepsStaleSuffix,
     /// Forgets the hard state.
     DropsHardState,
+    /// Keeps snapshots, but a write carrying one appends its entries to the
+    /// old log instead of replacing the log with the snapshot.
+    InstallIgnoresSnapshot,
 }
 
 impl LogStorage for Broken {
@@ -101,7 +105,10 @@ impl LogStorage for Broken {
     fn last_index(&self) -> Result<u64, StorageError> {
         self.log.last_index()
     }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+    fn write(&mut self, mut write: LogWrite) -> Result<(), StorageError> {
+        if matches!(self.flaw, Flaw::InstallIgnoresSnapshot) {
+            write.snapshot = None;
+        }
         if matches!(self.flaw, Flaw::KeepsStaleSuffix) {
             let last = self.log.last_index()?;
             let tail_end = write.entries.last().map(|e| e.index);
@@ -115,20 +122,32 @@ impl LogStorage for Broken {
         }
         self.log.write(write)
     }
-    // The broken storages keep no snapshots.
+    // The broken storages keep no snapshots, except the one whose flaw is
+    // in installing them.
     fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
-        Err(StorageError::SnapshotTemporarilyUnavailable)
+        match self.flaw {
+            Flaw::InstallIgnoresSnapshot => self.log.snapshot(),
+            _ => Err(StorageError::SnapshotTemporarilyUnavailable),
+        }
     }
-    fn compact(&mut self, _compact_index: u64) -> Result<(), StorageError> {
-        Err(StorageError::Unsupported("log compaction"))
+    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
+        match self.flaw {
+            Flaw::InstallIgnoresSnapshot => self.log.compact(compact_index),
+            _ => Err(StorageError::Unsupported("log compaction")),
+        }
     }
     fn create_snapshot(
         &mut self,
-        _index: u64,
-        _conf_state: Option<raft_core::ConfState>,
-        _data: bytes::Bytes,
+        index: u64,
+        conf_state: Option<raft_core::ConfState>,
+        data: bytes::Bytes,
     ) -> Result<raft_core::Snapshot, StorageError> {
-        Err(StorageError::Unsupported("snapshots"))
+        match self.flaw {
+            Flaw::InstallIgnoresSnapshot => {
+                LogStorage::create_snapshot(&mut self.log, index, conf_state, data)
+            }
+            _ => Err(StorageError::Unsupported("snapshots")),
+        }
     }
 }
 
@@ -163,6 +182,10 @@ fn each_broken_rule_fails_the_case_that_names_it() {
         (Flaw::NoCompactedError, "term_lookups_at_both_ends"),
         (Flaw::KeepsStaleSuffix, "conflicting_suffix_is_truncated"),
         (Flaw::DropsHardState, "hard_state_round_trips"),
+        (
+            Flaw::InstallIgnoresSnapshot,
+            "an_installed_snapshot_replaces_the_log_atomically",
+        ),
     ];
     for (flaw, case) in cases {
         let failed = failed_cases(flaw);
@@ -170,6 +193,40 @@ fn each_broken_rule_fails_the_case_that_names_it() {
             failed.contains(&case),
             "{case} not among the failures {failed:?}"
         );
+    }
+}
+
+#[test]
+fn a_storage_without_snapshots_skips_the_snapshot_cases_instead_of_failing() {
+    let kit = Kit::new("no snapshots", |_node, conf_state, base| {
+        Ok::<_, String>(Broken {
+            log: MemStorage::with_base(conf_state, base),
+            flaw: Flaw::DropsHardState,
+        })
+    });
+    let report = kit.contract();
+    let snapshot_cases: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| c.name.contains("snapshot") || c.name.contains("compact"))
+        .collect();
+    assert_eq!(snapshot_cases.len(), 4, "{report}");
+    for case in snapshot_cases {
+        match &case.verdict {
+            Verdict::Skipped(why) => assert!(why.contains("no snapshots"), "{why}"),
+            other => panic!("{}: {other:?}", case.name),
+        }
+    }
+    // With snapshots, the same cases run (and here pass).
+    let kit = Kit::new("memory", MemoryFactory);
+    let report = kit.contract();
+    for name in [
+        "create_snapshot_refuses_out_of_date_compacted_and_unavailable",
+        "compact_drops_the_prefix_and_refuses_out_of_range",
+        "an_installed_snapshot_replaces_the_log_atomically",
+    ] {
+        let case = report.cases.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(case.verdict, Verdict::Passed, "{name}: {report}");
     }
 }
 

@@ -45,10 +45,12 @@ pub mod backend;
 pub mod checker;
 pub mod network;
 mod node;
+mod options;
 mod rng;
 pub mod schedule;
 pub mod shrink;
 mod sim;
+pub mod state_machine;
 pub mod storage;
 
 pub use backend::{BackendFactory, SimStorage};
@@ -56,3 +58,5 @@ pub use checker::{Property, Violation};
 pub use rng::Rng;
 pub use schedule::{Event, NetParams, Profile, Schedule, Timed, TICK};
 pub use sim::{run, run_subset, Outcome, RunStats, SimError, SimOptions};
+#[cfg(feature = "fault-injection")]
+pub use state_machine::SimFault;

@@ -18,7 +18,9 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,J,..]
   [--nodes 3|5] [--storage mem|rocks] [--ticks T] [--jobs J] [--no-shrink]
-  [--fault skip-up-to-date|commit-old-term]  (builds with --features fault-injection)";
+  [--snapshot-every K (0: no compaction; default: the seed decides)]
+  [--fault skip-up-to-date|commit-old-term|stale-snapshot|compact-past-snapshot]
+  (--fault needs a build with --features fault-injection)";
 
 struct Args {
     seeds: u64,
@@ -58,6 +60,7 @@ fn parse() -> Result<Args, String> {
                 a.opts.storage = SimStorage::by_name(&value()?).map_err(|e| e.to_string())?
             }
             "--ticks" => a.opts.fault_ticks = num(value()?)?,
+            "--snapshot-every" => a.opts.snapshot_every = Some(num(value()?)?),
             "--jobs" => a.jobs = num(value()?)?.max(1) as usize,
             "--keep" => {
                 let v = value()?;
@@ -80,15 +83,16 @@ fn parse() -> Result<Args, String> {
     if a.keep.is_some() && a.single.is_none() {
         return Err("--keep needs --seed".to_string());
     }
-    if let Some(name) = &a.fault {
-        a.opts.config_hook = Some(fault_hook(name)?);
+    if let Some(name) = a.fault.clone() {
+        inject(&name, &mut a.opts)?;
     }
     Ok(a)
 }
 
 #[cfg(feature = "fault-injection")]
-fn fault_hook(name: &str) -> Result<fn(&mut raft_core::Config), String> {
+fn inject(name: &str, opts: &mut SimOptions) -> Result<(), String> {
     use raft_core::{Config, Fault};
+    use raft_sim::SimFault;
     fn skip(c: &mut Config) {
         c.fault = Some(Fault::SkipUpToDateCheck);
     }
@@ -96,14 +100,17 @@ fn fault_hook(name: &str) -> Result<fn(&mut raft_core::Config), String> {
         c.fault = Some(Fault::CommitOldTermEntries);
     }
     match name {
-        "skip-up-to-date" => Ok(skip),
-        "commit-old-term" => Ok(old_term),
-        other => Err(format!("unknown fault {other}")),
+        "skip-up-to-date" => opts.config_hook = Some(skip),
+        "commit-old-term" => opts.config_hook = Some(old_term),
+        "stale-snapshot" => opts.sim_fault = Some(SimFault::StaleSnapshotData),
+        "compact-past-snapshot" => opts.sim_fault = Some(SimFault::CompactPastSnapshot),
+        other => return Err(format!("unknown fault {other}")),
     }
+    Ok(())
 }
 
 #[cfg(not(feature = "fault-injection"))]
-fn fault_hook(_name: &str) -> Result<fn(&mut raft_core::Config), String> {
+fn inject(_name: &str, _opts: &mut SimOptions) -> Result<(), String> {
     Err("--fault needs a build with --features fault-injection".to_string())
 }
 
@@ -118,6 +125,9 @@ fn replay_command(a: &Args, seed: u64, keep: Option<&[usize]>) -> String {
     }
     if a.opts.fault_ticks != SimOptions::default().fault_ticks {
         cmd += &format!(" --ticks {}", a.opts.fault_ticks);
+    }
+    if let Some(k) = a.opts.snapshot_every {
+        cmd += &format!(" --snapshot-every {k}");
     }
     if let Some(f) = &a.fault {
         cmd += &format!(" --fault {f}");
@@ -175,6 +185,9 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let started = Instant::now();
     // Long runs report progress on stderr, twenty times.
     let done = AtomicU64::new(0);
+    // Snapshot activity over the range: taken, installed by followers,
+    // restored at restarts, and seeds that never compacted.
+    let snaps = [(); 5].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -204,7 +217,19 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         }
                         failures.lock().map(|mut f| f.push(out)).ok();
                     }
-                    Ok(_) => {}
+                    Ok(out) => {
+                        let s = &out.stats;
+                        let counts = [
+                            s.snapshots_created,
+                            s.snapshots_installed,
+                            s.restored_at_boot,
+                            s.crashes_installing,
+                            u64::from(s.snapshots_created == 0),
+                        ];
+                        for (total, n) in snaps.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
+                    }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
                         next.store(end, Ordering::Relaxed);
@@ -227,6 +252,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
         a.seeds as f64 / secs.max(1e-9),
         a.jobs
     );
+    let [taken, installed, booted, crashed, none] = snaps.map(|n| n.into_inner());
+    println!(
+        "snapshots in passing seeds: {taken} taken, {installed} installed by followers ({crashed} crashes inside an install), {booted} restored at restarts; {none} seeds never compacted"
+    );
     Ok(failed)
 }
 
@@ -241,7 +270,7 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
     }
     let s = &out.stats;
     println!(
-        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} in a write after sends; {} unsynced writes lost)",
+        "seed {seed}: {} nodes, {} ticks, {} messages sent ({} dropped, {} cut, {} duplicated), {} leaders, {} committed, {} acknowledged, {} crashes ({} in a write after sends; {} unsynced writes lost); snapshots: {} taken, {} sent, {} installed, {} failed sends, {} restored at restart, {} crashes inside an install",
         out.profile.nodes,
         s.ticks,
         s.net.sent,
@@ -253,7 +282,13 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.acked,
         s.crashes,
         s.crashes_after_sends,
-        s.unsynced_writes_lost
+        s.unsynced_writes_lost,
+        s.snapshots_created,
+        s.snapshots_sent,
+        s.snapshots_installed,
+        s.snapshot_failures,
+        s.restored_at_boot,
+        s.crashes_installing
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

@@ -65,6 +65,9 @@ pub struct Network {
     queue: BinaryHeap<InFlight>,
     /// Seeds each message's fate (see [`Network::fate`]).
     seed: u64,
+    /// Snapshots (sender, receiver) whose link was cut while they were in
+    /// flight, for the sender's transport to report.
+    lost_snapshots: Vec<(NodeId, NodeId)>,
     /// What happened to the messages so far.
     pub stats: NetStats,
 }
@@ -78,6 +81,7 @@ impl Network {
             blocked: vec![false; (nodes + 1) * (nodes + 1)],
             queue: BinaryHeap::new(),
             seed,
+            lost_snapshots: Vec::new(),
             stats: NetStats::default(),
         }
     }
@@ -175,12 +179,21 @@ impl Network {
             let m = self.queue.pop()?.msg;
             if self.is_cut(m.from, m.to) {
                 self.stats.cut += 1;
+                if m.msg_type == raft_core::MessageType::MsgSnap {
+                    self.lost_snapshots.push((m.from, m.to));
+                }
                 continue;
             }
             self.stats.delivered += 1;
             return Some(m);
         }
         None
+    }
+
+    /// Snapshots lost to a cut link since the last call, as (sender,
+    /// receiver).
+    pub fn take_lost_snapshots(&mut self) -> Vec<(NodeId, NodeId)> {
+        std::mem::take(&mut self.lost_snapshots)
     }
 
     /// Messages sent and not yet delivered or lost.

@@ -23,6 +23,9 @@ pub(crate) mod stream {
     pub const RAFT: u64 = 5;
     /// Whether a crash lands in the node's next write instead of now.
     pub const WRITE_CRASH: u64 = 6;
+    /// The compaction policy (its own stream, so that adding it left every
+    /// seed's schedule as it was).
+    pub const SNAPSHOT: u64 = 7;
 }
 
 /// Message-level faults in force until the next change.
@@ -144,6 +147,10 @@ pub struct Profile {
     /// Each node ticks when `time % TICK == phase`: real clocks are not
     /// aligned.
     pub tick_phase: Vec<u64>,
+    /// Every node snapshots its state machine and compacts its log every
+    /// this many applied entries; followers left behind the compaction
+    /// catch up by snapshot.
+    pub snapshot_every: u64,
 }
 
 impl Profile {
@@ -197,6 +204,9 @@ impl Schedule {
             max_size_per_msg,
             max_committed_size_per_ready: rng.pick(committed_sizes).unwrap_or(0),
             tick_phase: (0..nodes).map(|_| rng.below(TICK)).collect(),
+            snapshot_every: Rng::stream(seed, stream::SNAPSHOT)
+                .pick(&[3, 10, 30])
+                .unwrap_or(10),
         };
         let heal_at = fault_ticks * TICK;
         // Each seed has its own mix, so that some runs are dominated by

@@ -22,113 +22,16 @@
 //! promised for them is safety: once any node applied one (acknowledged it
 //! to the client), it stays at that index in every node's log.
 
-use crate::backend::SimStorage;
 use crate::checker::{Checker, Property, Violation};
-use crate::network::{Lost, NetStats, Network};
+use crate::network::{Lost, Network};
 use crate::node::{Input, SimNode};
+pub use crate::options::{Outcome, RunStats, SimError, SimOptions};
 use crate::rng::Rng;
-use crate::schedule::{stream, Event, NetParams, Profile, Schedule, TICK};
+use crate::schedule::{stream, Event, NetParams, Schedule, TICK};
 use crate::storage::{Backend, Disk};
 use bytes::Bytes;
-use raft_core::{Config, MessageType, NodeId, Role};
+use raft_core::{Message, MessageType, NodeId, Role, SnapshotStatus};
 use std::collections::VecDeque;
-use thiserror::Error;
-
-/// How a run is sized and what it runs on.
-#[derive(Clone, Debug)]
-pub struct SimOptions {
-    /// Cluster size; `None` lets each seed pick 3 or 5.
-    pub nodes: Option<usize>,
-    /// What the simulated disks sit on (memory by default).
-    pub storage: SimStorage,
-    /// Length of the fault phase, in ticks.
-    pub fault_ticks: u64,
-    /// Ticks after healing within which a stable leader must exist.
-    pub elect_bound: u64,
-    /// Ticks after stability within which new proposals must be applied
-    /// everywhere.
-    pub converge_bound: u64,
-    /// Proposals made in the liveness phase, each of which must be applied everywhere.
-    pub live_proposals: usize,
-    /// Applied to every node's configuration (tests use it to inject
-    /// raft-core faults).
-    pub config_hook: Option<fn(&mut Config)>,
-    /// Record a human-readable event log.
-    pub trace: bool,
-    /// End the run quietly at this simulated time ([`TICK`] units a tick), with
-    /// no liveness phase: the shrinker uses it to give up early on
-    /// candidates that no longer fail where the original did.
-    pub stop_at: Option<u64>,
-}
-
-impl Default for SimOptions {
-    fn default() -> SimOptions {
-        SimOptions {
-            nodes: None,
-            storage: SimStorage::memory(),
-            fault_ticks: 3000,
-            elect_bound: 150,
-            converge_bound: 300,
-            live_proposals: 3,
-            config_hook: None,
-            trace: false,
-            stop_at: None,
-        }
-    }
-}
-
-/// Why a run could not even start.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum SimError {
-    /// `StorageKind::Rocks` in a build without the `rocks` feature.
-    #[error("this build has no RocksDB support (build raft-sim with --features rocks)")]
-    RocksUnavailable,
-    /// A backend could not be created.
-    #[error("could not set up storage: {0}")]
-    Setup(String),
-}
-
-/// What the run did, for the summary line.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RunStats {
-    /// Ticks simulated.
-    pub ticks: u64,
-    /// The network's counters.
-    pub net: NetStats,
-    /// Leaders elected.
-    pub leaders_elected: u64,
-    /// Entries committed.
-    pub committed: u64,
-    /// Client proposals acknowledged as committed.
-    pub acked: usize,
-    /// Proposals raft-core accepted.
-    pub proposals_accepted: u64,
-    /// Proposals refused (no leader, or dropped).
-    pub proposals_refused: u64,
-    /// Node crashes.
-    pub crashes: u64,
-    /// Of `crashes`, those inside a write after some of that Ready's
-    /// messages had left.
-    pub crashes_after_sends: u64,
-    /// Unsynced writes a crash threw away.
-    pub unsynced_writes_lost: u64,
-}
-
-/// The result of one seed.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// The seed that decided the run.
-    pub seed: u64,
-    /// The cluster configuration it drew.
-    pub profile: Profile,
-    /// The first property broken, if any.
-    pub violation: Option<Violation>,
-    /// What the run did.
-    pub stats: RunStats,
-    /// The event log, when `SimOptions::trace` was set.
-    pub trace: Vec<String>,
-}
 
 enum Phase {
     Faults,
@@ -196,6 +99,12 @@ pub fn run_subset(
     sim.stats.net = sim.net.stats;
     sim.stats.committed = sim.chk.committed_len();
     sim.stats.acked = sim.chk.acked_count();
+    for n in &sim.nodes {
+        sim.stats.snapshots_created += n.snaps.created;
+        sim.stats.snapshots_installed += n.snaps.installed;
+        sim.stats.restored_at_boot += n.snaps.restored_at_boot;
+        sim.stats.crashes_installing += n.snaps.crashed_installing;
+    }
     Ok(Outcome {
         seed,
         profile: sim.schedule.profile.clone(),
@@ -251,13 +160,27 @@ impl Sim {
             profile.max_committed_size_per_ready,
             self.opts.storage
         ));
+        let snapshot_every = self.opts.snapshot_every.unwrap_or(profile.snapshot_every);
+        if snapshot_every > 0 {
+            self.log(format!(
+                "snapshot and compact every {snapshot_every} applied entries"
+            ));
+        }
         let backends = std::mem::take(&mut self.backends);
         for (backend, &id) in backends.into_iter().zip(&voters) {
             let mut config = profile.config(self.seed, id);
             if let Some(hook) = self.opts.config_hook {
                 hook(&mut config);
             }
-            let node = SimNode::start(config, Disk::new(backend, &voters), &mut self.chk)?;
+            #[allow(unused_mut)]
+            let mut node = SimNode::start(
+                config,
+                Disk::new(backend, &voters),
+                snapshot_every,
+                &mut self.chk,
+            )?;
+            #[cfg(feature = "fault-injection")]
+            node.inject(self.opts.sim_fault);
             self.nodes.push(node);
         }
         Ok(())
@@ -315,7 +238,6 @@ impl Sim {
                 };
             }
             while let Some(m) = self.net.next_due(self.now) {
-                let to = m.to;
                 self.note(|| {
                     format!(
                         "{} n{}->n{} term {} index {} commit {}{}",
@@ -328,7 +250,10 @@ impl Sim {
                         if m.reject { " reject" } else { "" }
                     )
                 });
-                self.feed(to, Input::Step(m))?;
+                self.deliver(m)?;
+            }
+            for (from, to) in self.net.take_lost_snapshots() {
+                self.report_snapshot(from, to, SnapshotStatus::Failure)?;
             }
             for i in 0..self.nodes.len() {
                 if self.now % TICK == self.schedule.profile.tick_phase[i] {
@@ -442,15 +367,54 @@ impl Sim {
                 ));
             }
             for m in out.drain(..) {
-                let (from, to, is_app) = (m.from, m.to, m.msg_type == MessageType::MsgApp);
-                if let Err(Lost::Cut) = self.net.send(self.now, m) {
-                    if is_app {
-                        reports.push((from, Input::Unreachable(to)));
-                    }
+                let (from, to, kind) = (m.from, m.to, m.msg_type);
+                let is_snap = kind == MessageType::MsgSnap;
+                self.stats.snapshots_sent += u64::from(is_snap);
+                let lost = self.net.send(self.now, m);
+                if lost == Err(Lost::Cut)
+                    && matches!(kind, MessageType::MsgApp | MessageType::MsgSnap)
+                {
+                    reports.push((from, Input::Unreachable(to)));
+                }
+                // A transport learns that a snapshot did not get through
+                // (a stream reset, a timeout) and says so.
+                if is_snap && lost.is_err() {
+                    self.stats.snapshot_failures += 1;
+                    reports.push((from, Input::SnapshotStatus(to, SnapshotStatus::Failure)));
                 }
             }
         }
         Ok(first_result.unwrap_or(false))
+    }
+
+    /// Delivers one message; a snapshot's sender then hears how it went, as
+    /// a transport would tell it: finished if the follower was up to take
+    /// it, failed otherwise.
+    fn deliver(&mut self, m: Message) -> Result<(), Violation> {
+        let (from, to, is_snap) = (m.from, m.to, m.msg_type == MessageType::MsgSnap);
+        let taken = self.node(to).is_some_and(|n| n.is_up());
+        self.feed(to, Input::Step(m))?;
+        if is_snap {
+            let status = if taken {
+                SnapshotStatus::Finish
+            } else {
+                SnapshotStatus::Failure
+            };
+            self.report_snapshot(from, to, status)?;
+        }
+        Ok(())
+    }
+
+    fn report_snapshot(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        status: SnapshotStatus,
+    ) -> Result<(), Violation> {
+        self.stats.snapshot_failures += u64::from(status == SnapshotStatus::Failure);
+        self.note(|| format!("n{from} told: snapshot to n{to} {status:?}"));
+        self.feed(from, Input::SnapshotStatus(to, status))?;
+        Ok(())
     }
 
     /// Moves the recent low-level steps into the trace, as context for

@@ -6,16 +6,22 @@
 
 use raft_core::{Config, Fault};
 use raft_sim::shrink::shrink;
-use raft_sim::{run, run_subset, Property, SimOptions};
+use raft_sim::{run, run_subset, Property, SimFault, SimOptions};
 
 /// The number of seeds CI runs.
 const CI_SEEDS: u64 = 2000;
 
 fn hunt(hook: fn(&mut Config), expected: &[Property]) {
-    let opts = SimOptions {
-        config_hook: Some(hook),
-        ..SimOptions::default()
-    };
+    hunt_with(
+        SimOptions {
+            config_hook: Some(hook),
+            ..SimOptions::default()
+        },
+        expected,
+    );
+}
+
+fn hunt_with(opts: SimOptions, expected: &[Property]) {
     let found = (0..CI_SEEDS).find_map(|seed| {
         let out = run(seed, &opts).expect("simulation runs");
         out.violation
@@ -66,6 +72,32 @@ fn committing_entries_of_older_terms_by_counting_is_caught() {
             Property::LeaderCompleteness,
             Property::CommittedDurability,
             Property::StateMachineSafety,
+        ],
+    );
+}
+
+#[test]
+fn restoring_a_snapshot_with_stale_data_is_caught() {
+    hunt_with(
+        SimOptions {
+            sim_fault: Some(SimFault::StaleSnapshotData),
+            ..SimOptions::default()
+        },
+        &[Property::SnapshotState],
+    );
+}
+
+#[test]
+fn compacting_past_the_snapshot_is_caught() {
+    hunt_with(
+        SimOptions {
+            sim_fault: Some(SimFault::CompactPastSnapshot),
+            ..SimOptions::default()
+        },
+        &[
+            Property::Storage,
+            Property::SnapshotState,
+            Property::RaftError,
         ],
     );
 }

@@ -16,6 +16,8 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     let (mut crashes, mut lost, mut dropped, mut duplicated, mut cut, mut leaders) =
         (0, 0, 0, 0, 0, 0);
     let mut after_sends = 0;
+    let (mut taken, mut sent, mut installed, mut failed, mut booted) = (0, 0, 0, 0, 0);
+    let (mut seeds_with_installs, mut seeds_compacting, mut crashed_installing) = (0, 0, 0);
     for nodes in [3, 5] {
         for seed in 0..40 {
             let out = run(seed, &opts(nodes)).expect("simulation runs");
@@ -32,6 +34,14 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
             duplicated += out.stats.net.duplicated;
             cut += out.stats.net.cut;
             leaders += out.stats.leaders_elected;
+            taken += out.stats.snapshots_created;
+            sent += out.stats.snapshots_sent;
+            installed += out.stats.snapshots_installed;
+            failed += out.stats.snapshot_failures;
+            booted += out.stats.restored_at_boot;
+            seeds_with_installs += u64::from(out.stats.snapshots_installed > 0);
+            seeds_compacting += u64::from(out.stats.snapshots_created > 0);
+            crashed_installing += out.stats.crashes_installing;
         }
     }
     assert!(
@@ -45,6 +55,27 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     assert!(
         dropped > 0 && duplicated > 0 && cut > 0,
         "dropped {dropped} duplicated {duplicated} cut {cut}"
+    );
+    // Compaction is in every seed's schedule; only the quietest of these
+    // short runs commit too little to reach their first snapshot.
+    assert!(
+        seeds_compacting >= 70,
+        "{seeds_compacting} of 80 seeds compacted"
+    );
+    // Followers behind a compaction caught up by snapshot, some sends were
+    // lost to the faults (and reported), and restarts restored snapshots.
+    assert!(
+        installed > 20 && seeds_with_installs > 10 && sent >= installed,
+        "{taken} snapshots taken, {sent} sent, {installed} installed in {seeds_with_installs} seeds"
+    );
+    assert!(failed > 0, "no snapshot send failed ({sent} sent)");
+    assert!(booted > 20, "only {booted} restarts restored a snapshot");
+    assert!(
+        crashed_installing > 0,
+        "no crash landed inside a snapshot install"
+    );
+    eprintln!(
+        "{taken} snapshots taken, {sent} sent, {installed} installed, {failed} failed sends, {booted} restored at restarts, {crashed_installing} crashes inside an install"
     );
     assert!(
         leaders > 80 * 2,

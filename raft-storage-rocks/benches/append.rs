@@ -1,7 +1,9 @@
 //! Synced append throughput of RocksStorage beside MemStorage and beside a
 //! plain file written with one `fdatasync` per batch — the disk's own limit
 //! for the same bytes — and the cost of reading recent entries with and
-//! without the tail cache.
+//! without the tail cache; and RocksStorage appending while it snapshots
+//! and compacts every 10,000 entries, beside the same appends without
+//! compaction (the ratio of the two is the cost of compaction).
 //!
 //! `cargo bench -p raft-storage-rocks --bench append`
 //!
@@ -85,6 +87,33 @@ impl Sink for Rocks {
         self.generation += 1;
         self.log = Rocks::fresh(&self.root, self.generation);
         std::fs::remove_dir_all(old).expect("remove old log");
+    }
+}
+
+/// A RocksDB log that, like a node with a compaction policy, snapshots
+/// and drops its log every `every` entries; the snapshot and the range
+/// delete are timed with the append that triggers them.
+struct Compacting {
+    rocks: Rocks,
+    every: u64,
+    snapshot_at: u64,
+    data: Bytes,
+}
+
+impl Sink for Compacting {
+    fn append(&mut self, from: u64, entries: Vec<Entry>) {
+        let last = from + entries.len() as u64 - 1;
+        self.rocks.append(from, entries);
+        if last >= self.snapshot_at + self.every {
+            let log = &mut self.rocks.log;
+            LogStorage::create_snapshot(log, last, None, self.data.clone()).expect("snapshot");
+            log.compact(last).expect("compact");
+            self.snapshot_at = last;
+        }
+    }
+    fn restart(&mut self) {
+        self.rocks.restart();
+        self.snapshot_at = 0;
     }
 }
 
@@ -185,6 +214,46 @@ fn append(c: &mut Criterion) {
     group.finish();
 }
 
+/// Appends with and without compaction every 10,000 entries, side by side.
+fn append_with_compaction(c: &mut Criterion) {
+    const LEN: u64 = 64;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("append_synced_256B_compaction");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::ElementsAndBytes {
+            elements: LEN,
+            bytes: LEN * PAYLOAD as u64,
+        });
+    let plain = dir.path().join("plain");
+    let compacting = dir.path().join("compacting");
+    std::fs::create_dir(&plain).expect("bench dir");
+    std::fs::create_dir(&compacting).expect("bench dir");
+    let mut sinks: [(&str, Box<dyn Sink>); 2] = [
+        ("rocksdb", Box::new(Rocks::new(&plain))),
+        (
+            "rocksdb_compact_every_10000",
+            Box::new(Compacting {
+                rocks: Rocks::new(&compacting),
+                every: 10_000,
+                snapshot_at: 0,
+                // A small state machine: this measures the log's side of
+                // compaction, not the application's serialization.
+                data: Bytes::from(vec![0x3c; 4096]),
+            }),
+        ),
+    ];
+    for (name, sink) in sinks.iter_mut() {
+        let mut next = 1;
+        group.bench_function(BenchmarkId::new(*name, LEN), |b| {
+            b.iter_custom(|iters| time_appends(sink.as_mut(), &mut next, LEN, iters))
+        });
+    }
+    group.finish();
+}
+
 /// Reading the newest 64 entries and a recent term: from the tail cache,
 /// from RocksDB's memtable (cache off), and from MemStorage.
 fn read_recent(c: &mut Criterion) {
@@ -233,5 +302,5 @@ fn read_recent(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, read_recent);
+criterion_group!(benches, append, append_with_compaction, read_recent);
 criterion_main!(benches);

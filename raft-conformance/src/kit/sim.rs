@@ -103,6 +103,11 @@ pub struct SimReport {
     pub crashes: u64,
     /// Entries acknowledged to clients, summed over the seeds.
     pub acknowledged: usize,
+    /// Snapshots the nodes took (each followed by a compaction): none for
+    /// a log that keeps no snapshots, which runs without compaction.
+    pub snapshots_taken: u64,
+    /// Snapshots followers received and installed.
+    pub snapshots_installed: u64,
     /// `seed: violation` for each failing seed.
     pub violations: Vec<String>,
 }
@@ -111,12 +116,14 @@ impl fmt::Display for SimReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "simulation, storage={}: seeds {}..{}, {} crashes, {} entries acknowledged, {} violations",
+            "simulation, storage={}: seeds {}..{}, {} crashes, {} entries acknowledged, {} snapshots taken, {} installed, {} violations",
             self.storage,
             self.seeds.start,
             self.seeds.end,
             self.crashes,
             self.acknowledged,
+            self.snapshots_taken,
+            self.snapshots_installed,
             self.violations.len()
         )?;
         for v in &self.violations {
@@ -140,6 +147,8 @@ pub fn simulate(
         seeds: seeds.clone(),
         crashes: 0,
         acknowledged: 0,
+        snapshots_taken: 0,
+        snapshots_installed: 0,
         violations: Vec::new(),
     };
     for seed in seeds {
@@ -147,6 +156,8 @@ pub fn simulate(
             .map_err(|e| KitError::Failed(format!("seed {seed}: {e}")))?;
         report.crashes += outcome.stats.crashes;
         report.acknowledged += outcome.stats.acked;
+        report.snapshots_taken += outcome.stats.snapshots_created;
+        report.snapshots_installed += outcome.stats.snapshots_installed;
         if let Some(v) = outcome.violation {
             report.violations.push(format!(
                 "seed {seed}: {v} (replay with raft-sim --seed {seed} on memory to compare)"

@@ -5,6 +5,7 @@
 //! keeps a mirror of every node's stored log and the cluster's committed
 //! log, so that each check costs only what changed.
 
+use crate::state_machine::{fold, StateMachine};
 use bytes::Bytes;
 use raft_core::{Entry, HardState, NodeId};
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +38,10 @@ pub enum Property {
     /// After faults stop, a leader is elected and new proposals commit on
     /// every node within the bound.
     Liveness,
+    /// A state machine restored from a snapshot (received, or found on disk
+    /// at a restart) equals applying the committed log up to the
+    /// snapshot's index, and raft-core resumes right after it.
+    SnapshotState,
 }
 
 impl fmt::Display for Property {
@@ -51,6 +56,7 @@ impl fmt::Display for Property {
             Property::Storage => "storage durability",
             Property::RaftError => "raft-core error",
             Property::Liveness => "liveness",
+            Property::SnapshotState => "snapshot state",
         };
         f.write_str(s)
     }
@@ -107,6 +113,9 @@ pub struct Checker {
     /// induction on the index.
     ids: HashMap<(u64, u64), (Bytes, u64)>,
     committed: Vec<Committed>,
+    /// The state machine's hash after each prefix of the committed log
+    /// (`chain[i]` covers indexes 1 to `i`): what a snapshot must hold.
+    chain: Vec<u64>,
     /// Entries applied by any node, by index.
     applied: Vec<Slot>,
     /// Each node's stored log (position `i` holds index `i + 1`).
@@ -129,6 +138,7 @@ impl Checker {
             leaders: BTreeMap::new(),
             ids: HashMap::new(),
             committed: Vec::new(),
+            chain: vec![StateMachine::default().hash],
             applied: Vec::new(),
             logs: vec![Vec::new(); nodes],
             agree: vec![0; nodes],
@@ -326,6 +336,8 @@ impl Checker {
                     ));
                 }
             }
+            let hash = self.chain.last().copied().unwrap_or_default();
+            self.chain.push(fold(hash, &slot.data));
             self.committed.push(Committed {
                 slot,
                 term,
@@ -517,5 +529,6 @@ impl Checker {
     }
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -153,3 +153,62 @@ fn terms_commits_and_votes_must_not_go_back() {
         );
     }
 }
+
+/// Three nodes holding `a`, `b`, `c` at 1..=3, committed by n1 in term 1.
+fn committed_abc() -> Checker {
+    let mut c = Checker::new(3);
+    let entries = [e(1, 1, "a"), e(1, 2, "b"), e(1, 3, "c")];
+    for node in 1..=3 {
+        c.on_write(node, &entries).unwrap();
+    }
+    c.on_commit(1, 1, 0, 3).unwrap();
+    c
+}
+
+#[test]
+fn a_restored_state_must_be_the_committed_log_applied() {
+    let c = committed_abc();
+    let mut good = StateMachine::default();
+    for x in [e(1, 1, "a"), e(1, 2, "b")] {
+        good.apply(&x);
+    }
+    assert_eq!(prop(c.check_restored(2, "here", good)), None);
+    // The state of index 1, labelled index 2: a stale snapshot.
+    let mut stale = StateMachine::default();
+    stale.apply(&e(1, 1, "a"));
+    stale.index = 2;
+    assert_eq!(
+        prop(c.check_restored(2, "here", stale)),
+        Some(Property::SnapshotState)
+    );
+    // A state beyond what was committed.
+    good.apply(&e(1, 3, "c"));
+    good.apply(&e(1, 4, "d"));
+    assert_eq!(
+        prop(c.check_restored(2, "here", good)),
+        Some(Property::SnapshotState)
+    );
+}
+
+#[test]
+fn an_install_must_be_of_a_committed_entry_and_keeps_the_log_mirror() {
+    let mut c = committed_abc();
+    assert_eq!(prop(c.on_install(3, 2, 2)), Some(Property::SnapshotState));
+    assert_eq!(prop(c.on_install(3, 4, 1)), Some(Property::SnapshotState));
+    // A good install drops n3's entry 3 (still on n1 and n2: a quorum), and
+    // the log continues after the snapshot.
+    assert_eq!(prop(c.on_install(3, 2, 1)), None);
+    assert_eq!(c.stored_log_len(3), 2);
+    assert_eq!(prop(c.on_write(3, &[e(1, 3, "c")])), None);
+    c.check_logs(false).unwrap();
+    // Dropping committed index 3 from a second disk leaves it on one.
+    assert_eq!(
+        prop(c.on_install(2, 2, 1)),
+        None,
+        "n3 holds index 3 again, so n1 and n3 still make a quorum"
+    );
+    assert_eq!(
+        prop(c.on_install(1, 2, 1)),
+        Some(Property::CommittedDurability)
+    );
+}

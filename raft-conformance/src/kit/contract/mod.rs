@@ -8,6 +8,7 @@
 
 mod durability;
 mod reads;
+mod snapshots;
 mod writes;
 
 use super::StorageFactory;
@@ -21,6 +22,10 @@ pub struct Case<F: StorageFactory> {
     /// The case closes and reopens logs, so needs
     /// [`StorageFactory::can_reopen`].
     pub needs_reopen: bool,
+    /// The case is about snapshots and compaction, which a log may not
+    /// keep (see [`LogStorage`]'s documentation); it is skipped for logs
+    /// whose `create_snapshot` answers `StorageError::Unsupported`.
+    pub needs_snapshots: bool,
     run: fn(&Harness<'_, F>) -> CaseResult,
 }
 
@@ -33,11 +38,19 @@ pub fn cases<F: StorageFactory>() -> Vec<Case<F>> {
     let case = |name, run| Case {
         name,
         needs_reopen: false,
+        needs_snapshots: false,
         run,
     };
     let durable = |name, run| Case {
         name,
         needs_reopen: true,
+        needs_snapshots: false,
+        run,
+    };
+    let snapshot = |name, needs_reopen, run| Case {
+        name,
+        needs_reopen,
+        needs_snapshots: true,
         run,
     };
     vec![
@@ -89,6 +102,26 @@ pub fn cases<F: StorageFactory>() -> Vec<Case<F>> {
         durable(
             "a_refused_write_leaves_nothing_after_reopen",
             durability::refused_leaves_nothing,
+        ),
+        snapshot(
+            "create_snapshot_refuses_out_of_date_compacted_and_unavailable",
+            false,
+            snapshots::create_rules,
+        ),
+        snapshot(
+            "compact_drops_the_prefix_and_refuses_out_of_range",
+            false,
+            snapshots::compact_rules,
+        ),
+        snapshot(
+            "an_installed_snapshot_replaces_the_log_atomically",
+            false,
+            snapshots::install_cuts_the_log,
+        ),
+        snapshot(
+            "snapshots_and_compaction_survive_reopen",
+            true,
+            snapshots::snapshots_survive_reopen,
         ),
     ]
 }
@@ -193,10 +226,19 @@ impl fmt::Display for ContractReport {
 /// Runs every case against `factory`.
 pub fn run_contract<F: StorageFactory>(storage: &str, factory: &F) -> ContractReport {
     let harness = Harness { factory };
-    let cases = cases::<F>()
+    let all = cases::<F>();
+    let no_snapshots = if all.iter().any(|c| c.needs_snapshots) {
+        snapshots::supports_snapshots(&harness)
+    } else {
+        None
+    };
+    let cases = all
         .into_iter()
         .map(|case| {
-            let verdict = if case.needs_reopen && !factory.can_reopen() {
+            let verdict = if let Some(why) = no_snapshots.as_ref().filter(|_| case.needs_snapshots)
+            {
+                Verdict::Skipped(why.clone())
+            } else if case.needs_reopen && !factory.can_reopen() {
                 Verdict::Skipped(
                     "the factory cannot reopen a log (StorageFactory::can_reopen)".to_string(),
                 )

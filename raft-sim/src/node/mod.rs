@@ -3,17 +3,29 @@
 //! write, late sends, apply, advance), with every effect reported to the
 //! checker. A node can be armed to crash in its next write, after that
 //! Ready's early sends left.
+//!
+//! Each node has a state machine ([`StateMachine`]) and, when
+//! `snapshot_every` is set, snapshots it and compacts its log every that
+//! many applied entries. It restores a received snapshot through the
+//! Ready loop's `restore` hook, and its disk's snapshot when it restarts.
 
 use crate::checker::{Checked, Checker, Property, Violation};
 use crate::rng::Rng;
+#[cfg(feature = "fault-injection")]
+use crate::state_machine::SimFault;
+use crate::state_machine::StateMachine;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
 use raft_core::{
-    Config, Entry, Error, HardState, LogStorage, LogWrite, Message, NodeId, RawNode, Ready,
-    ReadyHandler, Role, SoftState,
+    Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, Snapshot, SnapshotStatus,
+    SoftState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
+
+mod ready;
+
+use ready::{SimReady, Stop};
 
 /// Something that happens to a running node.
 pub enum Input {
@@ -22,6 +34,22 @@ pub enum Input {
     Propose(Bytes),
     /// The transport could not deliver to this peer.
     Unreachable(NodeId),
+    /// How sending a snapshot to this peer ended.
+    SnapshotStatus(NodeId, SnapshotStatus),
+}
+
+/// Snapshot activity of one node, for the run's counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SnapCounts {
+    /// Snapshots this node took of its own state (each followed by a
+    /// compaction).
+    pub created: u64,
+    /// Snapshots received from a leader and restored.
+    pub installed: u64,
+    /// Restarts that restored a snapshot from the disk.
+    pub restored_at_boot: u64,
+    /// Crashes inside the write that was installing a received snapshot.
+    pub crashed_installing: u64,
 }
 
 pub struct SimNode {
@@ -34,6 +62,18 @@ pub struct SimNode {
     soft: SoftState,
     durable: HardState,
     applied: u64,
+    state: StateMachine,
+    /// Snapshot and compact every this many applied entries (0: never).
+    snapshot_every: u64,
+    /// The index of the latest snapshot on the disk, as this process knows.
+    snapshot_index: u64,
+    /// The state the latest snapshot holds (what the stale-data fault
+    /// writes again).
+    #[cfg(feature = "fault-injection")]
+    snapshot_state: StateMachine,
+    #[cfg(feature = "fault-injection")]
+    fault: Option<SimFault>,
+    pub snaps: SnapCounts,
     /// Set to crash the node in its next write, with what decides the loss.
     armed: Option<Rng>,
     /// The last crash in a write: what it lost, and how many messages of
@@ -42,7 +82,12 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    pub fn start(config: Config, disk: Disk, chk: &mut Checker) -> Result<SimNode, Violation> {
+    pub fn start(
+        config: Config,
+        disk: Disk,
+        snapshot_every: u64,
+        chk: &mut Checker,
+    ) -> Result<SimNode, Violation> {
         let mut node = SimNode {
             id: config.id,
             config,
@@ -52,6 +97,14 @@ impl SimNode {
             soft: SoftState::default(),
             durable: HardState::default(),
             applied: 0,
+            state: StateMachine::default(),
+            snapshot_every,
+            snapshot_index: 0,
+            #[cfg(feature = "fault-injection")]
+            snapshot_state: StateMachine::default(),
+            #[cfg(feature = "fault-injection")]
+            fault: None,
+            snaps: SnapCounts::default(),
             armed: None,
             crashed_at_write: None,
         };
@@ -97,15 +150,44 @@ impl SimNode {
         Ok(loss)
     }
 
+    /// Breaks one of the node's own rules from now on (tests prove the
+    /// checker catches it).
+    #[cfg(feature = "fault-injection")]
+    pub fn inject(&mut self, fault: Option<SimFault>) {
+        self.fault = fault;
+    }
+
     /// Starts again from the disk. The state machine is in memory, so it is
-    /// rebuilt by applying the committed log from the start.
+    /// restored from the disk's snapshot, and the committed entries after
+    /// it are applied again.
     pub fn restart(&mut self, chk: &mut Checker) -> Checked {
         self.boot(chk)
     }
 
     fn boot(&mut self, chk: &mut Checker) -> Checked {
-        let raw = RawNode::new(&self.config, DiskHandle(self.disk.clone()))
-            .map_err(|e| self.violation(chk, e, "restart"))?;
+        let store = DiskHandle(self.disk.clone());
+        let snap = crate::storage::stored_snapshot(&store)
+            .map_err(|e| chk.fail(Property::Storage, format!("n{} snapshot: {e}", self.id)))?;
+        let state = self.decode(chk, &snap, "from its disk")?;
+        // As etcd's server does: entries up to the snapshot are in the
+        // state machine already and must not be applied again.
+        let mut config = self.config.clone();
+        config.applied = snap.index();
+        let raw = RawNode::new(&config, store).map_err(|e| self.violation(chk, e, "restart"))?;
+        if raw.applied() != state.index {
+            return Err(chk.fail(
+                Property::SnapshotState,
+                format!(
+                    "n{} restarts with its state machine at index {} but raft-core resuming after {}",
+                    self.id,
+                    state.index,
+                    raw.applied()
+                ),
+            ));
+        }
+        self.snaps.restored_at_boot += u64::from(state.index > 0);
+        self.set_snapshot(state);
+        self.state = state;
         let hs = raw.status().hard_state;
         // Terms and votes are always synced, so they survive a crash; the
         // commit index may legitimately fall back to the durable one.
@@ -116,7 +198,7 @@ impl SimNode {
         chk.on_hard_state(self.id, "across a restart", before, hs)?;
         self.hard = hs;
         self.soft = SoftState::default();
-        self.applied = 0;
+        self.applied = state.index;
         self.raw = Some(raw);
         let mut out = Vec::new();
         self.drain(chk, &mut out)?;
@@ -162,6 +244,9 @@ impl SimNode {
                 r => ("propose", r),
             },
             Input::Unreachable(peer) => ("report_unreachable", raw.report_unreachable(peer)),
+            Input::SnapshotStatus(peer, status) => {
+                ("report_snapshot", raw.report_snapshot(peer, status))
+            }
         };
         result.map_err(|e| self.violation(chk, e, what))?;
         self.drain(chk, out)?;
@@ -202,8 +287,9 @@ impl SimNode {
         };
         match raw.handle_readies(&mut handler) {
             Ok(_) => {
+                let compacted = self.maybe_compact(&mut raw, chk);
                 self.raw = Some(raw);
-                Ok(())
+                compacted
             }
             Err(Stop::Crash { mut rng, sent }) => {
                 // The Ready dies with the process: its early messages are
@@ -222,6 +308,82 @@ impl SimNode {
                 Err(self.violation(chk, e, "handling a Ready"))
             }
         }
+    }
+
+    /// The state a snapshot holds, checked against the committed log.
+    fn decode(
+        &self,
+        chk: &Checker,
+        snap: &Snapshot,
+        what: &str,
+    ) -> Result<StateMachine, Violation> {
+        let state = match StateMachine::decode(&snap.data) {
+            Some(s) if s.index == snap.index() => s,
+            _ => {
+                return Err(chk.fail(
+                    Property::SnapshotState,
+                    format!(
+                        "n{} restored {what} a snapshot at index {} whose data is not a state at that index",
+                        self.id,
+                        snap.index()
+                    ),
+                ))
+            }
+        };
+        chk.check_restored(self.id, what, state)?;
+        Ok(state)
+    }
+
+    fn set_snapshot(&mut self, state: StateMachine) {
+        self.snapshot_index = state.index;
+        #[cfg(feature = "fault-injection")]
+        {
+            self.snapshot_state = state;
+        }
+    }
+
+    /// The compaction policy: once `snapshot_every` entries were applied
+    /// since the last snapshot, snapshot the state and drop the log up to
+    /// it. Followers that need those entries get the snapshot instead.
+    fn maybe_compact(&mut self, raw: &mut RawNode<DiskHandle>, chk: &Checker) -> Checked {
+        if self.snapshot_every == 0 || self.applied < self.snapshot_index + self.snapshot_every {
+            return Ok(());
+        }
+        let index = self.applied;
+        #[allow(unused_mut)]
+        let (mut data, mut compact_to) = (self.state.encode(), index);
+        #[cfg(feature = "fault-injection")]
+        match self.fault {
+            Some(SimFault::StaleSnapshotData) => {
+                data = StateMachine {
+                    index,
+                    hash: self.snapshot_state.hash,
+                }
+                .encode();
+            }
+            Some(SimFault::CompactPastSnapshot) => {
+                compact_to = raw.store().last_index().unwrap_or(index).max(index);
+            }
+            None => {}
+        }
+        let id = self.id;
+        let storage = |e: raft_core::StorageError| {
+            chk.fail(Property::Storage, format!("n{id} snapshot at {index}: {e}"))
+        };
+        let store = raw.store_mut();
+        match store.create_snapshot(index, None, data) {
+            // A log that keeps no snapshots (as LogStorage allows): this
+            // node runs without compaction, as its runtime would.
+            Err(raft_core::StorageError::Unsupported(_)) => {
+                self.snapshot_every = 0;
+                return Ok(());
+            }
+            r => r.map_err(storage)?,
+        };
+        store.compact(compact_to).map_err(storage)?;
+        self.snaps.created += 1;
+        self.set_snapshot(self.state);
+        Ok(())
     }
 
     /// Makes the node crash in its next write, after the early sends of that
@@ -243,135 +405,6 @@ impl SimNode {
     }
 }
 
-/// Why handling a Ready stopped.
-enum Stop {
-    Raft(Error),
-    Violation(Violation),
-    /// The process died in its write, after `sent` messages of its Ready
-    /// left; `rng` decides what the crash loses.
-    Crash {
-        rng: Rng,
-        sent: usize,
-    },
-}
-
-impl From<Error> for Stop {
-    fn from(e: Error) -> Stop {
-        Stop::Raft(e)
-    }
-}
-
-impl From<Violation> for Stop {
-    fn from(v: Violation) -> Stop {
-        Stop::Violation(v)
-    }
-}
-
-/// The simulator's side of a Ready: sends go to the network (after the
-/// input is handled), and every effect is checked once it is real.
-struct SimReady<'a> {
-    node: &'a mut SimNode,
-    chk: &'a mut Checker,
-    out: &'a mut Vec<Message>,
-    /// The Ready's hard state, checked once its write is done.
-    hard_state: Option<HardState>,
-    /// Messages of the Ready sent so far.
-    sent: usize,
-    /// The Ready has a write that has not returned yet.
-    write_pending: bool,
-    /// A response that left while the write it vouches for was pending.
-    premature: Option<Message>,
-}
-
-impl ReadyHandler<DiskHandle> for SimReady<'_> {
-    type Error = Stop;
-
-    fn observe(&mut self, rd: &Ready) -> Result<(), Stop> {
-        let id = self.node.id;
-        self.hard_state = rd.hard_state;
-        self.sent = 0;
-        self.write_pending = !rd.entries.is_empty() || rd.hard_state.is_some();
-        if let Some(ss) = rd.soft_state {
-            if ss.role != Role::Leader {
-                self.chk.on_not_leader(id);
-            } else if self.node.soft.role != Role::Leader {
-                // A leader acts as one from this Ready on (its appends may
-                // leave before its write), so it is counted as one now.
-                let term = rd.hard_state.map_or(self.node.hard.term, |hs| hs.term);
-                self.chk.on_leader(id, term)?;
-            }
-            self.node.soft = ss;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, messages: Vec<Message>) {
-        if self.write_pending && self.premature.is_none() {
-            self.premature = messages
-                .iter()
-                .find(|m| m.msg_type.waits_for_durability())
-                .cloned();
-        }
-        self.sent += messages.len();
-        self.out.extend(messages);
-    }
-
-    fn persist(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
-        if let Some(m) = self.premature.take() {
-            let detail = format!(
-                "n{} sent {} to n{} before writing what it vouches for",
-                self.node.id, m.msg_type, m.to
-            );
-            return Err(self.chk.fail(Property::RaftError, detail).into());
-        }
-        if let Some(rng) = self.node.armed.take() {
-            return Err(Stop::Crash {
-                rng,
-                sent: self.sent,
-            });
-        }
-        let id = self.node.id;
-        self.chk.on_write(id, &write.entries)?;
-        store.write(write).map_err(|e| {
-            self.chk
-                .fail(Property::Storage, format!("n{id} write: {e}"))
-        })?;
-        self.node.check_durable(self.chk)?;
-        self.write_pending = false;
-        Ok(())
-    }
-
-    fn apply(&mut self, committed: &[Entry]) -> Result<(), Stop> {
-        let id = self.node.id;
-        if let Some(hs) = self.hard_state.take() {
-            let node = &mut *self.node;
-            self.chk.on_hard_state(id, "in memory", node.hard, hs)?;
-            if hs.commit > node.hard.commit {
-                self.chk
-                    .on_commit(id, hs.term, node.hard.commit, hs.commit)?;
-            }
-            node.hard = hs;
-        }
-        for e in committed {
-            if e.index != self.node.applied + 1 {
-                return Err(self
-                    .chk
-                    .fail(
-                        Property::StateMachineSafety,
-                        format!(
-                            "n{id} applied index {} after {}",
-                            e.index, self.node.applied
-                        ),
-                    )
-                    .into());
-            }
-            self.chk.on_apply(id, e)?;
-            self.node.applied = e.index;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,7 +418,7 @@ mod tests {
                 let mut config = Config::new(id);
                 config.random_seed = Some(id);
                 let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])), &[1, 2, 3]);
-                SimNode::start(config, disk, &mut chk).unwrap()
+                SimNode::start(config, disk, 0, &mut chk).unwrap()
             })
             .collect();
         (nodes, chk)

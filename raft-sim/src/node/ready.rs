@@ -1,0 +1,163 @@
+//! The simulator's side of raft-core's Ready loop: sends queue for the
+//! network, writes go to the simulated disk (or crash an armed node), and
+//! every effect is reported to the checker once it is real.
+
+use super::SimNode;
+use crate::checker::{Checker, Property, Violation};
+use crate::rng::Rng;
+use crate::storage::DiskHandle;
+use raft_core::{
+    Entry, Error, HardState, LogStorage, LogWrite, Message, Ready, ReadyHandler, Role, Snapshot,
+};
+
+/// Why handling a Ready stopped.
+pub(super) enum Stop {
+    Raft(Error),
+    Violation(Violation),
+    /// The process died in its write, after `sent` messages of its Ready
+    /// left; `rng` decides what the crash loses.
+    Crash {
+        rng: Rng,
+        sent: usize,
+    },
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Raft(e)
+    }
+}
+
+impl From<Violation> for Stop {
+    fn from(v: Violation) -> Stop {
+        Stop::Violation(v)
+    }
+}
+
+/// The simulator's side of a Ready: sends go to the network (after the
+/// input is handled), and every effect is checked once it is real.
+pub(super) struct SimReady<'a> {
+    pub(super) node: &'a mut SimNode,
+    pub(super) chk: &'a mut Checker,
+    pub(super) out: &'a mut Vec<Message>,
+    /// The Ready's hard state, checked once its write is done.
+    pub(super) hard_state: Option<HardState>,
+    /// Messages of the Ready sent so far.
+    pub(super) sent: usize,
+    /// The Ready has a write that has not returned yet.
+    pub(super) write_pending: bool,
+    /// A response that left while the write it vouches for was pending.
+    pub(super) premature: Option<Message>,
+}
+
+impl ReadyHandler<DiskHandle> for SimReady<'_> {
+    type Error = Stop;
+
+    fn observe(&mut self, rd: &Ready) -> Result<(), Stop> {
+        let id = self.node.id;
+        self.hard_state = rd.hard_state;
+        self.sent = 0;
+        self.write_pending =
+            !rd.entries.is_empty() || rd.hard_state.is_some() || rd.snapshot.is_some();
+        if let Some(ss) = rd.soft_state {
+            if ss.role != Role::Leader {
+                self.chk.on_not_leader(id);
+            } else if self.node.soft.role != Role::Leader {
+                // A leader acts as one from this Ready on (its appends may
+                // leave before its write), so it is counted as one now.
+                let term = rd.hard_state.map_or(self.node.hard.term, |hs| hs.term);
+                self.chk.on_leader(id, term)?;
+            }
+            self.node.soft = ss;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, messages: Vec<Message>) {
+        if self.write_pending && self.premature.is_none() {
+            self.premature = messages
+                .iter()
+                .find(|m| m.msg_type.waits_for_durability())
+                .cloned();
+        }
+        self.sent += messages.len();
+        self.out.extend(messages);
+    }
+
+    fn persist(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
+        if let Some(m) = self.premature.take() {
+            let detail = format!(
+                "n{} sent {} to n{} before writing what it vouches for",
+                self.node.id, m.msg_type, m.to
+            );
+            return Err(self.chk.fail(Property::RaftError, detail).into());
+        }
+        if let Some(rng) = self.node.armed.take() {
+            self.node.snaps.crashed_installing += u64::from(write.snapshot.is_some());
+            return Err(Stop::Crash {
+                rng,
+                sent: self.sent,
+            });
+        }
+        let id = self.node.id;
+        if let Some(snap) = &write.snapshot {
+            self.chk.on_install(id, snap.index(), snap.term())?;
+        }
+        self.chk.on_write(id, &write.entries)?;
+        store.write(write).map_err(|e| {
+            self.chk
+                .fail(Property::Storage, format!("n{id} write: {e}"))
+        })?;
+        self.node.check_durable(self.chk)?;
+        self.write_pending = false;
+        Ok(())
+    }
+
+    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), Stop> {
+        let node = &mut *self.node;
+        let state = node.decode(self.chk, snapshot, "from a leader's snapshot")?;
+        if state.index <= node.applied {
+            let detail = format!(
+                "n{} restored a snapshot at {} after applying up to {}",
+                node.id, state.index, node.applied
+            );
+            return Err(self.chk.fail(Property::Monotonicity, detail).into());
+        }
+        node.state = state;
+        node.applied = state.index;
+        node.set_snapshot(state);
+        node.snaps.installed += 1;
+        Ok(())
+    }
+
+    fn apply(&mut self, committed: &[Entry]) -> Result<(), Stop> {
+        let id = self.node.id;
+        if let Some(hs) = self.hard_state.take() {
+            let node = &mut *self.node;
+            self.chk.on_hard_state(id, "in memory", node.hard, hs)?;
+            if hs.commit > node.hard.commit {
+                self.chk
+                    .on_commit(id, hs.term, node.hard.commit, hs.commit)?;
+            }
+            node.hard = hs;
+        }
+        for e in committed {
+            if e.index != self.node.applied + 1 {
+                return Err(self
+                    .chk
+                    .fail(
+                        Property::StateMachineSafety,
+                        format!(
+                            "n{id} applied index {} after {}",
+                            e.index, self.node.applied
+                        ),
+                    )
+                    .into());
+            }
+            self.chk.on_apply(id, e)?;
+            self.node.applied = e.index;
+            self.node.state.apply(e);
+        }
+        Ok(())
+    }
+}
