@@ -1,16 +1,15 @@
 //! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
-//! [checkquorum=B] [max-committed-size-per-ready=S]`
+//! [checkquorum=B] [read-only=safe|lease-based] [max-committed-size-per-ready=S]`
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
-use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, Snapshot};
+use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, ReadOnlyOption, Snapshot};
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
 const UNSUPPORTED: &[&str] = &[
     "learners",
     "async-storage-writes",
-    "read-only",
     "step-down-on-removal",
     "disable-conf-change-validation",
 ];
@@ -45,6 +44,15 @@ impl Env {
         }
         if let Some(b) = d.scan_bool("checkquorum")? {
             config.check_quorum = b;
+        }
+        match d.scan_str("read-only")? {
+            None | Some("safe") => {}
+            Some("lease-based") => config.read_only_option = ReadOnlyOption::LeaseBased,
+            Some(other) => {
+                return Err(Failure::Printed(format!(
+                    "invalid read-only option \"{other}\""
+                )))
+            }
         }
         if let Some(n) = d.scan_u64("max-committed-size-per-ready")? {
             config.max_committed_size_per_ready = n;
