@@ -112,11 +112,13 @@ fn proposals_are_dropped_while_a_transfer_runs_and_it_aborts_after_an_election_t
     c.elect(1);
     c.isolate(3);
     c.node_mut(1).transfer_leader(3).expect("transfer");
+    assert_eq!(c.status(1).lead_transferee, 3);
     assert!(matches!(c.propose(1, b"no"), Err(Error::ProposalDropped)));
     c.tick_and_stabilize(1, ELECTION_TICK - 1);
     assert!(matches!(c.propose(1, b"no"), Err(Error::ProposalDropped)));
     c.tick_and_stabilize(1, 1);
     assert_leader(&c, 1, 1);
+    assert_eq!(c.status(1).lead_transferee, 0);
     c.propose(1, b"yes").expect("the transfer was abandoned");
     c.stabilize();
     assert_eq!(c.applied_data(1), vec![b"yes".to_vec()]);
