@@ -277,7 +277,11 @@ mod tests {
             MessageType::from_u8(16),
             Some(MessageType::MsgReadIndexResp)
         );
-        assert_eq!(MessageType::from_u8(19), None, "MsgStorageAppend is reserved");
+        assert_eq!(
+            MessageType::from_u8(19),
+            None,
+            "MsgStorageAppend is reserved"
+        );
     }
 
     #[test]

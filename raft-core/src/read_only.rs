@@ -128,7 +128,10 @@ mod tests {
         ro.add_request(6, read(2));
         let second = ro.heartbeat_ctx();
         ro.recv_ack(1, &second);
-        assert!(ro.maybe_advance(&voters).is_empty(), "only the leader acked");
+        assert!(
+            ro.maybe_advance(&voters).is_empty(),
+            "only the leader acked"
+        );
         ro.recv_ack(2, &first);
         let done = ro.maybe_advance(&voters);
         assert_eq!(done.len(), 1);

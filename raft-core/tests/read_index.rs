@@ -184,7 +184,10 @@ fn a_single_voter_answers_at_once() {
     read(&mut c, 1, b"solo");
     assert!(c.take_messages().is_empty());
     let states = &c.read_states[&1];
-    assert_eq!((states[0].index, states[0].request_ctx.as_ref()), (c.commit(1), &b"solo"[..]));
+    assert_eq!(
+        (states[0].index, states[0].request_ctx.as_ref()),
+        (c.commit(1), &b"solo"[..])
+    );
 }
 
 #[test]

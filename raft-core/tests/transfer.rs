@@ -102,7 +102,8 @@ fn transfers_to_self_or_to_a_non_voter_are_ignored() {
         c.node_mut(1).transfer_leader(target).expect("ignored");
         c.stabilize();
         assert_leader(&c, 1, 1);
-        c.propose(1, b"ok").expect("no transfer runs: proposals pass");
+        c.propose(1, b"ok")
+            .expect("no transfer runs: proposals pass");
     }
 }
 
@@ -133,11 +134,14 @@ fn a_repeated_request_does_not_restart_the_timeout_and_a_new_target_replaces_the
     c.tick_and_stabilize(1, ELECTION_TICK / 2);
     c.node_mut(1).transfer_leader(3).expect("same again");
     c.tick_and_stabilize(1, ELECTION_TICK - ELECTION_TICK / 2);
-    c.propose(1, b"yes").expect("aborted on the first request's timeout");
+    c.propose(1, b"yes")
+        .expect("aborted on the first request's timeout");
     // A second transfer to another node replaces the first at once.
     c.heal();
     c.node_mut(1).transfer_leader(3).expect("transfer");
-    c.node_mut(1).transfer_leader(2).expect("transfer elsewhere");
+    c.node_mut(1)
+        .transfer_leader(2)
+        .expect("transfer elsewhere");
     c.stabilize();
     assert_leader(&c, 2, 2);
 }
@@ -162,5 +166,6 @@ fn a_new_term_aborts_the_transfer() {
     c.heal();
     c.elect(2);
     c.elect(1);
-    c.propose(1, b"ok").expect("no transfer runs after re-election");
+    c.propose(1, b"ok")
+        .expect("no transfer runs after re-election");
 }

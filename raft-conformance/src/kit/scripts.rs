@@ -321,10 +321,9 @@ mod tests {
     #[test]
     fn project_scripts_hold_their_commands_and_outputs() {
         for s in PROJECT_SCRIPTS {
-            let on_disk = std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(s.path()),
-            )
-            .unwrap();
+            let on_disk =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(s.path()))
+                    .unwrap();
             let pinned = datadriven::parse(s.name, s.text()).unwrap();
             let source = datadriven::parse(s.name, &on_disk).unwrap();
             let commands = |script: &datadriven::Script| -> Vec<Vec<String>> {
