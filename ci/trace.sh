@@ -52,7 +52,7 @@ RESULTS=$WORK/results
 # with builds without the feature.
 build_runner() {
   cargo build --release -p raft-conformance --features "trace,$RAFT_FEATURES" --bin raft-script
-  cp target/release/raft-script "$WORK/raft-script"
+  cp "${CARGO_TARGET_DIR:-target}/release/raft-script" "$WORK/raft-script"
 }
 
 # check_module DIR EXPECT [RECORD]: TLC replays DIR/TraceData.tla; EXPECT is
@@ -216,7 +216,7 @@ no_trace_code_by_default() {
   # Counted rather than grep -q: an early exit would fail nm (pipefail).
   local traced plain
   traced=$(nm -C "$WORK/raft-script" | grep -cE "$pattern" || true)
-  plain=$(nm -C target/release/raft-sim | grep -cE "$pattern" || true)
+  plain=$(nm -C "${CARGO_TARGET_DIR:-target}/release/raft-sim" | grep -cE "$pattern" || true)
   if [[ $traced == 0 ]]; then
     echo "FAIL the traced raft-script has no tracing symbols: the check below proves nothing" >>"$RESULTS"
   elif [[ $plain != 0 ]]; then

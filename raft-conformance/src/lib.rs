@@ -35,6 +35,22 @@
 //! assert!(run.rewritten().contains("> 1 handling Ready"));
 //! ```
 //!
+//! ## Extensions of etcd's format
+//!
+//! Commands etcd's `InteractionEnv` does not have, for rules its harness
+//! cannot reach. A script using them cannot run against etcd itself.
+//!
+//! - `read-index N CTX`: node `N` calls [`raft_core::RawNode::read_index`]
+//!   with request context `CTX` (one word, taken as bytes). Prints nothing;
+//!   the confirmed read appears in a later Ready of `N` as
+//!   `ReadStates [{INDEX [BYTES]}]`, which is etcd's own rendering of
+//!   `Ready.ReadStates` (Go's `%v`, the context as decimal bytes).
+//!
+//! Scripts that use ReadIndex or leadership transfer live in
+//! `scripts/beyond-spec/`: the TLA+ specification models neither, so trace
+//! validation (`ci/trace.sh`, which replays `scripts/*.txt`) leaves them
+//! out; their outputs are pinned like every other script's.
+//!
 //! ## Your storage, your transport: the kit
 //!
 //! [`kit::Kit`] runs these checks against a `LogStorage` you wrote, from

@@ -49,6 +49,10 @@ pub struct Config {
     pub pre_vote: bool,
     /// Followers drop proposals instead of forwarding them to the leader.
     pub disable_proposal_forwarding: bool,
+    /// How a leader makes sure it still leads before answering a read
+    /// ([`crate::RawNode::read_index`]). Lease-based reads need
+    /// `check_quorum`.
+    pub read_only_option: ReadOnlyOption,
     /// Seed for the election-timeout jitter; `None` draws one from the OS.
     /// Set it to make a run reproducible (simulation, tests).
     pub random_seed: Option<u64>,
@@ -61,6 +65,22 @@ pub struct Config {
     /// A safety rule to break on purpose (test builds only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<Fault>,
+}
+
+/// How a leader confirms its leadership for a read-index request (etcd's
+/// `ReadOnlyOption`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadOnlyOption {
+    /// A heartbeat round acknowledged by a quorum confirms that no newer
+    /// leader exists (etcd's `ReadOnlySafe`). Costs a round trip per batch
+    /// of reads; depends on no clock.
+    #[default]
+    Safe,
+    /// The leader trusts its CheckQuorum lease and answers at once (etcd's
+    /// `ReadOnlyLeaseBased`). Correct only while clocks drift by less than
+    /// the lease allows; requires `check_quorum`.
+    LeaseBased,
 }
 
 /// A safety rule that a test switches off to check that its checker notices.
@@ -92,6 +112,7 @@ impl Config {
             check_quorum: false,
             pre_vote: true,
             disable_proposal_forwarding: false,
+            read_only_option: ReadOnlyOption::Safe,
             random_seed: None,
             async_storage_writes: false,
             #[cfg(feature = "fault-injection")]
@@ -121,6 +142,9 @@ impl Config {
                 max_inflight_bytes: self.max_inflight_bytes,
                 max_size_per_msg: self.max_size_per_msg,
             });
+        }
+        if self.read_only_option == ReadOnlyOption::LeaseBased && !self.check_quorum {
+            return Err(ConfigError::LeaseBasedReadsWithoutCheckQuorum);
         }
         Ok(())
     }
@@ -182,6 +206,9 @@ pub enum ConfigError {
         /// The configured size limit of one append.
         max_size_per_msg: u64,
     },
+    /// Lease-based reads rely on the lease that only CheckQuorum maintains.
+    #[error("check_quorum must be enabled when read_only_option is LeaseBased")]
+    LeaseBasedReadsWithoutCheckQuorum,
     /// `applied` must lie within what the storage knows to be committed.
     #[error(
         "applied index {applied} is outside the committed range [{min}, {committed}] of the log"
@@ -254,7 +281,21 @@ mod tests {
                     max_size_per_msg: 11,
                 },
             ),
+            (
+                Config {
+                    read_only_option: ReadOnlyOption::LeaseBased,
+                    check_quorum: false,
+                    ..ok.clone()
+                },
+                ConfigError::LeaseBasedReadsWithoutCheckQuorum,
+            ),
         ];
+        let lease = Config {
+            read_only_option: ReadOnlyOption::LeaseBased,
+            check_quorum: true,
+            ..ok.clone()
+        };
+        assert_eq!(lease.validate(), Ok(()));
         for (config, want) in cases {
             assert_eq!(config.validate(), Err(want));
         }

@@ -30,8 +30,10 @@
 //! its leader lease, log replication with etcd's probe/replicate flow
 //! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader,
 //! snapshots and log compaction (`MsgSnap`, [`Ready::snapshot`],
-//! [`RawNode::report_snapshot`]). Not yet: membership changes, ReadIndex,
-//! learners, leader transfer, asynchronous storage writes.
+//! [`RawNode::report_snapshot`]), leadership transfer
+//! ([`RawNode::transfer_leader`]) and ReadIndex ([`RawNode::read_index`],
+//! [`Ready::read_states`], [`ReadOnlyOption`]). Not yet: membership changes,
+//! learners, asynchronous storage writes.
 //!
 //! ## Cargo features
 //!
@@ -95,6 +97,7 @@ mod message;
 pub mod quorum;
 mod raft;
 mod raw_node;
+mod read_only;
 pub mod ready_loop;
 mod rng;
 mod snapshot;
@@ -108,10 +111,11 @@ mod types;
 
 #[cfg(feature = "fault-injection")]
 pub use config::Fault;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, ReadOnlyOption};
 pub use error::{Error, Result};
 pub use message::{is_local_thread, Message, MessageType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD};
 pub use raw_node::{RawNode, Ready};
+pub use read_only::ReadState;
 pub use ready_loop::ReadyHandler;
 pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;

@@ -8,8 +8,7 @@ use std::fmt;
 /// The kind of a [`Message`].
 ///
 /// Discriminants are etcd's `raftpb.MessageType` values, so a codec can stay
-/// wire-compatible with etcd. Types for features not built yet are absent,
-/// and their numbers stay reserved.
+/// wire-compatible with etcd; every one of etcd's types is here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -41,6 +40,18 @@ pub enum MessageType {
     MsgSnapStatus = 11,
     /// Local: a leader's CheckQuorum timer fired.
     MsgCheckQuorum = 12,
+    /// Asks the leader to hand leadership to `from` (the transferee). Sent
+    /// by the application to any node; a follower forwards it to its leader.
+    MsgTransferLeader = 13,
+    /// The leader tells the transferee, whose log is caught up, to campaign
+    /// at once, without pre-vote and overriding the voters' leases.
+    MsgTimeoutNow = 14,
+    /// A read request: `entries[0].data` is the application's request
+    /// context. Carries no term (it is forwarded, like a proposal).
+    MsgReadIndex = 15,
+    /// The leader's answer to a forwarded `MsgReadIndex`: `index` is the read
+    /// index, `entries` echoes the request's.
+    MsgReadIndexResp = 16,
     /// A pre-candidate asks whether it would win an election at `term` (its own term plus one), without changing anyone's term.
     MsgPreVote = 17,
     /// Answer to `MsgPreVote`: granted unless `reject`.
@@ -77,7 +88,7 @@ pub fn is_local_thread(id: NodeId) -> bool {
 
 impl MessageType {
     /// Every message type this crate knows, in wire order.
-    pub const ALL: [MessageType; 20] = [
+    pub const ALL: [MessageType; 24] = [
         MessageType::MsgHup,
         MessageType::MsgBeat,
         MessageType::MsgProp,
@@ -91,6 +102,10 @@ impl MessageType {
         MessageType::MsgUnreachable,
         MessageType::MsgSnapStatus,
         MessageType::MsgCheckQuorum,
+        MessageType::MsgTransferLeader,
+        MessageType::MsgTimeoutNow,
+        MessageType::MsgReadIndex,
+        MessageType::MsgReadIndexResp,
         MessageType::MsgPreVote,
         MessageType::MsgPreVoteResp,
         MessageType::MsgStorageAppend,
@@ -116,6 +131,10 @@ impl MessageType {
             MessageType::MsgUnreachable => "MsgUnreachable",
             MessageType::MsgSnapStatus => "MsgSnapStatus",
             MessageType::MsgCheckQuorum => "MsgCheckQuorum",
+            MessageType::MsgTransferLeader => "MsgTransferLeader",
+            MessageType::MsgTimeoutNow => "MsgTimeoutNow",
+            MessageType::MsgReadIndex => "MsgReadIndex",
+            MessageType::MsgReadIndexResp => "MsgReadIndexResp",
             MessageType::MsgPreVote => "MsgPreVote",
             MessageType::MsgPreVoteResp => "MsgPreVoteResp",
             MessageType::MsgStorageAppend => "MsgStorageAppend",
@@ -216,6 +235,12 @@ impl fmt::Display for MessageType {
 ///   entry; `term` is the term campaigned for.
 /// - `MsgHeartbeat`: `commit` is `min(follower's match, leader's commit)`.
 /// - `MsgSnap`: `snapshot` is the leader's snapshot.
+/// - `MsgHeartbeat`/`MsgHeartbeatResp`: `context` carries the leader's
+///   read-only position (see `ReadOnlySafe`), echoed back.
+/// - `MsgVote`: `context` is `CampaignTransfer` for a leadership transfer.
+/// - `MsgTransferLeader`: `from` is the transferee.
+/// - `MsgReadIndex`/`MsgReadIndexResp`: `entries[0].data` is the request
+///   context; `index` in the response is the read index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Message {
@@ -286,10 +311,17 @@ mod tests {
         assert_eq!(MessageType::from_u8(7), Some(MessageType::MsgSnap));
         assert_eq!(
             MessageType::from_u8(13),
-            None,
-            "MsgTransferLeader is reserved"
+            Some(MessageType::MsgTransferLeader)
         );
-        assert_eq!(MessageType::from_name("MsgTransferLeader"), None);
+        assert_eq!(
+            MessageType::from_u8(16),
+            Some(MessageType::MsgReadIndexResp)
+        );
+        assert_eq!(
+            MessageType::from_u8(19),
+            None,
+            "MsgStorageAppend is reserved"
+        );
     }
 
     #[test]

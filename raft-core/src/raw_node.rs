@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageType};
 use crate::raft::Raft;
+use crate::read_only::ReadState;
 use crate::snapshot::{Snapshot, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::{entries_size, LogStorage, LogWrite};
@@ -39,6 +40,9 @@ pub struct Ready {
     pub committed_entries: Vec<Entry>,
     /// Messages to send to peers.
     pub messages: Vec<Message>,
+    /// Reads confirmed since the last Ready (see [`RawNode::read_index`]):
+    /// each may be served once the state machine has applied its index.
+    pub read_states: Vec<ReadState>,
     /// etcd's `MustSync`: true when there are entries, or the term or vote
     /// changed (a commit index change alone can be recovered from peers).
     /// As in etcd, a snapshot alone does not set it; the write is synced
@@ -89,10 +93,15 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
             reason,
         })
     };
-    // A proposal keeps its proposer as `from` while it is forwarded, and a
-    // forward can come back round to the proposer when leadership moved
-    // meanwhile; every other message from ourselves is a forgery.
-    let from_us = m.from == me && m.msg_type != MessageType::MsgProp;
+    // A proposal or a read keeps its requester as `from` while it is
+    // forwarded, and a forward can come back round to the requester when
+    // leadership moved meanwhile; a transfer request names the transferee,
+    // which may be us. Every other message from ourselves is a forgery.
+    let from_us = m.from == me
+        && !matches!(
+            m.msg_type,
+            MessageType::MsgProp | MessageType::MsgReadIndex | MessageType::MsgTransferLeader
+        );
     if m.from == crate::types::NO_NODE || from_us {
         return invalid(format!("{} claims to come from {:x}", m.msg_type, m.from));
     }
@@ -100,7 +109,7 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
     // may be told to forget itself by anyone.
     let termless = matches!(
         m.msg_type,
-        MessageType::MsgProp | MessageType::MsgForgetLeader
+        MessageType::MsgProp | MessageType::MsgForgetLeader | MessageType::MsgReadIndex
     );
     if m.term == 0 && !termless {
         return invalid(format!("{} without a term", m.msg_type));
@@ -113,6 +122,18 @@ fn check_peer_message(me: NodeId, m: &Message) -> Result<()> {
         return invalid(format!(
             "{} carries a term or index beyond 2^63",
             m.msg_type
+        ));
+    }
+    let is_read = matches!(
+        m.msg_type,
+        MessageType::MsgReadIndex | MessageType::MsgReadIndexResp
+    );
+    if is_read && m.entries.len() != 1 {
+        // The one entry is the request context the answer must carry back.
+        return invalid(format!(
+            "{} with {} entries (expected 1)",
+            m.msg_type,
+            m.entries.len()
         ));
     }
     if m.msg_type == MessageType::MsgApp {
@@ -295,9 +316,38 @@ impl<S: LogStorage> RawNode<S> {
 
     /// Forgets the known leader, so that this follower grants (pre-)votes
     /// without waiting for its leader lease to run out. Use it when the
-    /// application knows the leader is gone. A no-op on leaders.
+    /// application knows the leader is gone. A no-op on leaders, and
+    /// ignored (with an error log) under [`crate::ReadOnlyOption::LeaseBased`],
+    /// whose reads rely on that lease.
     pub fn forget_leader(&mut self) -> Result<()> {
         self.raft.step(Message::new(MessageType::MsgForgetLeader))
+    }
+
+    /// Asks the leader to hand leadership to `transferee` (etcd's
+    /// `TransferLeader`); a follower forwards the request to its leader.
+    /// Nothing is promised: watch `soft_state` for the outcome. Refused
+    /// (ignored) for a transferee that is not a voter, or is the leader; a
+    /// leader that cannot complete it within an election timeout gives up.
+    /// Proposals are dropped while it runs.
+    pub fn transfer_leader(&mut self, transferee: NodeId) -> Result<()> {
+        self.raft.step(Message {
+            from: transferee,
+            ..Message::new(MessageType::MsgTransferLeader)
+        })
+    }
+
+    /// Asks for a linearizable read point (etcd's `ReadIndex`). When it is
+    /// confirmed, a [`ReadState`] with `context` as its `request_ctx`
+    /// appears in [`Ready::read_states`]; once the application has applied
+    /// up to its index, reading the state machine reflects every write
+    /// acknowledged before this call. The request may be lost (no leader,
+    /// leadership change): the application retries after a timeout of its
+    /// own, matching answers by `context`.
+    pub fn read_index(&mut self, context: impl Into<Bytes>) -> Result<()> {
+        self.raft.step(Message {
+            entries: vec![Entry::new(context)],
+            ..Message::new(MessageType::MsgReadIndex)
+        })
     }
 
     /// Whether [`RawNode::ready`] has anything to hand out.
@@ -311,6 +361,7 @@ impl<S: LogStorage> RawNode<S> {
             return true;
         }
         !r.msgs.is_empty()
+            || !r.read_states.is_empty()
             || !r.msgs_after_append.is_empty()
             || r.raft_log.has_next_unstable_snapshot()
             || r.raft_log.has_next_unstable_entries()
@@ -335,6 +386,7 @@ impl<S: LogStorage> RawNode<S> {
                 self.msg_capacity = next_capacity(self.msg_capacity, r.msgs.len());
                 std::mem::replace(&mut r.msgs, Vec::with_capacity(self.msg_capacity))
             },
+            read_states: std::mem::take(&mut r.read_states),
             must_sync: false,
         };
         rd.must_sync = !rd.entries.is_empty()

@@ -22,6 +22,9 @@ pub struct Status {
     pub voters: Vec<NodeId>,
     /// Each peer's replication progress; only a leader tracks it.
     pub progress: Option<BTreeMap<NodeId, Progress>>,
+    /// The voter a leadership transfer in progress hands over to; 0 when
+    /// none runs (etcd's `LeadTransferee`).
+    pub lead_transferee: NodeId,
 }
 
 impl Status {
@@ -35,6 +38,7 @@ impl Status {
             voters: raft.trk.voters.ids().collect(),
             progress: (soft_state.role == crate::types::Role::Leader)
                 .then(|| raft.trk.progress.clone()),
+            lead_transferee: raft.lead_transferee,
         }
     }
 }

@@ -115,10 +115,10 @@ fn bad_input_is_classified() {
         Err(DecodeError::Truncated("frame"))
     );
     let mut unknown = full.clone();
-    unknown[13] = 13; // MsgTransferLeader: reserved, not implemented
+    unknown[13] = 19; // MsgStorageAppend: etcd's, not spoken here
     assert_eq!(
         decode_all(&unknown, 1024),
-        Err(DecodeError::UnknownMessageType(13))
+        Err(DecodeError::UnknownMessageType(19))
     );
     let mut flags = full.clone();
     flags[22] = 0b100;
@@ -186,6 +186,45 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
             entry_type: EntryType::EntryNormal,
             data: data.into(),
         })
+}
+
+/// The messages of leadership transfer and ReadIndex, with the fields they
+/// use (contexts, the request entry), survive the wire unchanged.
+#[test]
+fn transfer_and_read_index_messages_round_trip() {
+    let mut msgs = Vec::new();
+    for (t, wire) in [
+        (MessageType::MsgTransferLeader, 13u8),
+        (MessageType::MsgTimeoutNow, 14),
+        (MessageType::MsgReadIndex, 15),
+        (MessageType::MsgReadIndexResp, 16),
+    ] {
+        assert_eq!(t as u8, wire, "{t} keeps etcd's number");
+        let mut m = Message::new(t);
+        m.from = 2;
+        m.to = 1;
+        m.term = if t == MessageType::MsgReadIndex { 0 } else { 5 };
+        m.index = 42;
+        if matches!(t, MessageType::MsgReadIndex | MessageType::MsgReadIndexResp) {
+            m.entries = vec![Entry {
+                term: 0,
+                index: 0,
+                entry_type: EntryType::EntryNormal,
+                data: bytes::Bytes::from_static(b"request-ctx"),
+            }];
+        }
+        msgs.push(m);
+    }
+    let mut vote = Message::new(MessageType::MsgVote);
+    (vote.from, vote.to, vote.term) = (2, 1, 6);
+    vote.context = bytes::Bytes::from_static(b"CampaignTransfer");
+    msgs.push(vote);
+    let mut beat = Message::new(MessageType::MsgHeartbeatResp);
+    (beat.from, beat.to, beat.term) = (3, 1, 6);
+    beat.context = bytes::Bytes::copy_from_slice(&7u64.to_le_bytes());
+    msgs.push(beat);
+    let stream = stream_of(&msgs, 1 << 20);
+    assert_eq!(decode_all(&stream, 1 << 20).unwrap(), msgs);
 }
 
 fn arb_message() -> impl Strategy<Value = Message> {

@@ -64,9 +64,9 @@ async fn a_frame_over_the_size_limit() {
 #[tokio::test]
 async fn an_unknown_message_type() {
     let mut s = stream_bytes(&[msg(MessageType::MsgHeartbeat, 3, 2, 0)]);
-    // Header (8), length (4), count (1), then the type byte. 13 is
-    // MsgTransferLeader, which this implementation does not speak.
-    s[13] = 13;
+    // Header (8), length (4), count (1), then the type byte. 19 is
+    // etcd's MsgStorageAppend, which this implementation does not speak.
+    s[13] = 19;
     send_bad(&s, |m| m.unknown_message_type).await;
 }
 

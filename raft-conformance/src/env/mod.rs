@@ -8,17 +8,21 @@
 //! status, log-level), `snapshot.rs` (compact, send-snapshot, and each
 //! node's applied state, which is the snapshot it sends),
 //! `storage_threads.rs` (process-append-thread, process-apply-thread: the
-//! application's threads under async storage writes).
+//! application's threads under async storage writes), `transfer.rs`
+//! (transfer-leadership), `read_index.rs` (read-index, an extension of
+//! etcd's format: see the crate documentation).
 
 mod control;
 mod inspect;
 mod nodes;
 #[cfg(feature = "quic")]
 mod quic;
+mod read_index;
 mod ready;
 mod snapshot;
 mod storage;
 mod storage_threads;
+mod transfer;
 mod wire;
 
 #[cfg(feature = "quic")]
@@ -178,6 +182,7 @@ impl Env {
             "propose" => self.propose(d),
             "raft-log" => self.raft_log(d),
             "raft-state" => self.raft_state(),
+            "read-index" => self.read_index(d),
             "report-unreachable" => self.report_unreachable(d),
             "send-snapshot" => self.send_snapshot(d),
             "set-randomized-election-timeout" => self.set_randomized_election_timeout(d),
@@ -185,6 +190,7 @@ impl Env {
             "status" => self.status(d),
             "tick-election" => self.tick(d, |c| c.election_tick),
             "tick-heartbeat" => self.tick(d, |c| c.heartbeat_tick),
+            "transfer-leadership" => self.transfer_leadership(d),
             _ => Err(Failure::Printed("unknown command".to_string())),
         };
         match result {

@@ -1,15 +1,15 @@
 //! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
-//! [checkquorum=B] [max-committed-size-per-ready=S] [async-storage-writes=B]`
+//! [checkquorum=B] [read-only=safe|lease-based] [max-committed-size-per-ready=S]
+//! [async-storage-writes=B]`
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
-use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, Snapshot};
+use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, ReadOnlyOption, Snapshot};
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
 const UNSUPPORTED: &[&str] = &[
     "learners",
-    "read-only",
     "step-down-on-removal",
     "disable-conf-change-validation",
 ];
@@ -47,6 +47,15 @@ impl Env {
         }
         if let Some(b) = d.scan_bool("async-storage-writes")? {
             config.async_storage_writes = b;
+        }
+        match d.scan_str("read-only")? {
+            None | Some("safe") => {}
+            Some("lease-based") => config.read_only_option = ReadOnlyOption::LeaseBased,
+            Some(other) => {
+                return Err(Failure::Printed(format!(
+                    "invalid read-only option \"{other}\""
+                )))
+            }
         }
         if let Some(n) = d.scan_u64("max-committed-size-per-ready")? {
             config.max_committed_size_per_ready = n;

@@ -14,12 +14,25 @@ use std::path::{Path, PathBuf};
 /// as pinned in `tests/snapshots/NAME.snap`.
 #[derive(Clone, Copy, Debug)]
 pub struct ProjectScript {
-    /// The script's name (`scripts/NAME.txt`).
+    /// The script's name (`scripts/NAME.txt`, or
+    /// `scripts/beyond-spec/NAME.txt` when `beyond_spec`).
     pub name: &'static str,
+    /// Whether the script exercises what the TLA+ specification does not
+    /// model (ReadIndex, leadership transfer), which keeps it out of trace
+    /// validation.
+    pub beyond_spec: bool,
     snapshot: &'static str,
 }
 
 impl ProjectScript {
+    /// The script's path inside raft-conformance.
+    pub fn path(&self) -> String {
+        match self.beyond_spec {
+            true => format!("scripts/beyond-spec/{}.txt", self.name),
+            false => format!("scripts/{}.txt", self.name),
+        }
+    }
+
     /// The script with every expected output filled in.
     pub fn text(&self) -> &'static str {
         // An insta snapshot is a `---`-fenced header, then the content.
@@ -31,11 +44,17 @@ impl ProjectScript {
 }
 
 macro_rules! project_scripts {
-    ($($name:literal),* $(,)?) => {
+    ($($name:literal),* $(,)?; beyond_spec: $($beyond:literal),* $(,)?) => {
         &[$(ProjectScript {
             name: $name,
+            beyond_spec: false,
             snapshot: include_str!(concat!("../../tests/snapshots/", $name, ".snap")),
-        }),*]
+        }),*
+        $(, ProjectScript {
+            name: $beyond,
+            beyond_spec: true,
+            snapshot: include_str!(concat!("../../tests/snapshots/", $beyond, ".snap")),
+        })*]
     };
 }
 
@@ -60,7 +79,12 @@ pub const PROJECT_SCRIPTS: &[ProjectScript] = project_scripts![
     "split_vote",
     "term_rules",
     "unreachable_probe",
-    "up_to_date_check",
+    "up_to_date_check";
+    beyond_spec:
+    "read_index_lease",
+    "read_index_safe",
+    "read_index_single_voter",
+    "transfer_leadership",
 ];
 
 /// How one script ended.
@@ -278,25 +302,28 @@ mod tests {
 
     #[test]
     fn the_compiled_in_list_is_the_scripts_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
-        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-            .collect();
-        on_disk.sort();
-        let listed: Vec<&str> = PROJECT_SCRIPTS.iter().map(|s| s.name).collect();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut on_disk: Vec<String> = Vec::new();
+        for dir in ["scripts", "scripts/beyond-spec"] {
+            let mut names: Vec<String> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+                .map(|p| format!("{dir}/{}.txt", p.file_stem().unwrap().to_string_lossy()))
+                .collect();
+            names.sort();
+            on_disk.extend(names);
+        }
+        let listed: Vec<String> = PROJECT_SCRIPTS.iter().map(ProjectScript::path).collect();
         assert_eq!(listed, on_disk, "add new scripts to PROJECT_SCRIPTS");
     }
 
     #[test]
     fn project_scripts_hold_their_commands_and_outputs() {
         for s in PROJECT_SCRIPTS {
-            let on_disk = std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scripts/{}.txt", s.name)),
-            )
-            .unwrap();
+            let on_disk =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(s.path()))
+                    .unwrap();
             let pinned = datadriven::parse(s.name, s.text()).unwrap();
             let source = datadriven::parse(s.name, &on_disk).unwrap();
             let commands = |script: &datadriven::Script| -> Vec<Vec<String>> {

@@ -9,6 +9,7 @@ pub use goquote::go_quote;
 
 use crate::message::Message;
 use crate::raw_node::Ready;
+use crate::read_only::ReadState;
 use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, HardState, NodeId, SoftState, NO_NODE};
 use std::fmt::Write;
@@ -29,6 +30,19 @@ pub fn describe_hard_state(hs: &HardState) -> String {
     }
     let _ = write!(s, " Commit:{}", hs.commit);
     s
+}
+
+/// Go's `%v` of etcd's `[]ReadState`: `[{12 [114 49]}]`, the context as
+/// its bytes in decimal.
+pub fn describe_read_states(states: &[ReadState]) -> String {
+    let items: Vec<String> = states
+        .iter()
+        .map(|rs| {
+            let bytes: Vec<String> = rs.request_ctx.iter().map(u8::to_string).collect();
+            format!("{{{} [{}]}}", rs.index, bytes.join(" "))
+        })
+        .collect();
+    format!("[{}]", items.join(" "))
 }
 
 /// `Lead:1 State:StateLeader`.
@@ -159,6 +173,9 @@ pub fn describe_ready(rd: &Ready, f: EntryFormatter<'_>) -> String {
     if let Some(hs) = rd.hard_state.filter(|hs| !hs.is_empty()) {
         let _ = writeln!(body, "HardState {}", describe_hard_state(&hs));
     }
+    if !rd.read_states.is_empty() {
+        let _ = writeln!(body, "ReadStates {}", describe_read_states(&rd.read_states));
+    }
     if !rd.entries.is_empty() {
         body.push_str("Entries:\n");
         body.push_str(&describe_entries(&rd.entries, f));
@@ -267,6 +284,11 @@ mod tests {
             describe_ready(&rd, &default_formatter),
             "Ready MustSync=false:\nHardState Term:1 Commit:11\nSnapshot Index:11 Term:1 ConfState:Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false\n"
         );
+        let reads = [
+            ReadState::new(12, bytes::Bytes::from_static(b"r1")),
+            ReadState::new(13, bytes::Bytes::new()),
+        ];
+        assert_eq!(describe_read_states(&reads), "[{12 [114 49]} {13 []}]");
         assert_eq!(
             describe_conf_state(&ConfState::default()),
             "Voters:[] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"

@@ -15,6 +15,9 @@ pub(crate) enum CampaignType {
     PreElection,
     /// Increment the term and ask for votes.
     Election,
+    /// Like `Election`, for a leadership transfer: the vote requests say so,
+    /// and voters grant them despite their lease.
+    Transfer,
 }
 
 impl<S: LogStorage> Raft<S> {
@@ -46,10 +49,14 @@ impl<S: LogStorage> Raft<S> {
                 // Pre-votes are requested for the term we would campaign in.
                 (MessageType::MsgPreVote, self.term + 1)
             }
-            CampaignType::Election => {
+            CampaignType::Election | CampaignType::Transfer => {
                 self.become_candidate()?;
                 (MessageType::MsgVote, self.term)
             }
+        };
+        let context = match t {
+            CampaignType::Transfer => bytes::Bytes::from_static(super::transfer::CAMPAIGN_TRANSFER),
+            _ => bytes::Bytes::new(),
         };
         let voters: Vec<NodeId> = self.trk.voters.ids().collect();
         for id in voters {
@@ -76,6 +83,7 @@ impl<S: LogStorage> Raft<S> {
                 term,
                 index: last.index,
                 log_term: last.term,
+                context: context.clone(),
                 ..Message::new(vote_msg)
             });
         }
@@ -159,6 +167,16 @@ impl<S: LogStorage> Raft<S> {
             MessageType::MsgHeartbeat => {
                 self.become_follower(m.term, m.from)?;
                 self.handle_heartbeat(&m)
+            }
+            MessageType::MsgTimeoutNow => {
+                tracing::debug!(
+                    "{:x} [term {} state {}] ignored MsgTimeoutNow from {:x}",
+                    self.id,
+                    self.term,
+                    self.role,
+                    m.from
+                );
+                Ok(())
             }
             MessageType::MsgSnap => {
                 self.become_follower(m.term, m.from)?;

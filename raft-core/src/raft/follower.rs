@@ -26,6 +26,15 @@ impl<S: LogStorage> Raft<S> {
                 self.lead = m.from;
                 self.handle_snapshot(m)
             }
+            MessageType::MsgForgetLeader
+                if self.read_only_option == crate::config::ReadOnlyOption::LeaseBased =>
+            {
+                // Lease-based reads assume no other leader can be elected
+                // while this node still follows its leader; forgetting it
+                // would let this node vote one in early.
+                tracing::error!("ignoring MsgForgetLeader due to ReadOnlyLeaseBased");
+                Ok(())
+            }
             MessageType::MsgForgetLeader => {
                 // Without a known leader the lease no longer holds, so this
                 // node grants (pre-)votes at once, e.g. when the application
@@ -41,6 +50,20 @@ impl<S: LogStorage> Raft<S> {
                 }
                 Ok(())
             }
+            MessageType::MsgTransferLeader => self.forward_transfer_leader(m),
+            MessageType::MsgTimeoutNow => {
+                tracing::info!(
+                    "{:x} [term {}] received MsgTimeoutNow from {:x} and starts an election to get leadership.",
+                    self.id,
+                    self.term,
+                    m.from
+                );
+                // No pre-vote: the leader asked for this election, so there
+                // is no partitioned node to protect the group from.
+                self.hup(super::CampaignType::Transfer)
+            }
+            MessageType::MsgReadIndex => self.forward_read_index(m),
+            MessageType::MsgReadIndexResp => self.handle_read_index_response(m),
             _ => Ok(()),
         }
     }

@@ -9,7 +9,8 @@ use crate::tracker::ProgressState;
 use crate::types::NodeId;
 
 impl<S: LogStorage> Raft<S> {
-    fn send_heartbeat(&mut self, to: NodeId) {
+    /// `ctx` is the read-only position to confirm, if reads wait.
+    fn send_heartbeat(&mut self, to: NodeId, ctx: bytes::Bytes) {
         let Some(pr) = self.trk.progress.get_mut(&to) else {
             return;
         };
@@ -20,6 +21,7 @@ impl<S: LogStorage> Raft<S> {
         self.send(Message {
             to,
             commit,
+            context: ctx,
             ..Message::new(MessageType::MsgHeartbeat)
         });
     }
@@ -27,8 +29,9 @@ impl<S: LogStorage> Raft<S> {
     pub(crate) fn bcast_heartbeat(&mut self) {
         let mut peers = std::mem::take(&mut self.peer_scratch);
         self.trk.peers_except(self.id, &mut peers);
+        let ctx = self.read_only.heartbeat_ctx();
         for id in &peers {
-            self.send_heartbeat(*id);
+            self.send_heartbeat(*id, ctx.clone());
         }
         self.peer_scratch = peers;
     }

@@ -18,6 +18,7 @@ impl<S: LogStorage> Raft<S> {
             MessageType::MsgCheckQuorum => return self.check_quorum_active(),
             MessageType::MsgProp => return self.propose_as_leader(m),
             MessageType::MsgForgetLeader => return Ok(()),
+            MessageType::MsgReadIndex => return self.read_index_as_leader(m),
             _ => {}
         }
         if !self.trk.progress.contains_key(&m.from) {
@@ -26,7 +27,12 @@ impl<S: LogStorage> Raft<S> {
         }
         match m.msg_type {
             MessageType::MsgAppResp => self.handle_append_response(&m),
-            MessageType::MsgHeartbeatResp => self.handle_heartbeat_response(m.from),
+            MessageType::MsgHeartbeatResp => {
+                self.handle_heartbeat_response(m.from)?;
+                self.ack_read_heartbeat(m.from, &m.context);
+                Ok(())
+            }
+            MessageType::MsgTransferLeader => self.transfer_leader(m.from),
             MessageType::MsgSnapStatus => {
                 self.handle_snapshot_status(&m);
                 Ok(())

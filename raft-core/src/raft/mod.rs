@@ -12,6 +12,8 @@
 //! | `proposal.rs` | proposals at a leader, forwarding, the uncommitted-size limit |
 //! | `leader.rs` | a leader's message handling, CheckQuorum |
 //! | `follower.rs` | a follower's message handling, forgetting the leader |
+//! | `transfer.rs` | leadership transfer: MsgTransferLeader, MsgTimeoutNow |
+//! | `read_index.rs` | ReadIndex: MsgReadIndex(Resp), confirming reads |
 
 /// Runs its body only when the `trace` feature is on: without it the body is
 /// not compiled at all, so tracing costs nothing.
@@ -29,19 +31,22 @@ mod follower;
 mod heartbeat;
 mod leader;
 mod proposal;
+mod read_index;
 mod replication;
 mod roles;
 mod snapshot;
 mod step;
 mod tick;
+mod transfer;
 
 pub(crate) use election::CampaignType;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ReadOnlyOption};
 use crate::error::Result;
 use crate::log::RaftLog;
 use crate::message::Message;
 use crate::quorum::MajorityConfig;
+use crate::read_only::{ReadOnly, ReadState};
 use crate::rng::Rng;
 use crate::storage::LogStorage;
 use crate::tracker::{Progress, ProgressTracker};
@@ -77,6 +82,18 @@ pub(crate) struct Raft<S> {
     /// Drawn from `[election_timeout, 2 * election_timeout)` at each reset.
     pub(crate) randomized_election_timeout: usize,
     disable_proposal_forwarding: bool,
+    /// The voter a running leadership transfer hands over to; `NO_NODE`
+    /// when none runs.
+    pub(crate) lead_transferee: NodeId,
+    pub(crate) read_only_option: ReadOnlyOption,
+    /// Reads waiting for a heartbeat round (`ReadOnlyOption::Safe`).
+    pub(crate) read_only: ReadOnly,
+    /// Reads that arrived before this leader committed an entry of its
+    /// term. Like etcd, kept across term changes: a node that leads again
+    /// answers them then.
+    pub(crate) pending_read_index: Vec<Message>,
+    /// Confirmed reads for the next Ready.
+    pub(crate) read_states: Vec<ReadState>,
     rng: Rng,
     /// Reused buffer of peer ids for broadcasts.
     peer_scratch: Vec<NodeId>,
@@ -131,6 +148,11 @@ impl<S: LogStorage> Raft<S> {
             election_timeout: config.election_tick,
             randomized_election_timeout: config.election_tick,
             disable_proposal_forwarding: config.disable_proposal_forwarding,
+            lead_transferee: NO_NODE,
+            read_only_option: config.read_only_option,
+            read_only: ReadOnly::default(),
+            pending_read_index: Vec::new(),
+            read_states: Vec::new(),
             rng: Rng::new(config.random_seed),
             peer_scratch: Vec::new(),
             #[cfg(feature = "fault-injection")]
@@ -208,16 +230,19 @@ impl<S: LogStorage> Raft<S> {
     /// Queues `m` for sending, filling in sender and term.
     ///
     /// Vote traffic carries its own term (a pre-vote is for a future term, a
-    /// granted response echoes the request's). Proposals carry none: they are
-    /// forwarded requests, not assertions of a term. Everything else carries
-    /// ours.
+    /// granted response echoes the request's). Proposals and reads carry
+    /// none: they are forwarded requests, not assertions of a term.
+    /// Everything else carries ours.
     pub(crate) fn send(&mut self, mut m: Message) {
         if m.from == NO_NODE {
             m.from = self.id;
         }
         if m.msg_type.is_vote_traffic() {
             debug_assert!(m.term != 0, "term must be set when sending {}", m.msg_type);
-        } else if m.msg_type != crate::message::MessageType::MsgProp {
+        } else if !matches!(
+            m.msg_type,
+            crate::message::MessageType::MsgProp | crate::message::MessageType::MsgReadIndex
+        ) {
             m.term = self.term;
         }
         traced! { self.emit(&crate::trace::TraceEvent::Send(&m)); }
@@ -240,6 +265,7 @@ impl<S: LogStorage> Raft<S> {
         self.election_elapsed = 0;
         self.heartbeat_elapsed = 0;
         self.reset_randomized_election_timeout();
+        self.abort_leader_transfer();
         self.trk.reset_votes();
         let last = self.raft_log.last_index()?;
         let (max_inflight, max_bytes) = (self.trk.max_inflight, self.trk.max_inflight_bytes);
@@ -250,6 +276,7 @@ impl<S: LogStorage> Raft<S> {
             }
         }
         self.uncommitted_size = 0;
+        self.read_only = ReadOnly::default();
         Ok(())
     }
 

@@ -20,6 +20,17 @@ impl<S: LogStorage> Raft<S> {
             // Not a member any more: nothing it appends could commit.
             return Err(Error::ProposalDropped);
         }
+        if self.lead_transferee != NO_NODE {
+            // Whatever we append now the transferee would have to catch up
+            // on first.
+            tracing::debug!(
+                "{:x} [term {}] transfer leadership to {:x} is in progress; dropping proposal",
+                self.id,
+                self.term,
+                self.lead_transferee
+            );
+            return Err(Error::ProposalDropped);
+        }
         if !self.append_entry(m.entries)? {
             return Err(Error::ProposalDropped);
         }

@@ -206,6 +206,8 @@ impl<S: LogStorage> Raft<S> {
             ProgressState::Replicate => pr.inflights.free_le(m.index),
         }
         if self.maybe_commit()? {
+            // An entry of our term is committed now: held reads may go.
+            self.release_pending_read_index()?;
             self.bcast_append()?;
         } else if from != self.id {
             let committed = self.raft_log.committed;
@@ -225,7 +227,7 @@ impl<S: LogStorage> Raft<S> {
         if from != self.id {
             while self.maybe_send_append(from, false)? {}
         }
-        Ok(())
+        self.maybe_finish_transfer(from)
     }
 
     fn handle_append_rejection(&mut self, m: &Message) -> Result<()> {

@@ -59,7 +59,11 @@ impl<S: LogStorage> Raft<S> {
             // The lease: while we believe a leader is alive (we heard from it
             // within the minimum election timeout), a vote request is most
             // likely from a node that was cut off, and must not depose it.
-            let in_lease = self.check_quorum
+            // A transfer's vote requests are the leader's own doing: the
+            // lease does not protect it from them.
+            let force = m.context.as_ref() == super::transfer::CAMPAIGN_TRANSFER;
+            let in_lease = !force
+                && self.check_quorum
                 && self.lead != NO_NODE
                 && self.election_elapsed < self.election_timeout;
             if in_lease {

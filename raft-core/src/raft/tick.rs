@@ -49,6 +49,11 @@ impl<S: LogStorage> Raft<S> {
                 };
                 self.step_logging_drops(check)?;
             }
+            // A transfer that took a whole election timeout has failed
+            // (the transferee is down or cannot win); lead on.
+            if self.role == Role::Leader && self.lead_transferee != crate::types::NO_NODE {
+                self.abort_leader_transfer();
+            }
         }
         // CheckQuorum may just have deposed us.
         if self.role != Role::Leader {

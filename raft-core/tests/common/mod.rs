@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use raft_core::{
     Config, Entry, Error, HardState, LogStorage, LogWrite, MemStorage, Message, MessageType,
-    NodeId, RawNode, Ready, ReadyHandler, Role, Status,
+    NodeId, RawNode, ReadState, Ready, ReadyHandler, Role, Status,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -169,6 +169,8 @@ pub struct Cluster {
     pub delivered: Vec<Message>,
     /// Committed entries each node was handed, in order.
     pub applied: BTreeMap<NodeId, Vec<Entry>>,
+    /// Read states each node was handed, in order.
+    pub read_states: BTreeMap<NodeId, Vec<ReadState>>,
     cut: BTreeSet<(NodeId, NodeId)>,
     filter: Option<Filter>,
 }
@@ -195,6 +197,7 @@ impl Cluster {
             in_flight: VecDeque::new(),
             delivered: Vec::new(),
             applied: BTreeMap::new(),
+            read_states: BTreeMap::new(),
             cut: BTreeSet::new(),
             filter: None,
         };
@@ -257,6 +260,10 @@ impl Cluster {
             .get_mut(&id)
             .expect("known node")
             .extend(rd.committed_entries.iter().cloned());
+        self.read_states
+            .entry(id)
+            .or_default()
+            .extend(rd.read_states.iter().cloned());
         Some(rd)
     }
 
