@@ -33,6 +33,7 @@ more=(
   snapshot_succeed_via_app_resp_behind.txt
   async_storage_writes.txt
   async_storage_writes_append_aba_race.txt
+  forget_leader_read_only_lease_based.txt
 )
 scripts=("$etcd_dir"/testdata/*.txt)
 for f in "${more[@]}"; do

@@ -319,9 +319,9 @@ mod tests {
         );
         assert_eq!(
             MessageType::from_u8(19),
-            None,
-            "MsgStorageAppend is reserved"
+            Some(MessageType::MsgStorageAppend)
         );
+        assert_eq!(MessageType::from_u8(24), None, "beyond etcd's types");
     }
 
     #[test]
