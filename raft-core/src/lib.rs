@@ -87,6 +87,7 @@
 #![warn(missing_docs)]
 
 mod config;
+pub mod confchange;
 pub mod describe;
 mod error;
 mod log;
@@ -108,6 +109,10 @@ mod types;
 #[cfg(feature = "fault-injection")]
 pub use config::Fault;
 pub use config::{Config, ConfigError};
+pub use confchange::{
+    AnyConfChange, ConfChange, ConfChangeError, ConfChangeSingle, ConfChangeTransition,
+    ConfChangeType, ConfChangeV2,
+};
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};

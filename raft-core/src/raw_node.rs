@@ -8,7 +8,8 @@ use crate::raft::Raft;
 use crate::snapshot::{Snapshot, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::{entries_size, LogStorage, LogWrite};
-use crate::types::{Entry, EntryId, HardState, NodeId, SoftState};
+use crate::confchange::AnyConfChange;
+use crate::types::{ConfState, Entry, EntryId, HardState, NodeId, SoftState};
 use bytes::Bytes;
 
 /// Everything the application must do after the state machine changed.
@@ -216,6 +217,34 @@ impl<S: LogStorage> RawNode<S> {
         })
     }
 
+    /// Proposes a membership change (v1 or v2, see [`AnyConfChange`]). As
+    /// with [`RawNode::propose`], success means appended or forwarded; a
+    /// leader that refuses the change (one is already in flight, or it
+    /// does not fit the configuration) appends an empty entry in its place.
+    /// The change takes effect when the application applies it with
+    /// [`RawNode::apply_conf_change`] (which [`RawNode::handle_ready`] does
+    /// by itself).
+    pub fn propose_conf_change(&mut self, cc: impl Into<AnyConfChange>) -> Result<()> {
+        let (entry_type, data) = cc.into().to_entry_data();
+        self.raft.step(Message {
+            from: self.raft.id,
+            entries: vec![Entry {
+                entry_type,
+                data,
+                ..Entry::default()
+            }],
+            ..Message::new(MessageType::MsgProp)
+        })
+    }
+
+    /// Applies a committed membership change and returns the configuration
+    /// in force afterwards, to store with the application's state. A change
+    /// that cannot apply to the current configuration is refused with
+    /// [`Error::ConfChange`] and changes nothing.
+    pub fn apply_conf_change(&mut self, cc: impl Into<AnyConfChange>) -> Result<ConfState> {
+        self.raft.apply_conf_change(&cc.into().as_v2())
+    }
+
     /// Hands the node a message from a peer.
     ///
     /// Refuses message types only a node generates for itself, responses
@@ -394,14 +423,14 @@ impl<S: LogStorage> RawNode<S> {
                     // means applied.
                     if let Some(index) = snapshot {
                         self.raft.raft_log.stable_snap_to(index);
-                        self.raft.applied_to(index, 0, 0);
+                        self.raft.applied_to(index, 0, 0)?;
                     }
                 }
                 AdvanceStep::Applied {
                     index,
                     size,
                     payload,
-                } => self.raft.applied_to(index, size, payload),
+                } => self.raft.applied_to(index, size, payload)?,
             }
         }
         Ok(())

@@ -2,12 +2,13 @@
 //! command, printing what etcd's `rafttest.InteractionEnv` prints.
 //!
 //! One file per family of commands, as etcd keeps one per handler:
-//! `nodes.rs` (add-nodes), `ready.rs` (process-ready, stabilize,
+//! `nodes.rs` (add-nodes), `confchange.rs` (propose-conf-change), `ready.rs` (process-ready, stabilize,
 //! deliver-msgs), `control.rs` (campaign, propose, ticks, forget-leader,
 //! report-unreachable, timeouts), `inspect.rs` (raft-log, raft-state,
 //! status, log-level), `snapshot.rs` (compact, send-snapshot, and each
 //! node's applied state, which is the snapshot it sends).
 
+mod confchange;
 mod control;
 mod inspect;
 mod nodes;
@@ -164,6 +165,7 @@ impl Env {
             "forget-leader" => self.forget_leader(d),
             "log-level" => self.log_level(d),
             "process-ready" => self.process_ready_cmd(d),
+            "propose-conf-change" => self.propose_conf_change(d),
             "propose" => self.propose(d),
             "raft-log" => self.raft_log(d),
             "raft-state" => self.raft_state(),

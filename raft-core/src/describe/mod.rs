@@ -7,6 +7,7 @@ mod goquote;
 
 pub use goquote::go_quote;
 
+use crate::confchange::AnyConfChange;
 use crate::message::Message;
 use crate::raw_node::Ready;
 use crate::snapshot::Snapshot;
@@ -43,13 +44,14 @@ fn go_list(ids: &[NodeId]) -> String {
 }
 
 /// `Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false`.
-///
-/// Joint configurations and learners are not built yet, so those parts are
-/// always empty; they are printed because etcd prints them.
 pub fn describe_conf_state(cs: &ConfState) -> String {
     format!(
-        "Voters:{} VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false",
-        go_list(&cs.voters)
+        "Voters:{} VotersOutgoing:{} Learners:{} LearnersNext:{} AutoLeave:{}",
+        go_list(&cs.voters),
+        go_list(&cs.voters_outgoing),
+        go_list(&cs.learners),
+        go_list(&cs.learners_next),
+        cs.auto_leave
     )
 }
 
@@ -63,9 +65,15 @@ pub fn describe_snapshot(s: &Snapshot) -> String {
     )
 }
 
-/// `1/3 EntryNormal "data"`.
+/// `1/3 EntryNormal "data"`; a membership change shows its changes in
+/// etcd's token notation (`1/4 EntryConfChangeV2 v2 v3`), or why its
+/// payload does not decode.
 pub fn describe_entry(e: &Entry, f: EntryFormatter<'_>) -> String {
-    let formatted = f(&e.data);
+    let formatted = match AnyConfChange::from_entry(e) {
+        Ok(None) => f(&e.data),
+        Ok(Some(cc)) => cc.as_v2().tokens(),
+        Err(err) => err.to_string(),
+    };
     if formatted.is_empty() {
         format!("{}/{} {}", e.term, e.index, e.entry_type)
     } else {

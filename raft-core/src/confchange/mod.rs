@@ -1,0 +1,55 @@
+//! Membership changes: the requests ([`ConfChange`], [`ConfChangeV2`]),
+//! their encoding in log entries, and the [`Changer`] that computes the
+//! configuration a change leads to (etcd's `confchange` package).
+//!
+//! A change takes effect when it is *applied*, not when it is appended
+//! (etcd's choice, unlike the Raft paper). Several changes at once go
+//! through a joint configuration, where both the old and the new voters
+//! must agree (Raft thesis §4.3); a single change may be applied directly.
+
+mod changer;
+mod types;
+
+pub use changer::Changer;
+pub use types::{
+    AnyConfChange, ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType,
+    ConfChangeV2,
+};
+
+use thiserror::Error;
+
+/// Why a membership change could not be decoded or applied. Applying never
+/// changes anything when it fails.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfChangeError {
+    /// A joint configuration cannot be entered again before it is left.
+    #[error("config is already joint")]
+    AlreadyJoint,
+    /// Only a configuration with voters can become joint.
+    #[error("can't make a zero-voter config joint")]
+    ZeroVoterJoint,
+    /// Leaving a joint configuration needs one.
+    #[error("can't leave a non-joint config")]
+    NotJoint,
+    /// A direct (not joint) change was asked for while joint.
+    #[error("can't apply simple config change in joint config")]
+    SimpleWhileJoint,
+    /// A direct change may change at most one voter; more need a joint
+    /// configuration.
+    #[error("more than one voter changed without entering joint config")]
+    TooManyVoterChanges,
+    /// The change would leave no voter.
+    #[error("removed all voters")]
+    RemovedAllVoters,
+    /// The resulting configuration breaks an invariant (a bug, or a
+    /// corrupted configuration to restore).
+    #[error("invalid configuration: {0}")]
+    Invariant(String),
+    /// The entry's payload is not a valid encoded change.
+    #[error("cannot decode conf change: {0}")]
+    Decode(String),
+    /// A token of etcd's `v1 l2 r3 u4` notation is not valid.
+    #[error("unknown token {0}")]
+    Token(String),
+}
