@@ -179,11 +179,12 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         any::<u64>(),
         any::<u64>(),
         proptest::collection::vec(any::<u8>(), 0..40),
+        0u8..3,
     )
-        .prop_map(|(term, index, data)| Entry {
+        .prop_map(|(term, index, data, t)| Entry {
             term,
             index,
-            entry_type: EntryType::EntryNormal,
+            entry_type: EntryType::from_u8(t).unwrap(),
             data: data.into(),
         })
 }
@@ -200,6 +201,10 @@ fn arb_message() -> impl Strategy<Value = Message> {
             any::<u64>(),
             proptest::collection::vec(any::<u64>(), 0..5),
             proptest::collection::vec(any::<u8>(), 0..32),
+            proptest::option::of((
+                proptest::array::uniform3(proptest::collection::vec(any::<u64>(), 0..4)),
+                any::<bool>(),
+            )),
         )),
     )
         .prop_map(|(t, v, reject, context, entries, snapshot)| {
@@ -215,13 +220,15 @@ fn arb_message() -> impl Strategy<Value = Message> {
             m.reject = reject;
             m.context = context.into();
             m.entries = entries;
-            m.snapshot = snapshot.map(|(index, term, voters, data)| {
-                Box::new(raft_core::Snapshot::new(
-                    index,
-                    term,
-                    raft_core::ConfState::with_voters(voters),
-                    data,
-                ))
+            m.snapshot = snapshot.map(|(index, term, voters, data, more)| {
+                let mut cs = raft_core::ConfState::with_voters(voters);
+                if let Some(([learners, outgoing, next], auto_leave)) = more {
+                    cs.learners = learners;
+                    cs.voters_outgoing = outgoing;
+                    cs.learners_next = next;
+                    cs.auto_leave = auto_leave;
+                }
+                Box::new(raft_core::Snapshot::new(index, term, cs, data))
             });
             m
         })
