@@ -9,8 +9,25 @@ use super::{CmdResult, Env, Failure};
 use crate::datadriven::Directive;
 use raft_core::{AnyConfChange, ConfChange, ConfChangeTransition, ConfChangeV2};
 
+/// Why a traced run refuses membership changes.
+const OUT_OF_SPEC: &str = "membership changes are outside the TLA+ specification's scope: \
+     scripts with them are not trace-validated (see spec/README.md)";
+
 impl Env {
+    /// Trace validation models a fixed voter set: a traced run stops at the
+    /// first membership change (or learner) rather than record a trace the
+    /// specification would misread.
+    pub(crate) fn refuse_when_traced(&self, d: &Directive) -> Result<(), Failure> {
+        #[cfg(feature = "trace")]
+        if self.trace.is_some() {
+            return Err(super::invalid(d, OUT_OF_SPEC).into());
+        }
+        let _ = (d, OUT_OF_SPEC);
+        Ok(())
+    }
+
     pub(crate) fn propose_conf_change(&mut self, d: &Directive) -> CmdResult {
+        self.refuse_when_traced(d)?;
         let i = self.first_node(d)?;
         let mut v1 = false;
         let mut transition = ConfChangeTransition::Auto;

@@ -52,6 +52,9 @@ impl Env {
         }
         let voters = d.scan_u64s("voters")?.unwrap_or_default();
         let learners = d.scan_u64s("learners")?.unwrap_or_default();
+        if !learners.is_empty() {
+            self.refuse_when_traced(d)?;
+        }
         let index = d.scan_u64("index")?;
         let content = d.scan_str("content")?;
         // Like etcd, any of these means "start from an initial snapshot".
