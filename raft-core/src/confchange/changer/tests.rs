@@ -23,7 +23,8 @@ fn install(t: &mut ProgressTracker, outcome: Outcome) {
 fn simple_changes_one_voter_at_a_time() {
     let mut t = tracker(&ConfState::with_voters([1]));
     let c = Changer::new(&t, 10);
-    install(&mut t, c.simple(&changes("v2")).unwrap());
+    let outcome = c.simple(&changes("v2")).unwrap();
+    install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 2)");
     let pr = &t.progress[&2];
     assert_eq!((pr.matched, pr.next, pr.recent_active), (0, 10, true));
@@ -31,15 +32,18 @@ fn simple_changes_one_voter_at_a_time() {
     let c = Changer::new(&t, 10);
     assert_eq!(c.simple(&changes("v3 v4")), Err(ConfChangeError::TooManyVoterChanges));
     // Learners do not count as voter changes.
-    install(&mut t, Changer::new(&t, 10).simple(&changes("l3 l4 v5")).unwrap());
+    let outcome = Changer::new(&t, 10).simple(&changes("l3 l4 v5")).unwrap();
+    install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 2 5) learners=(3 4)");
     // Promoting a learner keeps its progress.
     t.progress.get_mut(&3).unwrap().matched = 7;
-    install(&mut t, Changer::new(&t, 10).simple(&changes("v3")).unwrap());
+    let outcome = Changer::new(&t, 10).simple(&changes("v3")).unwrap();
+    install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 2 3 5) learners=(4)");
     assert_eq!((t.progress[&3].matched, t.progress[&3].is_learner), (7, false));
     // Removing and updating; a change for node 0 is a no-op.
-    install(&mut t, Changer::new(&t, 10).simple(&changes("r4 u1 r0")).unwrap());
+    let outcome = Changer::new(&t, 10).simple(&changes("r4 u1 r0")).unwrap();
+    install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 2 3 5)");
     assert!(!t.progress.contains_key(&4));
 }
@@ -67,7 +71,8 @@ fn joint_round_trip_with_a_demotion() {
     let mut t = tracker(&ConfState::with_voters([1, 2, 3]));
     // Replace 3 by 4 and demote 2, all at once.
     let c = Changer::new(&t, 10);
-    install(&mut t, c.enter_joint(true, &changes("r3 v4 l2")).unwrap());
+    let outcome = c.enter_joint(true, &changes("r3 v4 l2")).unwrap();
+    install(&mut t, outcome);
     assert_eq!(
         t.config.to_string(),
         "voters=(1 4)&&(1 2 3) learners_next=(2) autoleave"
@@ -80,7 +85,8 @@ fn joint_round_trip_with_a_demotion() {
     // The joint configuration restores from its ConfState.
     let cs = t.config.conf_state();
     assert_eq!(tracker(&cs).config, t.config);
-    install(&mut t, Changer::new(&t, 10).leave_joint().unwrap());
+    let outcome = Changer::new(&t, 10).leave_joint().unwrap();
+    install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 4) learners=(2)");
     assert!(t.progress[&2].is_learner);
     assert!(!t.progress.contains_key(&3));
