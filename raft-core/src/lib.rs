@@ -86,8 +86,8 @@
 
 #![warn(missing_docs)]
 
-mod config;
 pub mod confchange;
+mod config;
 pub mod describe;
 mod error;
 mod log;
@@ -106,13 +106,13 @@ pub mod tracker;
 pub mod transport;
 mod types;
 
-#[cfg(feature = "fault-injection")]
-pub use config::Fault;
-pub use config::{Config, ConfigError};
 pub use confchange::{
     AnyConfChange, ConfChange, ConfChangeError, ConfChangeSingle, ConfChangeTransition,
     ConfChangeType, ConfChangeV2,
 };
+#[cfg(feature = "fault-injection")]
+pub use config::Fault;
+pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
 pub use message::{Message, MessageType};
 pub use raw_node::{RawNode, Ready};

@@ -1,6 +1,7 @@
 //! [`RawNode`]: the application's handle on the protocol, and the [`Ready`]
 //! contract through which it does I/O.
 
+use crate::confchange::AnyConfChange;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageType};
@@ -8,7 +9,6 @@ use crate::raft::Raft;
 use crate::snapshot::{Snapshot, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::{entries_size, LogStorage, LogWrite};
-use crate::confchange::AnyConfChange;
 use crate::types::{ConfState, Entry, EntryId, HardState, NodeId, SoftState};
 use bytes::Bytes;
 

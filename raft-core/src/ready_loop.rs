@@ -24,11 +24,11 @@
 //! nothing of its own: as long as the early messages are only queued (not
 //! delivered) before `persist` returns, the queue ends up in the same order.
 
+use crate::confchange::AnyConfChange;
 use crate::error::Error;
 use crate::message::Message;
 use crate::raw_node::{RawNode, Ready};
 use crate::storage::{LogStorage, LogWrite};
-use crate::confchange::AnyConfChange;
 use crate::types::{ConfState, Entry};
 
 /// What an application does with each part of a [`Ready`]; the order of the
@@ -109,7 +109,11 @@ impl<S: LogStorage> RawNode<S> {
             handler.restore(snapshot)?;
         }
         handler.apply(&rd.committed_entries)?;
-        for entry in rd.committed_entries.iter().filter(|e| e.entry_type.is_conf_change()) {
+        for entry in rd
+            .committed_entries
+            .iter()
+            .filter(|e| e.entry_type.is_conf_change())
+        {
             let conf_state = match AnyConfChange::from_entry(entry).map_err(Error::from)? {
                 Some(cc) => self.apply_conf_change(cc)?,
                 None => continue,

@@ -188,11 +188,20 @@ pub fn decode_base(value: &[u8]) -> Result<EntryId, DecodeError> {
 /// version `2`: four id lists (voters, learners, outgoing voters, learners
 /// next), each a `u32` count then the ids, then `auto_leave` as one byte.
 pub fn encode_conf_state(cs: &ConfState) -> Vec<u8> {
-    let lists: [&[u64]; 4] = [&cs.voters, &cs.learners, &cs.voters_outgoing, &cs.learners_next];
+    let lists: [&[u64]; 4] = [
+        &cs.voters,
+        &cs.learners,
+        &cs.voters_outgoing,
+        &cs.learners_next,
+    ];
     let voters_only = lists[1..].iter().all(|l| l.is_empty()) && !cs.auto_leave;
     let ids: usize = lists.iter().map(|l| l.len()).sum();
     let mut v = Vec::with_capacity(18 + 8 * ids);
-    v.push(if voters_only { RECORD_V1 } else { RECORD_CONF_V2 });
+    v.push(if voters_only {
+        RECORD_V1
+    } else {
+        RECORD_CONF_V2
+    });
     let lists = if voters_only { &lists[..1] } else { &lists[..] };
     for list in lists {
         // A member list never approaches u32::MAX ids; saturating keeps the
@@ -230,7 +239,9 @@ pub fn decode_conf_state(value: &[u8]) -> Result<ConfState, DecodeError> {
     for list in read.iter_mut().take(lists) {
         let count = u32::from_be_bytes(fixed(rest.get(..4).ok_or_else(truncated)?)?) as usize;
         let len = count.saturating_mul(8);
-        let ids = rest.get(4..4usize.saturating_add(len)).ok_or_else(truncated)?;
+        let ids = rest
+            .get(4..4usize.saturating_add(len))
+            .ok_or_else(truncated)?;
         *list = ids
             .chunks_exact(8)
             .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))

@@ -65,8 +65,7 @@ impl Env {
                 }
                 _ => {
                     return Err(Failure::Printed(
-                        "v1 conf change can only have one operation and no transition"
-                            .to_string(),
+                        "v1 conf change can only have one operation and no transition".to_string(),
                     ))
                 }
             }

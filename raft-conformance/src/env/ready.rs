@@ -202,7 +202,11 @@ impl<S: LogStorage> ReadyHandler<S> for QueueReady<'_> {
         Ok(())
     }
 
-    fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), raft_core::Error> {
+    fn conf_changed(
+        &mut self,
+        entry: &Entry,
+        conf_state: &ConfState,
+    ) -> Result<(), raft_core::Error> {
         self.applied.set_conf_state(entry.index, conf_state);
         Ok(())
     }

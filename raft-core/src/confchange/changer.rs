@@ -121,7 +121,12 @@ impl<'a> Changer<'a> {
         Ok(())
     }
 
-    fn make_voter(&self, cfg: &mut TrackerConfig, prs: &mut BTreeMap<NodeId, Progress>, id: NodeId) {
+    fn make_voter(
+        &self,
+        cfg: &mut TrackerConfig,
+        prs: &mut BTreeMap<NodeId, Progress>,
+        id: NodeId,
+    ) {
         let Some(pr) = prs.get_mut(&id) else {
             self.init_progress(cfg, prs, id, false);
             return;

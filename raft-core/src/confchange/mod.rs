@@ -12,8 +12,7 @@ mod types;
 
 pub use changer::Changer;
 pub use types::{
-    AnyConfChange, ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType,
-    ConfChangeV2,
+    AnyConfChange, ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2,
 };
 
 use thiserror::Error;

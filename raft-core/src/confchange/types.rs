@@ -351,7 +351,9 @@ impl AnyConfChange {
     }
 
     /// Decodes the change an entry carries; `None` for a normal entry.
-    pub fn from_entry(entry: &crate::types::Entry) -> Result<Option<AnyConfChange>, ConfChangeError> {
+    pub fn from_entry(
+        entry: &crate::types::Entry,
+    ) -> Result<Option<AnyConfChange>, ConfChangeError> {
         Ok(match entry.entry_type {
             EntryType::EntryNormal => None,
             EntryType::EntryConfChange => Some(AnyConfChange::V1(ConfChange::decode(&entry.data)?)),
@@ -470,7 +472,11 @@ impl<'a> Reader<'a> {
                 self.take(4)?;
                 Value::Other
             }
-            _ => return Err(ConfChangeError::Decode(format!("unsupported wire type {wire}"))),
+            _ => {
+                return Err(ConfChangeError::Decode(format!(
+                    "unsupported wire type {wire}"
+                )))
+            }
         };
         Ok(Some((field, value)))
     }
@@ -524,7 +530,13 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        for bad in [&[0x10][..], &[0x12, 0x05, 0x01], &[0xff; 11], &[0x10, 0x09], &[0x0f]] {
+        for bad in [
+            &[0x10][..],
+            &[0x12, 0x05, 0x01],
+            &[0xff; 11],
+            &[0x10, 0x09],
+            &[0x0f],
+        ] {
             assert!(ConfChange::decode(bad).is_err(), "{bad:?}");
             assert!(ConfChangeV2::decode(bad).is_err(), "{bad:?}");
         }

@@ -97,9 +97,19 @@ mod tests {
             // Not joint: the plain majority.
             (&[1, 2, 3], &[], &[(1, 9), (2, 5), (3, 1)], 5),
             // The outgoing half lags: it decides.
-            (&[1, 2, 3], &[1, 4, 5], &[(1, 9), (2, 8), (3, 7), (4, 2), (5, 1)], 2),
+            (
+                &[1, 2, 3],
+                &[1, 4, 5],
+                &[(1, 9), (2, 8), (3, 7), (4, 2), (5, 1)],
+                2,
+            ),
             // The incoming half lags: it decides.
-            (&[1, 2, 3], &[1, 4, 5], &[(1, 9), (4, 8), (5, 7), (2, 2), (3, 1)], 2),
+            (
+                &[1, 2, 3],
+                &[1, 4, 5],
+                &[(1, 9), (4, 8), (5, 7), (2, 2), (3, 1)],
+                2,
+            ),
             // Overlapping halves: (1 2)&&(1 2 3) needs 1 and 2, and two of three.
             (&[1, 2], &[1, 2, 3], &[(1, 6), (2, 4), (3, 9)], 4),
             // A voter missing from the map counts as 0.
@@ -128,11 +138,26 @@ mod tests {
             // Incoming won, outgoing still open.
             (&[1, 2, 3], &[1, 4, 5], &[(1, true), (2, true)], Pending),
             // Both won.
-            (&[1, 2, 3], &[1, 4, 5], &[(1, true), (2, true), (4, true)], Won),
+            (
+                &[1, 2, 3],
+                &[1, 4, 5],
+                &[(1, true), (2, true), (4, true)],
+                Won,
+            ),
             // Outgoing lost: the whole vote is lost, whatever the incoming says.
-            (&[1, 2, 3], &[1, 4, 5], &[(1, true), (2, true), (4, false), (5, false)], Lost),
+            (
+                &[1, 2, 3],
+                &[1, 4, 5],
+                &[(1, true), (2, true), (4, false), (5, false)],
+                Lost,
+            ),
             // Incoming lost, outgoing pending.
-            (&[1, 2, 3], &[4, 5, 6], &[(1, false), (2, false), (4, true)], Lost),
+            (
+                &[1, 2, 3],
+                &[4, 5, 6],
+                &[(1, false), (2, false), (4, true)],
+                Lost,
+            ),
             // Both pending.
             (&[1, 2, 3], &[4, 5, 6], &[(1, true), (4, true)], Pending),
             // Votes from non-members do not count.
@@ -141,7 +166,11 @@ mod tests {
         for (incoming, outgoing, votes, want) in cases {
             let votes: HashMap<u64, bool> = votes.iter().copied().collect();
             let c = joint(incoming, outgoing);
-            assert_eq!(c.vote_result(|id| votes.get(&id).copied()), *want, "{c} with {votes:?}");
+            assert_eq!(
+                c.vote_result(|id| votes.get(&id).copied()),
+                *want,
+                "{c} with {votes:?}"
+            );
         }
     }
 
@@ -151,7 +180,10 @@ mod tests {
         assert_eq!(c.to_string(), "(1 2 3)&&(1)");
         assert!(c.is_joint());
         assert_eq!(joint(&[10, 11], &[]).to_string(), "(a b)");
-        assert_eq!(joint(&[3, 1], &[2, 3]).ids().collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            joint(&[3, 1], &[2, 3]).ids().collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
     }
 
     proptest! {

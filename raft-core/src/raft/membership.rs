@@ -57,7 +57,11 @@ impl<S: LogStorage> Raft<S> {
     ) -> Result<ConfState> {
         self.trk.config = cfg;
         self.trk.progress = prs;
-        tracing::info!("{:x} switched to configuration {}", self.id, self.trk.config);
+        tracing::info!(
+            "{:x} switched to configuration {}",
+            self.id,
+            self.trk.config
+        );
         let cs = self.trk.config.conf_state();
         let own = self.trk.progress.get(&self.id);
         self.is_learner = own.is_some_and(|pr| pr.is_learner);

@@ -275,7 +275,10 @@ impl<S: LogStorage> Raft<S> {
     /// learner, not a removed node), and not while it is still installing a
     /// snapshot (its log is not settled).
     pub(crate) fn promotable(&self) -> bool {
-        self.trk.progress.get(&self.id).is_some_and(|pr| !pr.is_learner)
+        self.trk
+            .progress
+            .get(&self.id)
+            .is_some_and(|pr| !pr.is_learner)
             && !self.raft_log.has_next_or_in_progress_snapshot()
     }
 

@@ -225,7 +225,11 @@ mod tests {
         for (id, m) in [(1, 7), (2, 2), (3, 1), (4, 9), (5, 9)] {
             t.progress.get_mut(&id).unwrap().matched = m;
         }
-        assert_eq!(t.committed(), 2, "two learners ahead do not make a majority");
+        assert_eq!(
+            t.committed(),
+            2,
+            "two learners ahead do not make a majority"
+        );
         t.record_vote(4, true);
         t.record_vote(5, true);
         t.record_vote(1, true);

@@ -30,7 +30,10 @@ fn simple_changes_one_voter_at_a_time() {
     assert_eq!((pr.matched, pr.next, pr.recent_active), (0, 10, true));
     // Two voters at once need a joint configuration.
     let c = Changer::new(&t, 10);
-    assert_eq!(c.simple(&changes("v3 v4")), Err(ConfChangeError::TooManyVoterChanges));
+    assert_eq!(
+        c.simple(&changes("v3 v4")),
+        Err(ConfChangeError::TooManyVoterChanges)
+    );
     // Learners do not count as voter changes.
     let outcome = Changer::new(&t, 10).simple(&changes("l3 l4 v5")).unwrap();
     install(&mut t, outcome);
@@ -40,7 +43,10 @@ fn simple_changes_one_voter_at_a_time() {
     let outcome = Changer::new(&t, 10).simple(&changes("v3")).unwrap();
     install(&mut t, outcome);
     assert_eq!(t.config.to_string(), "voters=(1 2 3 5) learners=(4)");
-    assert_eq!((t.progress[&3].matched, t.progress[&3].is_learner), (7, false));
+    assert_eq!(
+        (t.progress[&3].matched, t.progress[&3].is_learner),
+        (7, false)
+    );
     // Removing and updating; a change for node 0 is a no-op.
     let outcome = Changer::new(&t, 10).simple(&changes("r4 u1 r0")).unwrap();
     install(&mut t, outcome);
@@ -52,7 +58,10 @@ fn simple_changes_one_voter_at_a_time() {
 fn refusals_leave_nothing_changed() {
     let t = tracker(&ConfState::with_voters([1]));
     let c = Changer::new(&t, 10);
-    assert_eq!(c.simple(&changes("r1")), Err(ConfChangeError::RemovedAllVoters));
+    assert_eq!(
+        c.simple(&changes("r1")),
+        Err(ConfChangeError::RemovedAllVoters)
+    );
     assert_eq!(c.leave_joint(), Err(ConfChangeError::NotJoint));
     assert_eq!(
         c.enter_joint(false, &changes("r1")),
@@ -63,7 +72,11 @@ fn refusals_leave_nothing_changed() {
         Changer::new(&empty, 10).enter_joint(false, &changes("v1")),
         Err(ConfChangeError::ZeroVoterJoint)
     );
-    assert_eq!(t.config.to_string(), "voters=(1)", "the tracker is untouched");
+    assert_eq!(
+        t.config.to_string(),
+        "voters=(1)",
+        "the tracker is untouched"
+    );
 }
 
 #[test]
@@ -80,8 +93,14 @@ fn joint_round_trip_with_a_demotion() {
     // 2 and 3 still vote in the outgoing half, so they keep their progress.
     assert!(t.progress.contains_key(&3) && !t.progress[&2].is_learner);
     let c = Changer::new(&t, 10);
-    assert_eq!(c.enter_joint(false, &changes("v5")), Err(ConfChangeError::AlreadyJoint));
-    assert_eq!(c.simple(&changes("v5")), Err(ConfChangeError::SimpleWhileJoint));
+    assert_eq!(
+        c.enter_joint(false, &changes("v5")),
+        Err(ConfChangeError::AlreadyJoint)
+    );
+    assert_eq!(
+        c.simple(&changes("v5")),
+        Err(ConfChangeError::SimpleWhileJoint)
+    );
     // The joint configuration restores from its ConfState.
     let cs = t.config.conf_state();
     assert_eq!(tracker(&cs).config, t.config);
@@ -110,13 +129,19 @@ fn restore_rebuilds_every_shape() {
         assert!(t.config.conf_state().equivalent(&cs), "{cs:?}");
         let members = cs.voters.len()
             + cs.learners.len()
-            + cs.voters_outgoing.iter().filter(|id| !cs.voters.contains(id)).count();
+            + cs.voters_outgoing
+                .iter()
+                .filter(|id| !cs.voters.contains(id))
+                .count();
         assert_eq!(t.progress.len(), members, "{cs:?}");
     }
     // A learner that is also a voter cannot be restored.
     let bad = ConfState::with_voters_and_learners([1, 2], [2]);
     let empty = ProgressTracker::new(8, u64::MAX);
     let restored = Changer::restore(&empty, 1, &bad).unwrap();
-    assert_eq!(restored.0.conf_state(), ConfState::with_voters_and_learners([1], [2]),
-        "as in etcd, the learner change is applied last and demotes the voter");
+    assert_eq!(
+        restored.0.conf_state(),
+        ConfState::with_voters_and_learners([1], [2]),
+        "as in etcd, the learner change is applied last and demotes the voter"
+    );
 }
