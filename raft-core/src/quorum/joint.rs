@@ -83,6 +83,10 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
+    /// One table row: incoming voters, outgoing voters, what each voter
+    /// said, and the expected outcome.
+    type Case<'a, T, R> = (&'a [u64], &'a [u64], &'a [(u64, T)], R);
+
     fn joint(incoming: &[u64], outgoing: &[u64]) -> JointConfig {
         JointConfig {
             incoming: MajorityConfig::new(incoming.iter().copied()),
@@ -93,7 +97,7 @@ mod tests {
     #[test]
     fn committed_index_table() {
         // (incoming, outgoing, acked indexes by id, expected)
-        let cases: &[(&[u64], &[u64], &[(u64, u64)], u64)] = &[
+        let cases: &[Case<u64, u64>] = &[
             // Not joint: the plain majority.
             (&[1, 2, 3], &[], &[(1, 9), (2, 5), (3, 1)], 5),
             // The outgoing half lags: it decides.
@@ -133,7 +137,7 @@ mod tests {
     fn vote_result_table() {
         use VoteResult::*;
         // (incoming, outgoing, votes, expected)
-        let cases: &[(&[u64], &[u64], &[(u64, bool)], VoteResult)] = &[
+        let cases: &[Case<bool, VoteResult>] = &[
             (&[1, 2, 3], &[], &[(1, true), (2, true)], Won),
             // Incoming won, outgoing still open.
             (&[1, 2, 3], &[1, 4, 5], &[(1, true), (2, true)], Pending),
