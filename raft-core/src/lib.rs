@@ -23,15 +23,19 @@
 //! [`MemStorage`]), [`transport`] the messaging contract (with
 //! [`MemNetwork`]); the protocol itself is split by concern (elections,
 //! replication, heartbeats, proposals, ...) in private modules, with the
-//! quorum arithmetic in [`quorum`] and per-peer flow control in [`tracker`].
+//! quorum arithmetic in [`quorum`], per-peer flow control and the
+//! configuration in force in [`tracker`], and membership changes in
+//! [`confchange`].
 //! [`describe`] renders everything in etcd's debug format.
 //!
 //! In scope: the four roles with pre-vote (on by default), CheckQuorum and
 //! its leader lease, log replication with etcd's probe/replicate flow
 //! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader,
 //! snapshots and log compaction (`MsgSnap`, [`Ready::snapshot`],
-//! [`RawNode::report_snapshot`]). Not yet: membership changes, ReadIndex,
-//! learners, leader transfer, asynchronous storage writes.
+//! [`RawNode::report_snapshot`]), membership changes and learners
+//! ([`RawNode::propose_conf_change`], [`RawNode::apply_conf_change`],
+//! joint configurations, see [`confchange`]). Not yet: ReadIndex, leader
+//! transfer, asynchronous storage writes.
 //!
 //! ## Cargo features
 //!

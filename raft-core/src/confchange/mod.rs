@@ -6,6 +6,56 @@
 //! (etcd's choice, unlike the Raft paper). Several changes at once go
 //! through a joint configuration, where both the old and the new voters
 //! must agree (Raft thesis §4.3); a single change may be applied directly.
+//!
+//! ## Example: a one-node group adds a learner, then two voters at once
+//!
+//! ```
+//! use raft_core::{
+//!     ConfChange, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Config, Entry,
+//!     Error, MemStorage, Message, RawNode, ReadyHandler,
+//! };
+//!
+//! /// Keeps the configuration each applied change led to, as an
+//! /// application stores it with its state (for snapshots).
+//! struct App {
+//!     conf_state: ConfState,
+//! }
+//!
+//! impl ReadyHandler<MemStorage> for App {
+//!     type Error = Error;
+//!     fn send(&mut self, _messages: Vec<Message>) {}
+//!     fn apply(&mut self, _committed: &[Entry]) -> Result<(), Error> {
+//!         Ok(())
+//!     }
+//!     fn conf_changed(&mut self, _entry: &Entry, cs: &ConfState) -> Result<(), Error> {
+//!         self.conf_state = cs.clone();
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut node = RawNode::new(&Config::new(1), MemStorage::with_voters([1]))?;
+//! let mut app = App { conf_state: ConfState::default() };
+//! node.campaign()?;
+//! node.handle_readies(&mut app)?;
+//!
+//! // A v1 change: one node, applied directly once committed.
+//! node.propose_conf_change(ConfChange::new(ConfChangeType::AddLearnerNode, 2))?;
+//! node.handle_readies(&mut app)?;
+//! assert_eq!(app.conf_state, ConfState::with_voters_and_learners([1], [2]));
+//!
+//! // Two voters at once go through a joint configuration, which the
+//! // leader leaves by itself (the automatic transition).
+//! let changes = ConfChangeV2::changes_from_tokens("v2 v3")?;
+//! node.propose_conf_change(ConfChangeV2::new(ConfChangeTransition::Auto, changes))?;
+//! node.handle_readies(&mut app)?;
+//! assert_eq!(app.conf_state.voters_outgoing, vec![1], "joint: (1 2 3)&&(1)");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The joint configuration is left once nodes 2 and 3 (which this example
+//! does not run) have the leave entry: it needs a majority of `(1 2 3)`.
 
 mod changer;
 mod types;

@@ -266,6 +266,54 @@ mod tests {
     }
 
     #[test]
+    fn membership_renders_like_etcd() {
+        use crate::confchange::{AnyConfChange, ConfChange, ConfChangeType, ConfChangeV2};
+        use crate::types::EntryType;
+        let entry = |cc: AnyConfChange| {
+            let (entry_type, data) = cc.to_entry_data();
+            Entry {
+                term: 1,
+                index: 4,
+                entry_type,
+                data,
+            }
+        };
+        let v1 = entry(ConfChange::new(ConfChangeType::RemoveNode, 1).into());
+        assert_eq!(
+            describe_entry(&v1, &default_formatter),
+            "1/4 EntryConfChange r1"
+        );
+        let changes = ConfChangeV2::changes_from_tokens("v2 l3 u4").unwrap();
+        let v2 = entry(ConfChangeV2::new(Default::default(), changes).into());
+        assert_eq!(
+            describe_entry(&v2, &default_formatter),
+            "1/4 EntryConfChangeV2 v2 l3 u4"
+        );
+        let leave = entry(ConfChangeV2::leave_joint().into());
+        assert_eq!(
+            describe_entry(&leave, &default_formatter),
+            "1/4 EntryConfChangeV2"
+        );
+        let garbage = Entry {
+            entry_type: EntryType::EntryConfChange,
+            data: Bytes::from_static(&[0xff]),
+            ..v1
+        };
+        assert_eq!(
+            describe_entry(&garbage, &default_formatter),
+            "1/4 EntryConfChange cannot decode conf change: truncated varint"
+        );
+        let mut cs = ConfState::with_voters_and_learners([1, 2, 3], [5]);
+        cs.voters_outgoing = vec![1, 2, 4];
+        cs.learners_next = vec![4];
+        cs.auto_leave = true;
+        assert_eq!(
+            describe_conf_state(&cs),
+            "Voters:[1 2 3] VotersOutgoing:[1 2 4] Learners:[5] LearnersNext:[4] AutoLeave:true"
+        );
+    }
+
+    #[test]
     fn ready_renders_like_etcd() {
         assert_eq!(
             describe_ready(&Ready::default(), &default_formatter),
