@@ -98,7 +98,14 @@ pub enum ConfChangeError {
     /// The entry's payload is not a valid encoded change.
     #[error("cannot decode conf change: {0}")]
     Decode(String),
-    /// A token of etcd's `v1 l2 r3 u4` notation is not valid.
+    /// A token of etcd's `v1 l2 r3 u4` notation is too short.
     #[error("unknown token {0}")]
     Token(String),
+    /// A token of etcd's notation starts with a letter other than `v`,
+    /// `l`, `r` or `u`.
+    #[error("unknown input: {0}")]
+    UnknownInput(String),
+    /// A token's node id is not a number.
+    #[error("strconv.ParseUint: parsing {0}: invalid syntax")]
+    NodeId(String),
 }

@@ -264,18 +264,22 @@ impl ConfChangeV2 {
     pub fn changes_from_tokens(s: &str) -> Result<Vec<ConfChangeSingle>, ConfChangeError> {
         s.split_whitespace()
             .map(|tok| {
+                // etcd's checks and messages, in its order.
+                if tok.len() < 2 {
+                    return Err(ConfChangeError::Token(tok.to_string()));
+                }
                 let mut chars = tok.chars();
                 let change_type = match chars.next() {
                     Some('v') => ConfChangeType::AddNode,
                     Some('l') => ConfChangeType::AddLearnerNode,
                     Some('r') => ConfChangeType::RemoveNode,
                     Some('u') => ConfChangeType::UpdateNode,
-                    _ => return Err(ConfChangeError::Token(tok.to_string())),
+                    _ => return Err(ConfChangeError::UnknownInput(tok.to_string())),
                 };
-                let node_id = chars
-                    .as_str()
-                    .parse()
-                    .map_err(|_| ConfChangeError::Token(tok.to_string()))?;
+                let id = chars.as_str();
+                let node_id = id.parse().map_err(|_| {
+                    ConfChangeError::NodeId(crate::describe::go_quote(id.as_bytes()))
+                })?;
                 Ok(ConfChangeSingle::new(change_type, node_id))
             })
             .collect()
@@ -540,9 +544,21 @@ mod tests {
             assert!(ConfChange::decode(bad).is_err(), "{bad:?}");
             assert!(ConfChangeV2::decode(bad).is_err(), "{bad:?}");
         }
-        for bad in ["x2", "v", "vv", "r-1"] {
-            assert!(ConfChangeV2::changes_from_tokens(bad).is_err(), "{bad}");
-        }
+        let err = |s| {
+            ConfChangeV2::changes_from_tokens(s)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(err("v"), "unknown token v");
+        assert_eq!(err("x2"), "unknown input: x2");
+        assert_eq!(
+            err("vv"),
+            "strconv.ParseUint: parsing \"v\": invalid syntax"
+        );
+        assert_eq!(
+            err("r-1"),
+            "strconv.ParseUint: parsing \"-1\": invalid syntax"
+        );
         assert!(ConfChangeV2::changes_from_tokens("  ").unwrap().is_empty());
     }
 
