@@ -58,6 +58,7 @@
 //! does not run) have the leave entry: it needs a majority of `(1 2 3)`.
 
 mod changer;
+mod protobuf;
 mod types;
 
 pub use changer::Changer;
