@@ -34,6 +34,18 @@ more=(
   async_storage_writes.txt
   async_storage_writes_append_aba_race.txt
   forget_leader_read_only_lease_based.txt
+  campaign_learner_must_vote.txt
+  confchange_disable_validation.txt
+  confchange_v1_add_single.txt
+  confchange_v1_remove_leader.txt
+  confchange_v1_remove_leader_stepdown.txt
+  confchange_v2_add_double_auto.txt
+  confchange_v2_add_double_implicit.txt
+  confchange_v2_add_single_auto.txt
+  confchange_v2_add_single_explicit.txt
+  confchange_v2_replace_leader.txt
+  confchange_v2_replace_leader_stepdown.txt
+  forget_leader.txt
 )
 scripts=("$etcd_dir"/testdata/*.txt)
 for f in "${more[@]}"; do

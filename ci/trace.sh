@@ -232,7 +232,16 @@ main() {
     scripts=("$@")
     negative=false
   else
-    scripts=(raft-conformance/scripts/*.txt)
+    # Membership changes and learners are outside the specification's
+    # scope (a traced run refuses them): such scripts are skipped, by name.
+    local s
+    for s in raft-conformance/scripts/*.txt; do
+      if grep -qE '^(propose-conf-change|add-nodes .*learners=)' "$s"; then
+        echo "trace: SKIPPED $s: membership changes are outside the spec's scope" >&2
+      else
+        scripts+=("$s")
+      fi
+    done
     if [[ -d $ETCD_DIR/testdata ]]; then
       scripts+=("$ETCD_DIR"/testdata/*.txt)
     elif etcd_required; then

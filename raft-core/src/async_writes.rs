@@ -116,7 +116,7 @@ impl<S: LogStorage> Raft<S> {
         term: u64,
         last: Option<EntryId>,
         snapshot: Option<u64>,
-    ) {
+    ) -> Result<()> {
         match last {
             // The entries written may since have been replaced in memory by
             // a newer leader's, which are still on their way to the disk.
@@ -133,20 +133,22 @@ impl<S: LogStorage> Raft<S> {
         // applied.
         if let Some(index) = snapshot {
             self.raft_log.stable_snap_to(index);
-            self.applied_to(index, 0, 0);
+            self.applied_to(index, 0, 0)?;
         }
+        Ok(())
     }
 
     /// The committed `entries` are applied.
-    pub(crate) fn storage_applied(&mut self, entries: &[Entry]) {
+    pub(crate) fn storage_applied(&mut self, entries: &[Entry]) -> Result<()> {
         if let Some(last) = entries.last() {
             let payload = entries.iter().map(Entry::payload_size).sum();
-            self.applied_to(last.index, entries_size(entries), payload);
+            self.applied_to(last.index, entries_size(entries), payload)?;
         }
+        Ok(())
     }
 
     /// Steps a response of the local storage threads.
-    pub(crate) fn step_storage_response(&mut self, m: &Message) {
+    pub(crate) fn step_storage_response(&mut self, m: &Message) -> Result<()> {
         match m.msg_type {
             MessageType::MsgStorageAppendResp => {
                 let last = (m.index != 0).then_some(EntryId {
@@ -154,10 +156,10 @@ impl<S: LogStorage> Raft<S> {
                     index: m.index,
                 });
                 let snapshot = m.snapshot.as_deref().map(|s| s.index());
-                self.storage_appended(m.term, last, snapshot);
+                self.storage_appended(m.term, last, snapshot)
             }
             MessageType::MsgStorageApplyResp => self.storage_applied(&m.entries),
-            _ => {}
+            _ => Ok(()),
         }
     }
 }

@@ -53,6 +53,19 @@ pub struct Config {
     /// ([`crate::RawNode::read_index`]). Lease-based reads need
     /// `check_quorum`.
     pub read_only_option: ReadOnlyOption,
+    /// Skips the checks a leader makes on a proposed configuration change
+    /// against the configuration it has applied (one change at a time, no
+    /// new change while joint, no leaving a configuration that is not
+    /// joint). Those checks can be wrong both ways, since the applied
+    /// configuration may trail the log; only turn them off when something
+    /// above raft orders and checks changes. A change that turns out invalid
+    /// when applied then fails `apply_conf_change`.
+    pub disable_conf_change_validation: bool,
+    /// A leader steps down when a configuration it applies removes it or
+    /// makes it a learner. Without it, a removed leader keeps leading (and
+    /// drops proposals) until a new leader deposes it, as in etcd by
+    /// default.
+    pub step_down_on_removal: bool,
     /// Seed for the election-timeout jitter; `None` draws one from the OS.
     /// Set it to make a run reproducible (simulation, tests).
     pub random_seed: Option<u64>,
@@ -113,6 +126,8 @@ impl Config {
             pre_vote: true,
             disable_proposal_forwarding: false,
             read_only_option: ReadOnlyOption::Safe,
+            disable_conf_change_validation: false,
+            step_down_on_removal: false,
             random_seed: None,
             async_storage_writes: false,
             #[cfg(feature = "fault-injection")]

@@ -35,6 +35,9 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// A membership change could not be decoded or applied.
+    #[error(transparent)]
+    ConfChange(#[from] crate::confchange::ConfChangeError),
     /// The configuration was refused.
     #[error(transparent)]
     Config(#[from] ConfigError),

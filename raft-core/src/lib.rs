@@ -23,17 +23,21 @@
 //! [`MemStorage`]), [`transport`] the messaging contract (with
 //! [`MemNetwork`]); the protocol itself is split by concern (elections,
 //! replication, heartbeats, proposals, ...) in private modules, with the
-//! quorum arithmetic in [`quorum`] and per-peer flow control in [`tracker`].
+//! quorum arithmetic in [`quorum`], per-peer flow control and the
+//! configuration in force in [`tracker`], and membership changes in
+//! [`confchange`].
 //! [`describe`] renders everything in etcd's debug format.
 //!
 //! In scope: the four roles with pre-vote (on by default), CheckQuorum and
 //! its leader lease, log replication with etcd's probe/replicate flow
 //! control, proposals and forwarding, MsgUnreachable and MsgForgetLeader,
 //! snapshots and log compaction (`MsgSnap`, [`Ready::snapshot`],
-//! [`RawNode::report_snapshot`]), leadership transfer
-//! ([`RawNode::transfer_leader`]) and ReadIndex ([`RawNode::read_index`],
-//! [`Ready::read_states`], [`ReadOnlyOption`]). Not yet: membership changes,
-//! learners, asynchronous storage writes.
+//! [`RawNode::report_snapshot`]), membership changes and learners
+//! ([`RawNode::propose_conf_change`], [`RawNode::apply_conf_change`],
+//! joint configurations, see [`confchange`]), leadership transfer
+//! ([`RawNode::transfer_leader`]), ReadIndex ([`RawNode::read_index`],
+//! [`Ready::read_states`], [`ReadOnlyOption`]) and asynchronous storage
+//! writes (`Config::async_storage_writes`).
 //!
 //! ## Cargo features
 //!
@@ -89,6 +93,7 @@
 #![warn(missing_docs)]
 
 mod async_writes;
+pub mod confchange;
 mod config;
 pub mod describe;
 mod error;
@@ -109,6 +114,10 @@ pub mod tracker;
 pub mod transport;
 mod types;
 
+pub use confchange::{
+    AnyConfChange, ConfChange, ConfChangeError, ConfChangeSingle, ConfChangeTransition,
+    ConfChangeType, ConfChangeV2,
+};
 #[cfg(feature = "fault-injection")]
 pub use config::Fault;
 pub use config::{Config, ConfigError, ReadOnlyOption};

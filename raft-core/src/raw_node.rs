@@ -1,6 +1,7 @@
 //! [`RawNode`]: the application's handle on the protocol, and the [`Ready`]
 //! contract through which it does I/O.
 
+use crate::confchange::AnyConfChange;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageType};
@@ -9,7 +10,7 @@ use crate::read_only::ReadState;
 use crate::snapshot::{Snapshot, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::{entries_size, LogStorage, LogWrite};
-use crate::types::{Entry, EntryId, HardState, NodeId, SoftState};
+use crate::types::{ConfState, Entry, EntryId, HardState, NodeId, SoftState};
 use bytes::Bytes;
 
 /// Everything the application must do after the state machine changed.
@@ -239,6 +240,34 @@ impl<S: LogStorage> RawNode<S> {
             entries: vec![Entry::new(data)],
             ..Message::new(MessageType::MsgProp)
         })
+    }
+
+    /// Proposes a membership change (v1 or v2, see [`AnyConfChange`]). As
+    /// with [`RawNode::propose`], success means appended or forwarded; a
+    /// leader that refuses the change (one is already in flight, or it
+    /// does not fit the configuration) appends an empty entry in its place.
+    /// The change takes effect when the application applies it with
+    /// [`RawNode::apply_conf_change`] (which [`RawNode::handle_ready`] does
+    /// by itself).
+    pub fn propose_conf_change(&mut self, cc: impl Into<AnyConfChange>) -> Result<()> {
+        let (entry_type, data) = cc.into().to_entry_data();
+        self.raft.step(Message {
+            from: self.raft.id,
+            entries: vec![Entry {
+                entry_type,
+                data,
+                ..Entry::default()
+            }],
+            ..Message::new(MessageType::MsgProp)
+        })
+    }
+
+    /// Applies a committed membership change and returns the configuration
+    /// in force afterwards, to store with the application's state. A change
+    /// that cannot apply to the current configuration is refused with
+    /// [`Error::ConfChange`] and changes nothing.
+    pub fn apply_conf_change(&mut self, cc: impl Into<AnyConfChange>) -> Result<ConfState> {
+        self.raft.apply_conf_change(&cc.into().as_v2())
     }
 
     /// Hands the node a message from a peer.
@@ -486,12 +515,12 @@ impl<S: LogStorage> RawNode<S> {
                     term,
                     last,
                     snapshot,
-                } => self.raft.storage_appended(term, last, snapshot),
+                } => self.raft.storage_appended(term, last, snapshot)?,
                 AdvanceStep::Applied {
                     index,
                     size,
                     payload,
-                } => self.raft.applied_to(index, size, payload),
+                } => self.raft.applied_to(index, size, payload)?,
             }
         }
         Ok(())

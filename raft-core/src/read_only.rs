@@ -10,7 +10,7 @@
 //! read index. One heartbeat round thus confirms a whole batch of reads.
 
 use crate::message::Message;
-use crate::quorum::MajorityConfig;
+use crate::quorum::JointConfig;
 use crate::types::NodeId;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -80,7 +80,7 @@ impl ReadOnly {
 
     /// Pops the requests a quorum of `voters` has now confirmed, oldest
     /// first.
-    pub(crate) fn maybe_advance(&mut self, voters: &MajorityConfig) -> Vec<PendingRead> {
+    pub(crate) fn maybe_advance(&mut self, voters: &JointConfig) -> Vec<PendingRead> {
         let quorum = voters.committed_index(|id| self.acks.get(&id).copied());
         let newly = quorum.min(self.last_position());
         if newly <= self.confirmed {
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn a_quorum_of_acks_confirms_every_read_up_to_its_position() {
-        let voters = MajorityConfig::new([1, 2, 3]);
+        let voters = JointConfig::simple(crate::quorum::MajorityConfig::new([1, 2, 3]));
         let mut ro = ReadOnly::default();
         assert!(ro.heartbeat_ctx().is_empty());
         ro.add_request(5, read(1));
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn malformed_or_future_contexts_confirm_nothing() {
-        let voters = MajorityConfig::new([1, 2, 3]);
+        let voters = JointConfig::simple(crate::quorum::MajorityConfig::new([1, 2, 3]));
         let mut ro = ReadOnly::default();
         ro.add_request(5, read(1));
         ro.recv_ack(1, &ro.heartbeat_ctx());

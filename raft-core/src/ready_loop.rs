@@ -15,17 +15,21 @@
 //!    state machine is replaced by it);
 //! 6. [`ReadyHandler::apply`] gets the committed entries (which follow the
 //!    snapshot);
-//! 7. [`RawNode::advance`] is called.
+//! 7. each committed membership change among them is applied to the node
+//!    ([`RawNode::apply_conf_change`]), in log order, and
+//!    [`ReadyHandler::conf_changed`] is told the configuration it led to;
+//! 8. [`RawNode::advance`] is called.
 //!
 //! A harness that wants the old "persist, then send everything" order needs
 //! nothing of its own: as long as the early messages are only queued (not
 //! delivered) before `persist` returns, the queue ends up in the same order.
 
+use crate::confchange::AnyConfChange;
 use crate::error::Error;
 use crate::message::Message;
 use crate::raw_node::{RawNode, Ready};
 use crate::storage::{LogStorage, LogWrite};
-use crate::types::Entry;
+use crate::types::{ConfState, Entry};
 
 /// What an application does with each part of a [`Ready`]; the order of the
 /// calls is fixed by [`RawNode::handle_ready`] (see the [module
@@ -71,6 +75,13 @@ pub trait ReadyHandler<S: LogStorage> {
     /// machine. Called once per Ready, after the durable responses were
     /// sent.
     fn apply(&mut self, committed: &[Entry]) -> Result<(), Self::Error>;
+
+    /// Told, after `apply`, the configuration that the committed membership
+    /// change `entry` led to once raft-core applied it (to store it with the
+    /// state machine, for snapshots). Does nothing by default.
+    fn conf_changed(&mut self, _entry: &Entry, _conf_state: &ConfState) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 impl<S: LogStorage> RawNode<S> {
@@ -98,6 +109,17 @@ impl<S: LogStorage> RawNode<S> {
             handler.restore(snapshot)?;
         }
         handler.apply(&rd.committed_entries)?;
+        for entry in rd
+            .committed_entries
+            .iter()
+            .filter(|e| e.entry_type.is_conf_change())
+        {
+            let conf_state = match AnyConfChange::from_entry(entry).map_err(Error::from)? {
+                Some(cc) => self.apply_conf_change(cc)?,
+                None => continue,
+            };
+            handler.conf_changed(entry, &conf_state)?;
+        }
         self.advance()?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 use crate::raft::Raft;
 use crate::storage::LogStorage;
 use crate::tracker::Progress;
-use crate::types::{HardState, NodeId, SoftState};
+use crate::types::{ConfState, HardState, NodeId, SoftState};
 use std::collections::BTreeMap;
 
 /// What [`crate::RawNode::status`] reports.
@@ -18,8 +18,12 @@ pub struct Status {
     pub soft_state: SoftState,
     /// The highest index the application has applied (as acknowledged through `advance`).
     pub applied: u64,
-    /// Voters of the current configuration, ascending.
+    /// Voters of the current configuration (of both halves while joint),
+    /// ascending.
     pub voters: Vec<NodeId>,
+    /// The configuration the node applied, learners and joint halves
+    /// included.
+    pub conf_state: ConfState,
     /// Each peer's replication progress; only a leader tracks it.
     pub progress: Option<BTreeMap<NodeId, Progress>>,
     /// The voter a leadership transfer in progress hands over to; 0 when
@@ -35,7 +39,8 @@ impl Status {
             hard_state: raft.hard_state(),
             soft_state,
             applied: raft.raft_log.applied,
-            voters: raft.trk.voters.ids().collect(),
+            voters: raft.trk.voters().ids().collect(),
+            conf_state: raft.trk.config.conf_state(),
             progress: (soft_state.role == crate::types::Role::Leader)
                 .then(|| raft.trk.progress.clone()),
             lead_transferee: raft.lead_transferee,

@@ -14,8 +14,7 @@ pub const NO_NODE: NodeId = 0;
 /// What an entry's payload means to the application.
 ///
 /// The numeric values are etcd's `raftpb.EntryType`, so that a wire format can
-/// stay compatible with it. Configuration-change entries are reserved for when
-/// membership changes are implemented.
+/// stay compatible with it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -23,6 +22,12 @@ pub enum EntryType {
     /// An application command (or the empty entry a new leader appends).
     #[default]
     EntryNormal = 0,
+    /// A [`crate::ConfChange`] (one membership change), encoded as etcd's
+    /// `raftpb.ConfChange`.
+    EntryConfChange = 1,
+    /// A [`crate::ConfChangeV2`] (any number of changes, possibly through a
+    /// joint configuration), encoded as etcd's `raftpb.ConfChangeV2`.
+    EntryConfChangeV2 = 2,
 }
 
 impl EntryType {
@@ -30,6 +35,8 @@ impl EntryType {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryType::EntryNormal => "EntryNormal",
+            EntryType::EntryConfChange => "EntryConfChange",
+            EntryType::EntryConfChangeV2 => "EntryConfChangeV2",
         }
     }
 
@@ -37,8 +44,20 @@ impl EntryType {
     pub fn from_u8(value: u8) -> Option<EntryType> {
         match value {
             0 => Some(EntryType::EntryNormal),
+            1 => Some(EntryType::EntryConfChange),
+            2 => Some(EntryType::EntryConfChangeV2),
             _ => None,
         }
+    }
+}
+
+impl EntryType {
+    /// Whether entries of this type carry a membership change.
+    pub fn is_conf_change(self) -> bool {
+        matches!(
+            self,
+            EntryType::EntryConfChange | EntryType::EntryConfChangeV2
+        )
     }
 }
 
@@ -172,15 +191,27 @@ pub struct SoftState {
     pub role: Role,
 }
 
-/// The group's membership as stored with the log.
+/// The group's membership as stored with the log and in snapshots: etcd's
+/// `raftpb.ConfState`.
 ///
-/// Only voters exist for now; learners and joint configurations will join this
-/// struct when membership changes are built.
+/// Outside a joint configuration `voters_outgoing` and `learners_next` are
+/// empty and `auto_leave` is false. All lists are ascending.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConfState {
-    /// The voting members, whose majority decides elections and commits.
+    /// The voters of the incoming configuration, whose majority decides
+    /// elections and commits (together with the outgoing one's, while joint).
     pub voters: Vec<NodeId>,
+    /// Members that receive the log but never vote nor count in a quorum.
+    pub learners: Vec<NodeId>,
+    /// The voters of the outgoing configuration; empty unless joint.
+    pub voters_outgoing: Vec<NodeId>,
+    /// Outgoing voters that become learners when the joint configuration is
+    /// left (they cannot be both voter and learner meanwhile).
+    pub learners_next: Vec<NodeId>,
+    /// While joint: raft-core leaves the joint configuration by itself once
+    /// it is applied, instead of waiting for the application to ask.
+    pub auto_leave: bool,
 }
 
 impl ConfState {
@@ -188,7 +219,45 @@ impl ConfState {
     pub fn with_voters(voters: impl IntoIterator<Item = NodeId>) -> ConfState {
         ConfState {
             voters: voters.into_iter().collect(),
+            ..ConfState::default()
         }
+    }
+
+    /// A membership of `voters` and `learners`.
+    pub fn with_voters_and_learners(
+        voters: impl IntoIterator<Item = NodeId>,
+        learners: impl IntoIterator<Item = NodeId>,
+    ) -> ConfState {
+        ConfState {
+            voters: voters.into_iter().collect(),
+            learners: learners.into_iter().collect(),
+            ..ConfState::default()
+        }
+    }
+
+    /// Whether `id` is a member in any role (voter on either side, learner,
+    /// or learner to be).
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.voters.contains(&id)
+            || self.learners.contains(&id)
+            || self.voters_outgoing.contains(&id)
+            || self.learners_next.contains(&id)
+    }
+
+    /// Whether both describe the same membership, whatever the order of the
+    /// ids in each list.
+    pub fn equivalent(&self, other: &ConfState) -> bool {
+        fn sorted(v: &[NodeId]) -> Vec<NodeId> {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        sorted(&self.voters) == sorted(&other.voters)
+            && sorted(&self.learners) == sorted(&other.learners)
+            && sorted(&self.voters_outgoing) == sorted(&other.voters_outgoing)
+            && sorted(&self.learners_next) == sorted(&other.learners_next)
+            && self.auto_leave == other.auto_leave
     }
 }
 

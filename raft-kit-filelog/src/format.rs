@@ -3,6 +3,8 @@
 //! ```text
 //! record  = body length (u32 LE) · FNV-1a-64 of body (u64 LE) · body
 //! body    = 1 · voters (u32 count, u64 each) · base term (u64) · base index (u64)   -- creation, once, first
+//!         | 3 · voters · learners · outgoing voters · learners next (each: u32 count, u64 each) ·
+//!             auto leave (u8) · base term (u64) · base index (u64)   -- creation with learners or joint
 //!         | 2 · hard state? (u8 flag, then term, vote, commit as u64) ·
 //!             entries (u32 count; each: term u64, index u64, type u8, data length u32, data)
 //! ```
@@ -16,6 +18,8 @@ use raft_core::{ConfState, Entry, EntryId, EntryType, HardState};
 
 const CREATE: u8 = 1;
 const WRITE: u8 = 2;
+/// A creation record whose membership has more than voters.
+const CREATE_FULL: u8 = 3;
 /// Length and checksum.
 pub const HEADER: usize = 12;
 
@@ -54,10 +58,23 @@ fn frame(body: Vec<u8>) -> Vec<u8> {
 
 /// The framed creation record.
 pub fn encode_create(conf_state: &ConfState, base: EntryId) -> Vec<u8> {
-    let mut body = vec![CREATE];
-    body.extend((conf_state.voters.len() as u32).to_le_bytes());
-    for v in &conf_state.voters {
-        body.extend(v.to_le_bytes());
+    let cs = conf_state;
+    let lists: [&[u64]; 4] = [
+        &cs.voters,
+        &cs.learners,
+        &cs.voters_outgoing,
+        &cs.learners_next,
+    ];
+    let full = lists[1..].iter().any(|l| !l.is_empty()) || cs.auto_leave;
+    let mut body = vec![if full { CREATE_FULL } else { CREATE }];
+    for list in if full { &lists[..] } else { &lists[..1] } {
+        body.extend((list.len() as u32).to_le_bytes());
+        for v in *list {
+            body.extend(v.to_le_bytes());
+        }
+    }
+    if full {
+        body.push(u8::from(cs.auto_leave));
     }
     body.extend(base.term.to_le_bytes());
     body.extend(base.index.to_le_bytes());
@@ -133,19 +150,22 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, usize), Bad> {
     let short = || Bad::Invalid("record ends early".to_string());
     let mut r = Reader(body);
     let record = match r.u8().ok_or_else(short)? {
-        CREATE => {
-            let n = r.u32().ok_or_else(short)?;
-            let mut voters = Vec::new();
-            for _ in 0..n {
-                voters.push(r.u64().ok_or_else(short)?);
+        kind @ (CREATE | CREATE_FULL) => {
+            let mut ids = || -> Result<Vec<u64>, Bad> {
+                let n = r.u32().ok_or_else(short)?;
+                (0..n).map(|_| r.u64().ok_or_else(short)).collect()
+            };
+            let mut conf_state = ConfState::with_voters(ids()?);
+            if kind == CREATE_FULL {
+                conf_state.learners = ids()?;
+                conf_state.voters_outgoing = ids()?;
+                conf_state.learners_next = ids()?;
+                conf_state.auto_leave = r.u8().ok_or_else(short)? == 1;
             }
             let mut base = EntryId::default();
             base.term = r.u64().ok_or_else(short)?;
             base.index = r.u64().ok_or_else(short)?;
-            Record::Create {
-                conf_state: ConfState::with_voters(voters),
-                base,
-            }
+            Record::Create { conf_state, base }
         }
         WRITE => {
             let hard_state = match r.u8().ok_or_else(short)? {

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`CF_META`] | [`KEY_FORMAT`] | [`MAGIC`] then the format version, `u32` big-endian |
 //! | [`CF_META`] | [`KEY_BASE`] | `1`, term `u64`, index `u64` |
-//! | [`CF_META`] | [`KEY_CONF_STATE`] | `1`, voter count `u32`, each voter `u64` |
+//! | [`CF_META`] | [`KEY_CONF_STATE`] | `1`, voter count `u32`, each voter `u64`; or, with learners or while joint, `2`, then voters, learners, outgoing voters and learners next (each a count `u32` and the ids), then auto-leave `u8` |
 //! | [`CF_META`] | [`KEY_HARD_STATE`] | `1`, term `u64`, vote `u64`, commit `u64` |
 //! | [`CF_META`] | [`KEY_SNAPSHOT`] | `1`, index `u64`, term `u64`, membership length `u32`, membership (as [`KEY_CONF_STATE`]), data |
 //! | [`CF_ENTRIES`] | index, `u64` big-endian | `1`, entry type `u8`, term `u64`, payload |
@@ -58,6 +58,9 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Version byte leading every value this build writes.
 const RECORD_V1: u8 = 1;
+/// Version byte of a membership record with learners or a joint
+/// configuration.
+const RECORD_CONF_V2: u8 = 2;
 /// Version byte + entry type + term.
 pub const ENTRY_HEADER_LEN: usize = 10;
 
@@ -179,41 +182,88 @@ pub fn decode_base(value: &[u8]) -> Result<EntryId, DecodeError> {
     Ok(EntryId { term, index })
 }
 
-/// The membership's value.
+/// The membership's value: version `1` (voters only) when there is
+/// nothing else to store, so that a log without learners or joint
+/// configurations stays readable by builds that know only version 1; else
+/// version `2`: four id lists (voters, learners, outgoing voters, learners
+/// next), each a `u32` count then the ids, then `auto_leave` as one byte.
 pub fn encode_conf_state(cs: &ConfState) -> Vec<u8> {
-    let mut v = Vec::with_capacity(5 + 8 * cs.voters.len());
-    v.push(RECORD_V1);
-    // A voter set never approaches u32::MAX members; saturating keeps the
-    // encoder total, and the decoder's length check would then refuse it.
-    let count = u32::try_from(cs.voters.len()).unwrap_or(u32::MAX);
-    v.extend_from_slice(&count.to_be_bytes());
-    for id in &cs.voters {
-        v.extend_from_slice(&id.to_be_bytes());
+    let lists: [&[u64]; 4] = [
+        &cs.voters,
+        &cs.learners,
+        &cs.voters_outgoing,
+        &cs.learners_next,
+    ];
+    let voters_only = lists[1..].iter().all(|l| l.is_empty()) && !cs.auto_leave;
+    let ids: usize = lists.iter().map(|l| l.len()).sum();
+    let mut v = Vec::with_capacity(18 + 8 * ids);
+    v.push(if voters_only {
+        RECORD_V1
+    } else {
+        RECORD_CONF_V2
+    });
+    let lists = if voters_only { &lists[..1] } else { &lists[..] };
+    for list in lists {
+        // A member list never approaches u32::MAX ids; saturating keeps the
+        // encoder total, and the decoder's length check would then refuse it.
+        let count = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        v.extend_from_slice(&count.to_be_bytes());
+        for id in *list {
+            v.extend_from_slice(&id.to_be_bytes());
+        }
+    }
+    if !voters_only {
+        v.push(u8::from(cs.auto_leave));
     }
     v
 }
 
-/// Decodes a value written by [`encode_conf_state`].
+/// Decodes a value written by [`encode_conf_state`] (either version).
 pub fn decode_conf_state(value: &[u8]) -> Result<ConfState, DecodeError> {
-    let Some((&version, rest)) = value.split_first() else {
+    let Some((&version, mut rest)) = value.split_first() else {
         return Err(DecodeError::Length {
             expected: 5,
             found: 0,
         });
     };
-    check_version(version)?;
-    let count = u32::from_be_bytes(fixed(rest.get(..4).unwrap_or(rest))?) as usize;
-    let voters = &rest[4..];
-    let expected = count.saturating_mul(8);
-    if voters.len() != expected {
-        return Err(DecodeError::Length {
-            expected: 5 + expected,
-            found: value.len(),
-        });
+    let lists = match version {
+        RECORD_V1 => 1,
+        RECORD_CONF_V2 => 4,
+        other => return Err(DecodeError::Version(other)),
+    };
+    let truncated = || DecodeError::Length {
+        expected: value.len() + 1,
+        found: value.len(),
+    };
+    let mut read = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for list in read.iter_mut().take(lists) {
+        let count = u32::from_be_bytes(fixed(rest.get(..4).ok_or_else(truncated)?)?) as usize;
+        let len = count.saturating_mul(8);
+        let ids = rest
+            .get(4..4usize.saturating_add(len))
+            .ok_or_else(truncated)?;
+        *list = ids
+            .chunks_exact(8)
+            .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        rest = &rest[4 + len..];
     }
-    Ok(ConfState::with_voters(voters.chunks_exact(8).map(|c| {
-        u64::from_be_bytes(c.try_into().unwrap_or_default())
-    })))
+    let auto_leave = match (version, rest) {
+        (RECORD_V1, []) => false,
+        (RECORD_CONF_V2, [b]) if *b <= 1 => *b == 1,
+        _ => {
+            return Err(DecodeError::Length {
+                expected: value.len() - rest.len() + usize::from(version == RECORD_CONF_V2),
+                found: value.len(),
+            })
+        }
+    };
+    let [voters, learners, voters_outgoing, learners_next] = read;
+    let mut cs = ConfState::with_voters_and_learners(voters, learners);
+    cs.voters_outgoing = voters_outgoing;
+    cs.learners_next = learners_next;
+    cs.auto_leave = auto_leave;
+    Ok(cs)
 }
 
 /// The stored form of a snapshot record: version, index, term, the
@@ -306,6 +356,27 @@ mod tests {
         for cut in [0, 5, 20, 30] {
             assert!(decode_snapshot(&v[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn conf_states_round_trip_in_both_versions() {
+        let plain = ConfState::with_voters([1, 2, 3]);
+        let v = encode_conf_state(&plain);
+        assert_eq!(v[0], RECORD_V1, "voters alone keep the version 1 record");
+        assert_eq!(decode_conf_state(&v).unwrap(), plain);
+        let mut joint = ConfState::with_voters_and_learners([1, 2, 4], [5]);
+        joint.voters_outgoing = vec![1, 2, 3];
+        joint.learners_next = vec![3];
+        joint.auto_leave = true;
+        let v = encode_conf_state(&joint);
+        assert_eq!(v[0], RECORD_CONF_V2);
+        assert_eq!(decode_conf_state(&v).unwrap(), joint);
+        for cut in 0..v.len() {
+            assert!(decode_conf_state(&v[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad_flag = v.clone();
+        *bad_flag.last_mut().unwrap() = 7;
+        assert!(decode_conf_state(&bad_flag).is_err());
     }
 
     #[test]

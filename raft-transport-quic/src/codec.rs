@@ -40,6 +40,22 @@ const FLAG_REJECT: u8 = 0b1;
 /// A snapshot's metadata follows the entries: only in a snapshot stream's
 /// head, never in a message frame.
 const FLAG_SNAPSHOT: u8 = 0b10;
+/// The snapshot's membership goes beyond voters (learners, or joint): the
+/// rest of it follows the voters.
+const FLAG_MEMBERSHIP: u8 = 0b100;
+
+/// Whether a membership needs more than the voter list on the wire.
+fn has_more_than_voters(cs: &ConfState) -> bool {
+    !cs.learners.is_empty()
+        || !cs.voters_outgoing.is_empty()
+        || !cs.learners_next.is_empty()
+        || cs.auto_leave
+}
+
+/// The membership lists after the voters (with [`FLAG_MEMBERSHIP`]).
+fn more_lists(cs: &ConfState) -> [&[u64]; 3] {
+    [&cs.learners, &cs.voters_outgoing, &cs.learners_next]
+}
 
 /// Why received bytes were refused. Every variant closes the connection they
 /// came on; [`DecodeError::kind`] names the metrics counter it bumps.
@@ -191,8 +207,17 @@ pub fn message_len(m: &Message) -> usize {
 /// Bytes a snapshot takes after the entries: index, term, voter count,
 /// voters, data length, data.
 fn snapshot_len(s: &Snapshot) -> usize {
-    let voters = &s.metadata.conf_state.voters;
-    varint_len(s.metadata.index)
+    let cs = &s.metadata.conf_state;
+    let voters = &cs.voters;
+    let more = if has_more_than_voters(cs) {
+        1 + more_lists(cs)
+            .iter()
+            .map(|l| varint_len(l.len() as u64) + l.iter().map(|v| varint_len(*v)).sum::<usize>())
+            .sum::<usize>()
+    } else {
+        0
+    };
+    more + varint_len(s.metadata.index)
         + varint_len(s.metadata.term)
         + varint_len(voters.len() as u64)
         + voters.iter().map(|v| varint_len(*v)).sum::<usize>()
@@ -206,8 +231,11 @@ pub(crate) fn encode_message(m: &Message, out: &mut BytesMut) {
         put_varint(out, v);
     }
     let mut flags = if m.reject { FLAG_REJECT } else { 0 };
-    if m.snapshot.is_some() {
+    if let Some(s) = m.snapshot.as_deref() {
         flags |= FLAG_SNAPSHOT;
+        if has_more_than_voters(&s.metadata.conf_state) {
+            flags |= FLAG_MEMBERSHIP;
+        }
     }
     out.put_u8(flags);
     put_varint(out, m.context.len() as u64);
@@ -223,10 +251,19 @@ pub(crate) fn encode_message(m: &Message, out: &mut BytesMut) {
     if let Some(s) = m.snapshot.as_deref() {
         put_varint(out, s.metadata.index);
         put_varint(out, s.metadata.term);
-        let voters = &s.metadata.conf_state.voters;
-        put_varint(out, voters.len() as u64);
-        for v in voters {
+        let cs = &s.metadata.conf_state;
+        put_varint(out, cs.voters.len() as u64);
+        for v in &cs.voters {
             put_varint(out, *v);
+        }
+        if has_more_than_voters(cs) {
+            for list in more_lists(cs) {
+                put_varint(out, list.len() as u64);
+                for v in list {
+                    put_varint(out, *v);
+                }
+            }
+            out.put_u8(u8::from(cs.auto_leave));
         }
         put_varint(out, s.data.len() as u64);
         out.put_slice(&s.data);
@@ -340,8 +377,11 @@ pub(crate) fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     m.vote = get_varint(b)?;
     m.reject_hint = get_varint(b)?;
     let flags = get_u8(b)?;
-    if flags & !(FLAG_REJECT | FLAG_SNAPSHOT) != 0 {
+    if flags & !(FLAG_REJECT | FLAG_SNAPSHOT | FLAG_MEMBERSHIP) != 0 {
         return Err(DecodeError::Malformed("unknown message flags"));
+    }
+    if flags & FLAG_MEMBERSHIP != 0 && flags & FLAG_SNAPSHOT == 0 {
+        return Err(DecodeError::Malformed("membership flag without a snapshot"));
     }
     m.reject = flags & FLAG_REJECT != 0;
     m.context = get_bytes(b)?;
@@ -366,24 +406,35 @@ pub(crate) fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     if flags & FLAG_SNAPSHOT != 0 {
         let index = get_varint(b)?;
         let term = get_varint(b)?;
-        let count = get_varint(b)?;
-        // Each voter takes at least one byte.
-        if count > b.remaining() as u64 {
-            return Err(DecodeError::Malformed("voter count exceeds frame"));
-        }
-        let mut voters = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            voters.push(get_varint(b)?);
+        let mut cs = ConfState::with_voters(get_ids(b)?);
+        if flags & FLAG_MEMBERSHIP != 0 {
+            cs.learners = get_ids(b)?;
+            cs.voters_outgoing = get_ids(b)?;
+            cs.learners_next = get_ids(b)?;
+            cs.auto_leave = match get_u8(b)? {
+                0 => false,
+                1 => true,
+                _ => return Err(DecodeError::Malformed("auto leave is not 0 or 1")),
+            };
         }
         let data = get_bytes(b)?;
-        m.snapshot = Some(Box::new(Snapshot::new(
-            index,
-            term,
-            ConfState::with_voters(voters),
-            data,
-        )));
+        m.snapshot = Some(Box::new(Snapshot::new(index, term, cs, data)));
     }
     Ok(m)
+}
+
+/// A count, then that many varint ids.
+fn get_ids(b: &mut Bytes) -> Result<Vec<u64>, DecodeError> {
+    let count = get_varint(b)?;
+    // Each id takes at least one byte.
+    if count > b.remaining() as u64 {
+        return Err(DecodeError::Malformed("member count exceeds frame"));
+    }
+    let mut ids = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        ids.push(get_varint(b)?);
+    }
+    Ok(ids)
 }
 
 fn get_u8(b: &mut Bytes) -> Result<u8, DecodeError> {

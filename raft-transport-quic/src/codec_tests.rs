@@ -179,11 +179,12 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         any::<u64>(),
         any::<u64>(),
         proptest::collection::vec(any::<u8>(), 0..40),
+        0u8..3,
     )
-        .prop_map(|(term, index, data)| Entry {
+        .prop_map(|(term, index, data, t)| Entry {
             term,
             index,
-            entry_type: EntryType::EntryNormal,
+            entry_type: EntryType::from_u8(t).unwrap(),
             data: data.into(),
         })
 }

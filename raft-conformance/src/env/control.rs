@@ -9,7 +9,7 @@ use raft_core::Config;
 /// Errors a node returns for input the script is allowed to give (a
 /// proposal without leader, ...) are part of the output; a storage failure
 /// is not.
-fn printed_or_fatal(d: &Directive, e: raft_core::Error) -> Failure {
+pub(crate) fn printed_or_fatal(d: &Directive, e: raft_core::Error) -> Failure {
     match e {
         raft_core::Error::Storage(_) => raft_failure(d, e),
         other => Failure::Printed(other.to_string()),

@@ -2,7 +2,7 @@
 //! command, printing what etcd's `rafttest.InteractionEnv` prints.
 //!
 //! One file per family of commands, as etcd keeps one per handler:
-//! `nodes.rs` (add-nodes), `ready.rs` (process-ready, stabilize,
+//! `nodes.rs` (add-nodes), `confchange.rs` (propose-conf-change), `ready.rs` (process-ready, stabilize,
 //! deliver-msgs), `control.rs` (campaign, propose, ticks, forget-leader,
 //! report-unreachable, timeouts), `inspect.rs` (raft-log, raft-state,
 //! status, log-level), `snapshot.rs` (compact, send-snapshot, and each
@@ -12,6 +12,7 @@
 //! (transfer-leadership), `read_index.rs` (read-index, an extension of
 //! etcd's format: see the crate documentation).
 
+mod confchange;
 mod control;
 mod inspect;
 mod nodes;
@@ -179,6 +180,7 @@ impl Env {
             "process-append-thread" => self.process_append_thread_cmd(d),
             "process-apply-thread" => self.process_apply_thread_cmd(d),
             "process-ready" => self.process_ready_cmd(d),
+            "propose-conf-change" => self.propose_conf_change(d),
             "propose" => self.propose(d),
             "raft-log" => self.raft_log(d),
             "raft-state" => self.raft_state(),

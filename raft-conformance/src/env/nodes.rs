@@ -1,6 +1,7 @@
-//! `add-nodes N [voters=(..)] [index=I] [inflight=K] [prevote=B]
-//! [checkquorum=B] [read-only=safe|lease-based] [max-committed-size-per-ready=S]
-//! [async-storage-writes=B]`
+//! `add-nodes N [voters=(..)] [learners=(..)] [index=I] [inflight=K]
+//! [prevote=B] [checkquorum=B] [read-only=safe|lease-based]
+//! [max-committed-size-per-ready=S] [async-storage-writes=B]
+//! [disable-conf-change-validation=B] [step-down-on-removal=B]`
 
 use super::{invalid, CmdResult, Env, Failure, Node};
 use crate::datadriven::Directive;
@@ -8,11 +9,7 @@ use raft_core::{ConfState, Config, EntryId, LogStorage, RawNode, ReadOnlyOption,
 
 /// Options of etcd's harness for features this project does not build yet.
 /// Naming one is refused rather than silently ignored.
-const UNSUPPORTED: &[&str] = &[
-    "learners",
-    "step-down-on-removal",
-    "disable-conf-change-validation",
-];
+const UNSUPPORTED: &[&str] = &[];
 
 impl Env {
     pub(crate) fn add_nodes(&mut self, d: &Directive) -> CmdResult {
@@ -60,11 +57,22 @@ impl Env {
         if let Some(n) = d.scan_u64("max-committed-size-per-ready")? {
             config.max_committed_size_per_ready = n;
         }
+        if let Some(b) = d.scan_bool("disable-conf-change-validation")? {
+            config.disable_conf_change_validation = b;
+        }
+        if let Some(b) = d.scan_bool("step-down-on-removal")? {
+            config.step_down_on_removal = b;
+        }
         let voters = d.scan_u64s("voters")?.unwrap_or_default();
+        let learners = d.scan_u64s("learners")?.unwrap_or_default();
+        if !learners.is_empty() {
+            self.refuse_when_traced(d)?;
+        }
         let index = d.scan_u64("index")?;
         let content = d.scan_str("content")?;
         // Like etcd, any of these means "start from an initial snapshot".
-        let bootstrap = !voters.is_empty() || index.is_some() || content.is_some();
+        let bootstrap =
+            !voters.is_empty() || !learners.is_empty() || index.is_some() || content.is_some();
         let base_index = index.unwrap_or(0);
         if bootstrap && base_index <= 1 {
             return Err(Failure::Printed(
@@ -84,7 +92,10 @@ impl Env {
             };
             let (conf_state, base) = if bootstrap {
                 (
-                    ConfState::with_voters(voters.iter().copied()),
+                    ConfState::with_voters_and_learners(
+                        voters.iter().copied(),
+                        learners.iter().copied(),
+                    ),
                     EntryId {
                         term: 1,
                         index: base_index,

@@ -5,7 +5,7 @@ use super::{invalid, raft_failure, CmdResult, Env, Failure};
 use crate::datadriven::Directive;
 use crate::output::{parse_level, Output};
 use raft_core::describe::{default_formatter, describe_message, describe_ready};
-use raft_core::{Entry, LogStorage, Message, MessageType, Ready, ReadyHandler};
+use raft_core::{ConfState, Entry, LogStorage, Message, MessageType, Ready, ReadyHandler};
 
 /// A node whose messages to deliver or drop.
 struct Recipient {
@@ -220,6 +220,15 @@ impl<S: LogStorage> ReadyHandler<S> for QueueReady<'_> {
 
     fn apply(&mut self, committed: &[Entry]) -> Result<(), raft_core::Error> {
         self.applied.apply(committed);
+        Ok(())
+    }
+
+    fn conf_changed(
+        &mut self,
+        entry: &Entry,
+        conf_state: &ConfState,
+    ) -> Result<(), raft_core::Error> {
+        self.applied.set_conf_state(entry.index, conf_state);
         Ok(())
     }
 }

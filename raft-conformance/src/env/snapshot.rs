@@ -41,15 +41,33 @@ impl AppliedState {
         self.lock().clone()
     }
 
-    /// Applies `entries` to the appender state machine.
+    /// Applies `entries` to the appender state machine. As etcd's harness
+    /// does, a membership change appends its context, not its encoding.
     pub fn apply(&self, entries: &[Entry]) {
         let mut state = self.lock();
         for e in entries {
-            let mut data = Vec::with_capacity(state.data.len() + e.data.len());
+            let update = match raft_core::AnyConfChange::from_entry(e) {
+                Ok(Some(cc)) => cc.as_v2().context,
+                _ => e.data.clone(),
+            };
+            let mut data = Vec::with_capacity(state.data.len() + update.len());
             data.extend_from_slice(&state.data);
-            data.extend_from_slice(&e.data);
+            data.extend_from_slice(&update);
             let conf_state = state.metadata.conf_state.clone();
             *state = Snapshot::new(e.index, e.term, conf_state, data);
+        }
+    }
+}
+
+impl AppliedState {
+    /// Records the configuration the membership change at `index` led to.
+    /// Changes are applied after the entries of their Ready, so the state
+    /// may already be past `index`: every later entry of that Ready was
+    /// applied under this configuration too.
+    pub fn set_conf_state(&self, index: u64, conf_state: &raft_core::ConfState) {
+        let mut state = self.lock();
+        if state.metadata.index >= index {
+            state.metadata.conf_state = conf_state.clone();
         }
     }
 }

@@ -11,6 +11,7 @@
 
 use super::{invalid, raft_failure, CmdResult, Env, Failure};
 use crate::datadriven::Directive;
+use raft_core::confchange::AnyConfChange;
 use raft_core::describe::{default_formatter, describe_message, describe_ready};
 use raft_core::{
     is_local_thread, HardState, LogWrite, Message, MessageType, LOCAL_APPEND_THREAD,
@@ -164,7 +165,22 @@ impl Env {
                     .write(write)
                     .map_err(|e| raft_failure(d, e.into()))?;
             }
-            Thread::Apply => node.applied.apply(&m.entries),
+            Thread::Apply => {
+                node.applied.apply(&m.entries);
+                // The apply thread applies membership changes too, in log
+                // order, as etcd's harness does.
+                for entry in m.entries.iter().filter(|e| e.entry_type.is_conf_change()) {
+                    let change = AnyConfChange::from_entry(entry)
+                        .map_err(|e| raft_failure(d, raft_core::Error::from(e)))?;
+                    if let Some(cc) = change {
+                        let conf_state = node
+                            .raw
+                            .apply_conf_change(cc)
+                            .map_err(|e| raft_failure(d, e))?;
+                        node.applied.set_conf_state(entry.index, &conf_state);
+                    }
+                }
+            }
         }
         self.out.write("Responses:\n");
         for r in &responses {

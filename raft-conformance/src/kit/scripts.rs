@@ -73,6 +73,7 @@ pub const PROJECT_SCRIPTS: &[ProjectScript] = project_scripts![
     "inflight_limits",
     "log_conflicts",
     "max_committed_size",
+    "membership",
     "one_vote_per_term",
     "proposals",
     "single_node",

@@ -7,6 +7,7 @@ mod goquote;
 
 pub use goquote::go_quote;
 
+use crate::confchange::AnyConfChange;
 use crate::message::Message;
 use crate::raw_node::Ready;
 use crate::read_only::ReadState;
@@ -57,13 +58,14 @@ fn go_list(ids: &[NodeId]) -> String {
 }
 
 /// `Voters:[1 2 3] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false`.
-///
-/// Joint configurations and learners are not built yet, so those parts are
-/// always empty; they are printed because etcd prints them.
 pub fn describe_conf_state(cs: &ConfState) -> String {
     format!(
-        "Voters:{} VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false",
-        go_list(&cs.voters)
+        "Voters:{} VotersOutgoing:{} Learners:{} LearnersNext:{} AutoLeave:{}",
+        go_list(&cs.voters),
+        go_list(&cs.voters_outgoing),
+        go_list(&cs.learners),
+        go_list(&cs.learners_next),
+        cs.auto_leave
     )
 }
 
@@ -77,9 +79,15 @@ pub fn describe_snapshot(s: &Snapshot) -> String {
     )
 }
 
-/// `1/3 EntryNormal "data"`.
+/// `1/3 EntryNormal "data"`; a membership change shows its changes in
+/// etcd's token notation (`1/4 EntryConfChangeV2 v2 v3`), or why its
+/// payload does not decode.
 pub fn describe_entry(e: &Entry, f: EntryFormatter<'_>) -> String {
-    let formatted = f(&e.data);
+    let formatted = match AnyConfChange::from_entry(e) {
+        Ok(None) => f(&e.data),
+        Ok(Some(cc)) => cc.as_v2().tokens(),
+        Err(err) => err.to_string(),
+    };
     if formatted.is_empty() {
         format!("{}/{} {}", e.term, e.index, e.entry_type)
     } else {
@@ -292,6 +300,54 @@ mod tests {
         assert_eq!(
             describe_conf_state(&ConfState::default()),
             "Voters:[] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"
+        );
+    }
+
+    #[test]
+    fn membership_renders_like_etcd() {
+        use crate::confchange::{AnyConfChange, ConfChange, ConfChangeType, ConfChangeV2};
+        use crate::types::EntryType;
+        let entry = |cc: AnyConfChange| {
+            let (entry_type, data) = cc.to_entry_data();
+            Entry {
+                term: 1,
+                index: 4,
+                entry_type,
+                data,
+            }
+        };
+        let v1 = entry(ConfChange::new(ConfChangeType::RemoveNode, 1).into());
+        assert_eq!(
+            describe_entry(&v1, &default_formatter),
+            "1/4 EntryConfChange r1"
+        );
+        let changes = ConfChangeV2::changes_from_tokens("v2 l3 u4").unwrap();
+        let v2 = entry(ConfChangeV2::new(Default::default(), changes).into());
+        assert_eq!(
+            describe_entry(&v2, &default_formatter),
+            "1/4 EntryConfChangeV2 v2 l3 u4"
+        );
+        let leave = entry(ConfChangeV2::leave_joint().into());
+        assert_eq!(
+            describe_entry(&leave, &default_formatter),
+            "1/4 EntryConfChangeV2"
+        );
+        let garbage = Entry {
+            entry_type: EntryType::EntryConfChange,
+            data: Bytes::from_static(&[0xff]),
+            ..v1
+        };
+        assert_eq!(
+            describe_entry(&garbage, &default_formatter),
+            "1/4 EntryConfChange cannot decode conf change: truncated varint"
+        );
+        let mut cs = ConfState::with_voters_and_learners([1, 2, 3], [5]);
+        cs.voters_outgoing = vec![1, 2, 4];
+        cs.learners_next = vec![4];
+        cs.auto_leave = true;
+        assert_eq!(
+            describe_conf_state(&cs),
+            "Voters:[1 2 3] VotersOutgoing:[1 2 4] Learners:[5] LearnersNext:[4] AutoLeave:true"
         );
     }
 

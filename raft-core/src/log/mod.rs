@@ -355,6 +355,12 @@ impl<S: LogStorage> RaftLog<S> {
         Ok(false)
     }
 
+    /// The budget of bytes being applied at once, which also pages scans
+    /// of committed entries.
+    pub(crate) fn max_applying_size(&self) -> u64 {
+        self.max_applying_size
+    }
+
     /// Entries from `index` to the end, within `max_size`.
     pub(crate) fn entries_from(&self, index: u64, max_size: u64) -> Result<Vec<Entry>> {
         let last = self.last_index()?;

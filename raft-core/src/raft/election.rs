@@ -31,6 +31,14 @@ impl<S: LogStorage> Raft<S> {
             tracing::warn!("{:x} is unpromotable and can not campaign", self.id);
             return Ok(());
         }
+        if self.has_unapplied_conf_changes()? {
+            tracing::warn!(
+                "{:x} cannot campaign at term {} since there are still pending configuration changes to apply",
+                self.id,
+                self.term
+            );
+            return Ok(());
+        }
         tracing::info!(
             "{:x} is starting a new election at term {}",
             self.id,
@@ -58,7 +66,9 @@ impl<S: LogStorage> Raft<S> {
             CampaignType::Transfer => bytes::Bytes::from_static(super::transfer::CAMPAIGN_TRANSFER),
             _ => bytes::Bytes::new(),
         };
-        let voters: Vec<NodeId> = self.trk.voters.ids().collect();
+        // Both halves of a joint configuration vote; learners are never
+        // asked.
+        let voters: Vec<NodeId> = self.trk.voters().ids().collect();
         for id in voters {
             if id == self.id {
                 self.send(Message {

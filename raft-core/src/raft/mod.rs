@@ -14,6 +14,7 @@
 //! | `follower.rs` | a follower's message handling, forgetting the leader |
 //! | `transfer.rs` | leadership transfer: MsgTransferLeader, MsgTimeoutNow |
 //! | `read_index.rs` | ReadIndex: MsgReadIndex(Resp), confirming reads |
+//! | `membership.rs` | applying configuration changes, learners, auto-leave |
 
 /// Runs its body only when the `trace` feature is on: without it the body is
 /// not compiled at all, so tracing costs nothing.
@@ -30,6 +31,7 @@ mod election;
 mod follower;
 mod heartbeat;
 mod leader;
+mod membership;
 mod proposal;
 mod read_index;
 mod replication;
@@ -45,7 +47,6 @@ use crate::config::{Config, ConfigError, ReadOnlyOption};
 use crate::error::Result;
 use crate::log::RaftLog;
 use crate::message::Message;
-use crate::quorum::MajorityConfig;
 use crate::read_only::{ReadOnly, ReadState};
 use crate::rng::Rng;
 use crate::storage::LogStorage;
@@ -94,6 +95,13 @@ pub(crate) struct Raft<S> {
     pub(crate) pending_read_index: Vec<Message>,
     /// Confirmed reads for the next Ready.
     pub(crate) read_states: Vec<ReadState>,
+    /// The index of the latest configuration change a leader appended: no
+    /// other may be proposed until it is applied (one change at a time).
+    pub(crate) pending_conf_index: u64,
+    /// This node is a learner in the configuration it applied.
+    pub(crate) is_learner: bool,
+    step_down_on_removal: bool,
+    disable_conf_change_validation: bool,
     rng: Rng,
     /// Reused buffer of peer ids for broadcasts.
     peer_scratch: Vec<NodeId>,
@@ -115,17 +123,9 @@ impl<S: LogStorage> Raft<S> {
         let initial = store.initial_state()?;
         let raft_log = RaftLog::new(store, config.effective_max_committed_size_per_ready())?;
         let last = raft_log.last_index()?;
-        let voters = MajorityConfig::new(initial.conf_state.voters.iter().copied());
-        tracing::info!(
-            "{:x} switched to configuration voters={}",
-            config.id,
-            voters
-        );
         let trk = ProgressTracker::new(
-            voters,
             config.max_inflight_msgs,
             config.effective_max_inflight_bytes(),
-            last.max(1),
         );
         let mut raft = Raft {
             id: config.id,
@@ -153,6 +153,10 @@ impl<S: LogStorage> Raft<S> {
             read_only: ReadOnly::default(),
             pending_read_index: Vec::new(),
             read_states: Vec::new(),
+            pending_conf_index: 0,
+            is_learner: false,
+            step_down_on_removal: config.step_down_on_removal,
+            disable_conf_change_validation: config.disable_conf_change_validation,
             rng: Rng::new(config.random_seed),
             peer_scratch: Vec::new(),
             #[cfg(feature = "fault-injection")]
@@ -164,6 +168,7 @@ impl<S: LogStorage> Raft<S> {
             #[cfg(feature = "trace")]
             in_traced_step: false,
         };
+        raft.restore_config(&initial.conf_state, last)?;
         if !initial.hard_state.is_empty() {
             raft.load_state(initial.hard_state)?;
         }
@@ -181,7 +186,12 @@ impl<S: LogStorage> Raft<S> {
         }
         raft.become_follower(raft.term, NO_NODE)?;
         let last = raft.raft_log.last_entry_id()?;
-        let peers: Vec<String> = raft.trk.voters.ids().map(|id| format!("{id:x}")).collect();
+        let peers: Vec<String> = raft
+            .trk
+            .voters()
+            .ids()
+            .map(|id| format!("{id:x}"))
+            .collect();
         tracing::info!(
             "newRaft {:x} [peers: [{}], term: {}, commit: {}, applied: {}, lastindex: {}, lastterm: {}]",
             raft.id,
@@ -270,11 +280,14 @@ impl<S: LogStorage> Raft<S> {
         let last = self.raft_log.last_index()?;
         let (max_inflight, max_bytes) = (self.trk.max_inflight, self.trk.max_inflight_bytes);
         for (id, pr) in self.trk.progress.iter_mut() {
+            let is_learner = pr.is_learner;
             *pr = Progress::new(last + 1, max_inflight, max_bytes);
+            pr.is_learner = is_learner;
             if *id == self.id {
                 pr.matched = last;
             }
         }
+        self.pending_conf_index = 0;
         self.uncommitted_size = 0;
         self.read_only = ReadOnly::default();
         Ok(())
@@ -285,10 +298,14 @@ impl<S: LogStorage> Raft<S> {
             self.election_timeout + self.rng.below(self.election_timeout);
     }
 
-    /// Only a voter in the current configuration may campaign, and not
-    /// while it is still installing a snapshot (its log is not settled).
+    /// Only a voter in the current configuration may campaign (not a
+    /// learner, not a removed node), and not while it is still installing a
+    /// snapshot (its log is not settled).
     pub(crate) fn promotable(&self) -> bool {
-        self.trk.progress.contains_key(&self.id)
+        self.trk
+            .progress
+            .get(&self.id)
+            .is_some_and(|pr| !pr.is_learner)
             && !self.raft_log.has_next_or_in_progress_snapshot()
     }
 
@@ -297,11 +314,15 @@ impl<S: LogStorage> Raft<S> {
     }
 
     /// Marks `applied` as applied by the application and releases the
-    /// uncommitted budget its entries held.
-    pub(crate) fn applied_to(&mut self, index: u64, size: u64, payload: u64) {
+    /// uncommitted budget its entries held. A leader whose joint
+    /// configuration is now applied proposes to leave it, when it is to be
+    /// left automatically.
+    pub(crate) fn applied_to(&mut self, index: u64, size: u64, payload: u64) -> Result<()> {
         let applied = index.max(self.raft_log.applied);
         self.raft_log.applied_to(applied, size);
+        self.maybe_auto_leave(applied)?;
         self.reduce_uncommitted_size(payload);
+        Ok(())
     }
 }
 
@@ -354,7 +375,7 @@ impl<S: LogStorage> Raft<S> {
             election_elapsed: self.election_elapsed as u64,
             randomized_election_timeout: self.randomized_election_timeout as u64,
             heartbeat_elapsed: self.heartbeat_elapsed as u64,
-            voters: self.trk.voters.ids().collect(),
+            voters: self.trk.voters().ids().collect(),
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             election_tick: self.election_timeout as u64,

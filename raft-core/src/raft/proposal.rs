@@ -9,7 +9,7 @@ use crate::types::{Entry, NO_NODE};
 
 impl<S: LogStorage> Raft<S> {
     /// A leader's handling of `MsgProp`.
-    pub(crate) fn propose_as_leader(&mut self, m: Message) -> Result<()> {
+    pub(crate) fn propose_as_leader(&mut self, mut m: Message) -> Result<()> {
         if m.entries.is_empty() {
             return Err(Error::InvalidMessage {
                 from: m.from,
@@ -31,6 +31,7 @@ impl<S: LogStorage> Raft<S> {
             );
             return Err(Error::ProposalDropped);
         }
+        self.check_conf_changes(&mut m.entries, m.from)?;
         if !self.append_entry(m.entries)? {
             return Err(Error::ProposalDropped);
         }

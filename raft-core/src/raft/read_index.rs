@@ -19,7 +19,7 @@ use crate::types::{NodeId, NO_NODE};
 impl<S: LogStorage> Raft<S> {
     /// A leader's handling of `MsgReadIndex`, its own or a follower's.
     pub(crate) fn read_index_as_leader(&mut self, m: Message) -> Result<()> {
-        if self.trk.voters.len() == 1 {
+        if self.trk.is_singleton() {
             // The only voter: nobody else can have been elected.
             let committed = self.raft_log.committed;
             self.respond_to_read(m, committed);
@@ -80,7 +80,7 @@ impl<S: LogStorage> Raft<S> {
             return;
         }
         self.read_only.recv_ack(from, ctx);
-        for read in self.read_only.maybe_advance(&self.trk.voters) {
+        for read in self.read_only.maybe_advance(self.trk.voters()) {
             self.respond_to_read(read.req, read.index);
         }
     }

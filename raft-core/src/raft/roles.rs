@@ -64,6 +64,10 @@ impl<S: LogStorage> Raft<S> {
             own.become_replicate();
             own.recent_active = true;
         }
+        // The log may hold a configuration change not yet applied; rather
+        // than scan for it, treat everything up to the end of the log as
+        // possibly pending, so no new change is accepted until it applied.
+        self.pending_conf_index = self.raft_log.last_index()?;
         // An empty payload is never refused by the uncommitted-size limit,
         // so this append cannot fail for that reason.
         self.append_entry(vec![Entry::default()])?;

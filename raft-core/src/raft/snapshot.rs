@@ -4,10 +4,9 @@
 use super::Raft;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageType};
-use crate::quorum::MajorityConfig;
 use crate::snapshot::Snapshot;
 use crate::storage::{LogStorage, StorageError};
-use crate::tracker::{ProgressState, ProgressTracker};
+use crate::tracker::ProgressState;
 use crate::types::{EntryId, NodeId, Role, NO_NODE};
 
 impl<S: LogStorage> Raft<S> {
@@ -131,8 +130,13 @@ impl<S: LogStorage> Raft<S> {
             self.become_follower(self.term + 1, NO_NODE)?;
             return Ok(false);
         }
-        let voters = &snapshot.metadata.conf_state.voters;
-        if !voters.contains(&self.id) {
+        let cs = &snapshot.metadata.conf_state;
+        // `learners_next` need not be checked: its members are outgoing
+        // voters too.
+        let member = cs.voters.contains(&self.id)
+            || cs.learners.contains(&self.id)
+            || cs.voters_outgoing.contains(&self.id);
+        if !member {
             tracing::warn!(
                 "{:x} attempted to restore snapshot but it is not in the ConfState {:?}; should never happen",
                 self.id,
@@ -161,16 +165,10 @@ impl<S: LogStorage> Raft<S> {
             traced! { self.emit_commit(); }
             return Ok(false);
         }
-        let conf_voters = MajorityConfig::new(voters.iter().copied());
+        let cs = snapshot.metadata.conf_state.clone();
         self.raft_log.restore(snapshot);
         let last = self.raft_log.last_entry_id()?;
-        let (max_inflight, max_bytes) = (self.trk.max_inflight, self.trk.max_inflight_bytes);
-        self.trk = ProgressTracker::new(conf_voters, max_inflight, max_bytes, last.index.max(1));
-        tracing::info!(
-            "{:x} switched to configuration voters={}",
-            self.id,
-            self.trk.voters
-        );
+        self.restore_config(&cs, last.index)?;
         traced! { self.emit_commit(); }
         tracing::info!(
             "{:x} [commit: {}, lastindex: {}, lastterm: {}] restored snapshot [index: {}, term: {}]",

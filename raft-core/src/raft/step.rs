@@ -23,8 +23,7 @@ impl<S: LogStorage> Raft<S> {
         ) {
             // The storage threads' answers follow their own term rule (see
             // `async_writes`): an old term voids only an append's entries.
-            self.step_storage_response(&m);
-            return Ok(());
+            return self.step_storage_response(&m);
         }
         if m.term > self.term {
             if !self.step_higher_term(&m)? {

@@ -21,7 +21,7 @@ impl<S: LogStorage> Raft<S> {
     /// A leader's handling of `MsgTransferLeader` (the transferee is
     /// `from`, whose progress the caller has checked exists).
     pub(crate) fn transfer_leader(&mut self, transferee: NodeId) -> Result<()> {
-        if !self.trk.voters.contains(transferee) {
+        if !self.trk.voters().contains(transferee) {
             // A learner (anything that is not a voter) cannot win a vote.
             tracing::debug!("{:x} is learner. Ignored transferring leadership", self.id);
             return Ok(());

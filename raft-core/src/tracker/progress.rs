@@ -61,6 +61,8 @@ pub struct Progress {
     pub msg_app_flow_paused: bool,
     /// The appends sent and not yet acknowledged, bounded by count and bytes.
     pub inflights: Inflights,
+    /// The peer is a learner: replicated to, but never counted in a quorum.
+    pub is_learner: bool,
 }
 
 impl Progress {
@@ -74,6 +76,7 @@ impl Progress {
             recent_active: false,
             msg_app_flow_paused: false,
             inflights: Inflights::new(max_inflight, max_inflight_bytes),
+            is_learner: false,
         }
     }
 
@@ -201,6 +204,9 @@ impl fmt::Display for Progress {
             "{} match={} next={}",
             self.state, self.matched, self.next
         )?;
+        if self.is_learner {
+            f.write_str(" learner")?;
+        }
         if self.is_paused() {
             f.write_str(" paused")?;
         }

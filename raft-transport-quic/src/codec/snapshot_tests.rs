@@ -187,3 +187,20 @@ proptest! {
         let _ = decode(&input, &[], 256);
     }
 }
+
+#[test]
+fn a_joint_membership_with_learners_crosses_intact() {
+    let mut m = msg_snap(b"state");
+    let mut cs = ConfState::with_voters([1, 2, 3]);
+    cs.voters_outgoing = vec![1, 2, 4];
+    cs.learners = vec![5];
+    cs.learners_next = vec![4];
+    cs.auto_leave = true;
+    if let Some(s) = m.snapshot.as_deref_mut() {
+        s.metadata.conf_state = cs.clone();
+    }
+    let bytes = stream(&m);
+    let back = decode(&bytes, &[3, 17], 1 << 20).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(back.snapshot.unwrap().metadata.conf_state, cs);
+}

@@ -262,8 +262,14 @@ pub fn run_contract<F: StorageFactory>(storage: &str, factory: &F) -> ContractRe
 
 // ---- helpers shared by the cases ----
 
+/// The membership every case creates its log with: joint, with learners
+/// and a learner to be, so that a storage that keeps only the voters fails.
 fn voters() -> ConfState {
-    ConfState::with_voters([1, 2, 3])
+    let mut cs = ConfState::with_voters_and_learners([1, 2, 3], [5]);
+    cs.voters_outgoing = vec![1, 2, 4];
+    cs.learners_next = vec![4];
+    cs.auto_leave = true;
+    cs
 }
 
 fn base(term: u64, index: u64) -> EntryId {
