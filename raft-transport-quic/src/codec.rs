@@ -365,8 +365,19 @@ pub fn decode_frame_body(mut body: Bytes) -> Result<Vec<Message>, DecodeError> {
 
 pub(crate) fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     let raw_type = get_u8(b)?;
-    let msg_type =
-        MessageType::from_u8(raw_type).ok_or(DecodeError::UnknownMessageType(raw_type))?;
+    // The storage-thread types pass only between a node and its own
+    // threads (the wire has no field for their responses): not spoken here.
+    let msg_type = MessageType::from_u8(raw_type)
+        .filter(|t| {
+            !matches!(
+                t,
+                MessageType::MsgStorageAppend
+                    | MessageType::MsgStorageAppendResp
+                    | MessageType::MsgStorageApply
+                    | MessageType::MsgStorageApplyResp
+            )
+        })
+        .ok_or(DecodeError::UnknownMessageType(raw_type))?;
     let mut m = Message::new(msg_type);
     m.to = get_varint(b)?;
     m.from = get_varint(b)?;

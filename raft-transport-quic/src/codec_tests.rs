@@ -115,7 +115,7 @@ fn bad_input_is_classified() {
         Err(DecodeError::Truncated("frame"))
     );
     let mut unknown = full.clone();
-    unknown[13] = 19; // MsgStorageAppend: etcd's, not spoken here
+    unknown[13] = 19; // MsgStorageAppend: only between a node and its threads
     assert_eq!(
         decode_all(&unknown, 1024),
         Err(DecodeError::UnknownMessageType(19))

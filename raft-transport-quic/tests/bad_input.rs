@@ -65,7 +65,7 @@ async fn a_frame_over_the_size_limit() {
 async fn an_unknown_message_type() {
     let mut s = stream_bytes(&[msg(MessageType::MsgHeartbeat, 3, 2, 0)]);
     // Header (8), length (4), count (1), then the type byte. 19 is
-    // etcd's MsgStorageAppend, which this implementation does not speak.
+    // etcd's MsgStorageAppend, which never crosses the network.
     s[13] = 19;
     send_bad(&s, |m| m.unknown_message_type).await;
 }
