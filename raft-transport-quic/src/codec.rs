@@ -363,20 +363,23 @@ pub fn decode_frame_body(mut body: Bytes) -> Result<Vec<Message>, DecodeError> {
     Ok(messages)
 }
 
+/// Whether messages of type `t` cross the wire. The storage-thread types of
+/// async storage writes pass only between a node and its own threads (and
+/// the wire has no field for their responses): they decode as unknown.
+pub fn is_wire_type(t: MessageType) -> bool {
+    !matches!(
+        t,
+        MessageType::MsgStorageAppend
+            | MessageType::MsgStorageAppendResp
+            | MessageType::MsgStorageApply
+            | MessageType::MsgStorageApplyResp
+    )
+}
+
 pub(crate) fn decode_message(b: &mut Bytes) -> Result<Message, DecodeError> {
     let raw_type = get_u8(b)?;
-    // The storage-thread types pass only between a node and its own
-    // threads (the wire has no field for their responses): not spoken here.
     let msg_type = MessageType::from_u8(raw_type)
-        .filter(|t| {
-            !matches!(
-                t,
-                MessageType::MsgStorageAppend
-                    | MessageType::MsgStorageAppendResp
-                    | MessageType::MsgStorageApply
-                    | MessageType::MsgStorageApplyResp
-            )
-        })
+        .filter(|t| is_wire_type(*t))
         .ok_or(DecodeError::UnknownMessageType(raw_type))?;
     let mut m = Message::new(msg_type);
     m.to = get_varint(b)?;
