@@ -50,7 +50,7 @@ impl<S: LogStorage> Raft<S> {
                 }
                 Ok(())
             }
-            MessageType::MsgTransferLeader => self.forward_transfer_leader(m),
+            MessageType::MsgTransferLeader => self.forward_to_leader(m, "leader transfer"),
             MessageType::MsgTimeoutNow => {
                 tracing::info!(
                     "{:x} [term {}] received MsgTimeoutNow from {:x} and starts an election to get leadership.",
@@ -62,9 +62,26 @@ impl<S: LogStorage> Raft<S> {
                 // is no partitioned node to protect the group from.
                 self.hup(super::CampaignType::Transfer)
             }
-            MessageType::MsgReadIndex => self.forward_read_index(m),
+            MessageType::MsgReadIndex => self.forward_to_leader(m, "index reading"),
             MessageType::MsgReadIndexResp => self.handle_read_index_response(m),
             _ => Ok(()),
         }
+    }
+
+    /// Passes a request only the leader can answer (a read, a transfer) on
+    /// to it. Without a known leader it is dropped, as etcd does; the
+    /// application retries after its own timeout.
+    fn forward_to_leader(&mut self, mut m: Message, what: &str) -> Result<()> {
+        if self.lead == NO_NODE {
+            tracing::info!(
+                "{:x} no leader at term {}; dropping {what} msg",
+                self.id,
+                self.term
+            );
+            return Ok(());
+        }
+        m.to = self.lead;
+        self.send(m);
+        Ok(())
     }
 }

@@ -102,23 +102,6 @@ impl<S: LogStorage> Raft<S> {
         });
     }
 
-    /// A follower's handling of `MsgReadIndex`: forward it to the leader.
-    /// Without a leader the read is dropped, as etcd does; the application
-    /// retries after its own timeout.
-    pub(crate) fn forward_read_index(&mut self, mut m: Message) -> Result<()> {
-        if self.lead == NO_NODE {
-            tracing::info!(
-                "{:x} no leader at term {}; dropping index reading msg",
-                self.id,
-                self.term
-            );
-            return Ok(());
-        }
-        m.to = self.lead;
-        self.send(m);
-        Ok(())
-    }
-
     /// A follower's handling of the leader's answer to a forwarded read.
     pub(crate) fn handle_read_index_response(&mut self, m: Message) -> Result<()> {
         let [entry] = m.entries.as_slice() else {

@@ -112,19 +112,4 @@ impl<S: LogStorage> Raft<S> {
     pub(crate) fn abort_leader_transfer(&mut self) {
         self.lead_transferee = NO_NODE;
     }
-
-    /// A follower's handling of `MsgTransferLeader`: pass it to the leader.
-    pub(crate) fn forward_transfer_leader(&mut self, mut m: Message) -> Result<()> {
-        if self.lead == NO_NODE {
-            tracing::info!(
-                "{:x} no leader at term {}; dropping leader transfer msg",
-                self.id,
-                self.term
-            );
-            return Ok(());
-        }
-        m.to = self.lead;
-        self.send(m);
-        Ok(())
-    }
 }
