@@ -6,12 +6,13 @@
 //!
 //! `cargo bench -p raft-transport-quic --bench loopback`
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use raft_core::{Entry, Message, MessageType, Transport, TransportEvent};
 use raft_transport_quic::codec::{self, StreamDecoder};
-use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::{Config, QuicTransport};
+use raft_transport_quic::QuicTransport;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -50,17 +51,7 @@ struct Quic {
 
 impl Quic {
     async fn start() -> Quic {
-        let ca = DevCa::new().unwrap();
-        let any = "127.0.0.1:0".parse().unwrap();
-        let config = |id| {
-            let mut c = Config::new(id, any, ca.node_cert(id).unwrap());
-            c.max_frame_size = MAX_FRAME;
-            c
-        };
-        let mut a = QuicTransport::bind(config(1)).unwrap();
-        let mut b = QuicTransport::bind(config(2)).unwrap();
-        a.set_peer(2, b.local_addr());
-        b.set_peer(1, a.local_addr());
+        let (mut a, mut b) = common::quic_pair(|c| c.max_frame_size = MAX_FRAME);
         // Connect before measuring.
         a.send(vec![msg_app(0)]);
         assert!(matches!(b.recv().await, Some(TransportEvent::Message(_))));

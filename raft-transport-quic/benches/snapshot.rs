@@ -11,12 +11,13 @@
 //!
 //! `cargo bench -p raft-transport-quic --bench snapshot`
 
+mod common;
+
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use raft_core::Transport;
 use raft_core::{ConfState, Message, MessageType, Snapshot, SnapshotStatus, TransportEvent};
-use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::{Config, QuicTransport};
+use raft_transport_quic::QuicTransport;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -44,13 +45,7 @@ struct Quic {
 
 impl Quic {
     async fn start() -> Quic {
-        let ca = DevCa::new().unwrap();
-        let any = "127.0.0.1:0".parse().unwrap();
-        let config = |id| Config::new(id, any, ca.node_cert(id).unwrap());
-        let a = QuicTransport::bind(config(1)).unwrap();
-        let b = QuicTransport::bind(config(2)).unwrap();
-        a.set_peer(2, b.local_addr());
-        b.set_peer(1, a.local_addr());
+        let (a, b) = common::quic_pair(|_| {});
         // Connect before measuring.
         let mut quic = Quic { a, b };
         quic.run(&msg_snap(Bytes::new())).await;
