@@ -75,7 +75,11 @@ impl Reads {
     pub(crate) fn len(&self) -> usize {
         self.queued.len()
             + self.rounds.values().map(|r| r.waiters.len()).sum::<usize>()
-            + self.confirmed.iter().map(|c| c.waiters.len()).sum::<usize>()
+            + self
+                .confirmed
+                .iter()
+                .map(|c| c.waiters.len())
+                .sum::<usize>()
     }
 
     pub(crate) fn fail_all(&mut self, error: ReadError) {

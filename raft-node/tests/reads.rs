@@ -108,7 +108,10 @@ async fn a_read_after_an_acknowledged_write_sees_it_on_every_node() {
             // Followers may not have applied it yet when the leader
             // acknowledges; the barrier is what makes them wait.
             let index = timeout(node.read_index()).await.unwrap().unwrap();
-            assert!(index >= written, "read index {index} before write {written}");
+            assert!(
+                index >= written,
+                "read index {index} before write {written}"
+            );
             assert!(node.metrics().applied >= index);
             assert!(c.saw(node.id(), &write), "node {} read stale", node.id());
         }
@@ -155,7 +158,11 @@ async fn a_cut_off_leader_refuses_reads_instead_of_answering_stale() {
     .await
     .unwrap();
     new.propose(&b"fresh"[..]).await.unwrap();
-    assert_eq!(old.metrics().role, Role::Leader, "without check_quorum it keeps leading");
+    assert_eq!(
+        old.metrics().role,
+        Role::Leader,
+        "without check_quorum it keeps leading"
+    );
     let err = timeout(old.read_index()).await.unwrap().unwrap_err();
     assert!(
         matches!(err, ReadError::Timeout { .. } | ReadError::Dropped { .. }),
