@@ -14,6 +14,7 @@ mod client;
 mod demo;
 mod logs;
 mod multihost;
+mod transfer;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
