@@ -135,7 +135,7 @@ async fn concurrent_reads_share_rounds() {
         assert!(index >= written);
     }
     let rounds = leader.metrics().read_rounds - before;
-    assert!(rounds >= 1 && rounds < 200, "{rounds} rounds for 200 reads");
+    assert!((1..200).contains(&rounds), "{rounds} rounds for 200 reads");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
