@@ -124,10 +124,7 @@ where
                     None => break Ok(()),
                 },
             };
-            let step = step
-                .and_then(|()| self.drain(&mut transport, &mut commands))
-                .and_then(|()| self.issue_reads());
-            if let Err(e) = step {
+            if let Err(e) = step.and_then(|()| self.drain(&mut transport, &mut commands)) {
                 break Err(e);
             }
             if let Err(e) = self.handle_readies(&mut transport) {
@@ -279,7 +276,21 @@ where
     /// Ready loop: appends, heartbeats and vote requests leave before the
     /// write, so followers store entries while the leader does; responses
     /// that vouch for durable state leave after it.
+    ///
+    /// Queued reads leave first; when their round completes within these
+    /// Readies (a lease read, a single voter), the next batch leaves at
+    /// once rather than on the next input.
     fn handle_readies<T: Transport>(&mut self, transport: &mut T) -> Result<(), NodeError> {
+        loop {
+            self.issue_reads()?;
+            self.handle_some_readies(transport)?;
+            if !self.reads.can_issue() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn handle_some_readies<T: Transport>(&mut self, transport: &mut T) -> Result<(), NodeError> {
         let mut handler = ReadyIo {
             me: self.raw.id(),
             transport,
@@ -292,9 +303,11 @@ where
         let read_states = handler.read_states;
         if handled > 0 {
             self.readies += handled as u64;
+            // Published before readers wake, so that a read that resolved
+            // finds the metrics at least as far applied as its index.
+            self.publish_metrics();
             self.settle_reads(read_states);
             self.settle_transfers();
-            self.publish_metrics();
         }
         Ok(())
     }

@@ -53,9 +53,9 @@
 //! call — on a follower too, whose request travels to the leader (raft's
 //! ReadIndex). Nothing goes through the log. The path:
 //!
-//! 1. callers queue on the Raft loop; once per pass the loop sends one
-//!    ReadIndex request for all of them ([`Metrics::read_rounds`] counts
-//!    the rounds), so concurrent reads share a confirmation;
+//! 1. callers queue on the Raft loop; whenever no round is in flight, one
+//!    ReadIndex request leaves for all of them ([`Metrics::read_rounds`]
+//!    counts the rounds), so concurrent reads share a confirmation;
 //! 2. the leader confirms it still leads — by a heartbeat round a quorum
 //!    acknowledges under [`ReadMode::Safe`], from its CheckQuorum lease
 //!    under [`ReadMode::Lease`] — and answers with its commit index as of

@@ -2,11 +2,11 @@
 //!
 //! A read goes through three stages:
 //!
-//! 1. **queued** — [`crate::NodeHandle::read_index`] callers that arrived
-//!    since the last round. Once per pass of the Raft loop, every queued
-//!    caller is folded into one `read_index` call with one fresh context,
-//!    so a burst of reads costs one heartbeat round, not one each (etcd's
-//!    server batches the same way);
+//! 1. **queued** — [`crate::NodeHandle::read_index`] callers waiting for
+//!    the next round. One round is in flight at a time: when none is, every
+//!    queued caller is folded into one `read_index` call with one fresh
+//!    context, so a stream of reads costs one heartbeat round per round
+//!    trip, not one each (etcd's server batches the same way);
 //! 2. **confirming** — the round waits for its [`raft_core::ReadState`]:
 //!    the leader has confirmed it still leads (a quorum's heartbeat
 //!    acknowledgements, or its lease under lease reads) and answered with
@@ -71,6 +71,11 @@ impl Reads {
         self.queued.push(reply);
     }
 
+    /// Whether a new round may leave: reads wait, and none is in flight.
+    pub(crate) fn can_issue(&self) -> bool {
+        !self.queued.is_empty() && self.rounds.is_empty()
+    }
+
     /// Reads waiting in any stage.
     pub(crate) fn len(&self) -> usize {
         self.queued.len()
@@ -102,9 +107,10 @@ where
     S: LogStorage + Send + 'static,
     M: StateMachine,
 {
-    /// Sends one ReadIndex request for every read queued since the last.
+    /// Sends one ReadIndex request for every queued read, unless a round
+    /// is still in flight (its end lets the next one leave).
     pub(crate) fn issue_reads(&mut self) -> Result<(), NodeError> {
-        if self.reads.queued.is_empty() {
+        if !self.reads.can_issue() {
             return Ok(());
         }
         let waiters = std::mem::take(&mut self.reads.queued);
