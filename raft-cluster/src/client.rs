@@ -6,6 +6,15 @@
 //! that index, 1 = not the leader (the u64 is the leader's id, 0 if none is
 //! known), 2 = dropped, 3 = shutting down.
 //!
+//! Two lengths above [`MAX_REQUEST`] are requests of their own, with no
+//! payload to propose: [`READ_REQUEST`] asks for a linearizable read
+//! barrier (answered "committed" with the read index once the node has
+//! applied up to it; any node serves it, a follower through its leader),
+//! and [`TRANSFER_REQUEST`], followed by a u64 node id, asks for
+//! leadership to move there (answered "committed" with that id once it
+//! leads). A refused read or transfer is answered "dropped", or "not the
+//! leader" with 0 when the node knows no leader.
+//!
 //! Only the leader accepts proposals (raft-node answers a follower's with
 //! `NotLeader`), so [`Client`] does what etcdctl does with `--endpoints`: it
 //! is given several nodes' client addresses, follows the leader hint in a
@@ -28,6 +37,21 @@ const SHUTTING_DOWN: u8 = 3;
 
 /// Requests larger than this are refused by the server.
 pub const MAX_REQUEST: u32 = 16 << 20;
+/// The length word of a linearizable read request.
+pub const READ_REQUEST: u32 = u32::MAX;
+/// The length word of a leadership transfer request (a u64 id follows).
+pub const TRANSFER_REQUEST: u32 = u32::MAX - 1;
+
+/// What a client asks a node for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Propose this payload; only the leader accepts.
+    Propose(&'a [u8]),
+    /// A linearizable read barrier.
+    Read,
+    /// Move leadership to this node.
+    Transfer(NodeId),
+}
 
 /// How long the client waits for a TCP connection to a node.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -203,16 +227,33 @@ impl Client {
     /// naming a reachable leader (an election under way, say), the client
     /// waits a little before the next round.
     pub async fn propose(&mut self, data: &[u8]) -> Result<Committed, ClientError> {
-        let len = u32::try_from(data.len())
+        u32::try_from(data.len())
             .ok()
             .filter(|len| *len <= MAX_REQUEST)
             .ok_or(ClientError::TooLarge(data.len()))?;
+        self.call(Request::Propose(data)).await
+    }
+
+    /// A linearizable read barrier on whichever endpoint answers first: the
+    /// answer's `index` is the read index that node has applied up to.
+    pub async fn read(&mut self) -> Result<Committed, ClientError> {
+        self.call(Request::Read).await
+    }
+
+    /// Moves leadership to node `to`; the answer's `index` is `to`.
+    pub async fn transfer(&mut self, to: NodeId) -> Result<Committed, ClientError> {
+        self.call(Request::Transfer(to)).await
+    }
+
+    /// Sends `request` until a node answers it, following leader hints as
+    /// [`Client::propose`] describes.
+    async fn call(&mut self, request: Request<'_>) -> Result<Committed, ClientError> {
         let mut failed = vec![false; self.endpoints.len()];
         let mut rounds = 0u32;
         let mut last = String::new();
         for tries in 1..=self.max_tries {
             let at = self.current;
-            let hint = match self.ask(at, len, data).await {
+            let hint = match self.ask(at, request).await {
                 Ok(Answer::Committed(index)) => {
                     return Ok(Committed {
                         index,
@@ -274,7 +315,7 @@ impl Client {
 
     /// One request to endpoint `at`, over the kept connection when it is
     /// to that endpoint.
-    async fn ask(&mut self, at: usize, len: u32, data: &[u8]) -> Result<Answer, ClientError> {
+    async fn ask(&mut self, at: usize, request: Request<'_>) -> Result<Answer, ClientError> {
         let stream = match &mut self.connection {
             Some((i, stream)) if *i == at => stream,
             slot => {
@@ -290,8 +331,18 @@ impl Client {
                 &mut slot.insert((at, stream)).1
             }
         };
-        stream.write_u32(len).await?;
-        stream.write_all(data).await?;
+        match request {
+            Request::Propose(data) => {
+                // `propose` checked that the length fits.
+                stream.write_u32(data.len() as u32).await?;
+                stream.write_all(data).await?;
+            }
+            Request::Read => stream.write_u32(READ_REQUEST).await?,
+            Request::Transfer(to) => {
+                stream.write_u32(TRANSFER_REQUEST).await?;
+                stream.write_u64(to).await?;
+            }
+        }
         Answer::read_from(stream).await
     }
 }

@@ -23,6 +23,7 @@ fn the_demo_replicates_fails_over_and_checks_its_logs() {
         "elected leader",
         "replicated 3000 entries of 256 bytes with 32 proposers",
         "commit latency: p50",
+        "transferred leadership from node",
         "took over at term",
         "checked: 3000 acknowledged entries",
         "survivors' state machines equal",
@@ -211,5 +212,56 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
     assert!(
         stderr.contains(&format!("through {leader} after 2 tries")),
         "{stderr}"
+    );
+
+    // A linearizable read through a follower alone: it asks the leader and
+    // answers once it has applied the writes above.
+    let committed: u64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .last()
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(0);
+    let out = Command::new(BIN)
+        .args(["read", "--to", &followers[0].to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: u64 = stdout
+        .split("index ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|i| i.parse().ok())
+        .unwrap_or_else(|| panic!("no read index in {stdout}"));
+    assert!(
+        committed > 0 && read >= committed,
+        "{stdout} (write at {committed})"
+    );
+
+    // Leadership moves to the first follower; it then takes proposals.
+    let target = client.iter().position(|a| *a == followers[0]).unwrap() + 1;
+    let out = Command::new(BIN)
+        .args(["transfer", "--to", &leader.to_string(), &target.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("node {target} leads now")),
+        "{stdout}"
+    );
+    let out = propose(&[followers[0].to_string()], "after-transfer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -45,6 +45,35 @@
 //! and stateless machines keep working; a state machine with real state
 //! must implement both.
 //!
+//! ## Linearizable reads and leadership transfer
+//!
+//! [`NodeHandle::read_index`] is a read barrier: it resolves with a read
+//! index once the local state machine has applied up to it, and a read of
+//! the state machine after that sees every write acknowledged before the
+//! call — on a follower too, whose request travels to the leader (raft's
+//! ReadIndex). Nothing goes through the log. The path:
+//!
+//! 1. callers queue on the Raft loop; whenever no round is in flight, one
+//!    ReadIndex request leaves for all of them ([`Metrics::read_rounds`]
+//!    counts the rounds), so concurrent reads share a confirmation;
+//! 2. the leader confirms it still leads — by a heartbeat round a quorum
+//!    acknowledges under [`ReadMode::Safe`], from its CheckQuorum lease
+//!    under [`ReadMode::Lease`] — and answers with its commit index as of
+//!    the request (a new leader holds reads until it commits an entry of
+//!    its own term);
+//! 3. the node waits until it has applied that index, then resolves.
+//!
+//! A leader cut off from its quorum cannot confirm, so its reads fail with
+//! [`ReadError::Timeout`] after [`NodeConfig::read_timeout_ticks`] instead
+//! of answering stale; a change of leader or term fails the reads in
+//! flight at once ([`ReadError::Dropped`]), and a node knowing no leader
+//! refuses at once ([`ReadError::NoLeader`]). All of them may be retried.
+//!
+//! [`NodeHandle::transfer_leader`] asks the leader (directly, or through
+//! the follower it is called on) to hand leadership to a voter and
+//! resolves when that voter leads, with a [`TransferError`] when it is not
+//! a voter, another node won, or raft gave the transfer up.
+//!
 //! ```
 //! use raft_core::{Config, MemNetwork, MemStorage};
 //! use raft_node::{spawn, NodeConfig, NullStateMachine};
@@ -66,6 +95,10 @@
 //! let leader = leader.wait_for(|m| m.role == raft_core::Role::Leader).await.map(|_| leader)?;
 //! let index = leader.propose(&b"hello"[..]).await?;
 //! assert!(index > 0);
+//! // A linearizable read through a follower: it has applied the write.
+//! let follower = nodes.iter().find(|n| n.id() != leader.id()).unwrap();
+//! let read = follower.read_index().await?;
+//! assert!(read >= index && follower.metrics().applied >= index);
 //! for node in &nodes {
 //!     node.shutdown().await?;
 //! }
@@ -81,12 +114,14 @@ mod envelope;
 mod error;
 mod handle;
 mod metrics;
+mod reads;
 mod snapshotting;
 mod state_machine;
+mod transfer;
 
-pub use config::{NodeConfig, NodeConfigError, SnapshotPolicy};
+pub use config::{NodeConfig, NodeConfigError, ReadMode, SnapshotPolicy};
 pub use envelope::payload_of;
-pub use error::{NodeError, ProposeError};
+pub use error::{NodeError, ProposeError, ReadError, TransferError};
 pub use handle::{spawn, NodeHandle};
 pub use metrics::{Metrics, SnapshotMetrics};
 pub use state_machine::{Applied, NullStateMachine, SnapshotError, SnapshotJob, StateMachine};

@@ -5,6 +5,7 @@
 use crate::AnyError;
 use clap::Args;
 use raft_cluster::client::{parse_endpoints, Client, Endpoint};
+use raft_core::NodeId;
 
 #[derive(Args, Debug)]
 pub struct ProposeArgs {
@@ -48,5 +49,47 @@ pub async fn run(args: ProposeArgs) -> Result<(), AnyError> {
             );
         }
     }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// Client addresses of the cluster's nodes, as for `propose`.
+    #[arg(long = "to", alias = "endpoints", required = true, value_parser = parse_to)]
+    to: Vec<Vec<Endpoint>>,
+    /// Requests before giving up.
+    #[arg(long, default_value_t = 20)]
+    max_tries: u32,
+}
+
+pub async fn read(args: ReadArgs) -> Result<(), AnyError> {
+    let endpoints: Vec<Endpoint> = args.to.into_iter().flatten().collect();
+    let mut client = Client::new(endpoints, args.max_tries)?;
+    let read = client.read().await?;
+    println!(
+        "linearizable read point: index {} applied on {}",
+        read.index, read.endpoint
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct TransferArgs {
+    /// Client addresses of the cluster's nodes, as for `propose`.
+    #[arg(long = "to", alias = "endpoints", required = true, value_parser = parse_to)]
+    to: Vec<Vec<Endpoint>>,
+    /// The node to hand leadership to.
+    target: NodeId,
+    /// Requests before giving up.
+    #[arg(long, default_value_t = 20)]
+    max_tries: u32,
+}
+
+pub async fn transfer(args: TransferArgs) -> Result<(), AnyError> {
+    let endpoints: Vec<Endpoint> = args.to.into_iter().flatten().collect();
+    let mut client = Client::new(endpoints, args.max_tries)?;
+    let started = std::time::Instant::now();
+    client.transfer(args.target).await?;
+    println!("node {} leads now ({:.1?})", args.target, started.elapsed());
     Ok(())
 }

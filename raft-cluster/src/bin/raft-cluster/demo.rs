@@ -1,8 +1,10 @@
-//! The default run: a local cluster, a load, a failover, and checks; then
+//! The default run: a local cluster, a load with a leadership transfer in
+//! it, a failover, and checks; then
 //! a follower caught up by snapshot (see `catchup`).
 
 use crate::catchup;
 use crate::logs::read_log;
+use crate::transfer::transfer_under_load;
 use crate::AnyError;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,8 +82,15 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
         entry_size: args.entry_size,
         proposers: args.proposers,
     };
-    let report = run_load(&cluster, &spec, Some(bar.clone())).await?;
+    // A third of the way in, leadership moves to another node while the
+    // proposers keep going (they follow the new leader).
+    let (report, moved) = tokio::join!(
+        run_load(&cluster, &spec, Some(bar.clone())),
+        transfer_under_load(&cluster, args.entries / 3)
+    );
+    let (report, moved) = (report?, moved?);
     bar.finish_and_clear();
+    println!("{moved}");
     let mb = report.throughput() * args.entry_size as f64 / 1e6;
     println!(
         "replicated {} entries of {} bytes with {} proposers in {:.2?}: {:.0} entries/s ({:.1} MB/s)",

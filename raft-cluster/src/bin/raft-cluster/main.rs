@@ -14,6 +14,7 @@ mod client;
 mod demo;
 mod logs;
 mod multihost;
+mod transfer;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +36,11 @@ enum Command {
     /// Propose entries through the client ports of nodes started with
     /// `raft-cluster node --client`, following the leader among them.
     Propose(client::ProposeArgs),
+    /// A linearizable read barrier through a client port: prints the read
+    /// index the answering node has applied up to.
+    Read(client::ReadArgs),
+    /// Move leadership to another node through a client port.
+    Transfer(client::TransferArgs),
     /// Write a development CA and node certificates (PEM) for a multi-host
     /// test cluster.
     DevCerts {
@@ -65,6 +71,8 @@ fn main() -> ExitCode {
             None => demo::run(cli.demo).await,
             Some(Command::Node(args)) => multihost::run(args).await,
             Some(Command::Propose(args)) => client::run(args).await,
+            Some(Command::Read(args)) => client::read(args).await,
+            Some(Command::Transfer(args)) => client::transfer(args).await,
             Some(Command::DevCerts { out, ids }) => multihost::write_dev_certs(&out, &ids),
         }
     });

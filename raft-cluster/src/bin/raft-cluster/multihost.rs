@@ -4,10 +4,10 @@
 
 use crate::AnyError;
 use clap::Args;
-use raft_cluster::client::{Answer, MAX_REQUEST};
+use raft_cluster::client::{Answer, MAX_REQUEST, READ_REQUEST, TRANSFER_REQUEST};
 use raft_cluster::state::ChecksumMachine;
 use raft_core::{ConfState, EntryId, NodeId};
-use raft_node::{NodeHandle, ProposeError};
+use raft_node::{NodeHandle, ProposeError, ReadError, TransferError};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::{QuicTransport, TlsMaterial};
 use std::net::SocketAddr;
@@ -121,6 +121,30 @@ async fn serve_client(mut stream: TcpStream, node: NodeHandle) -> Result<(), Any
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e.into()),
         };
+        if len == READ_REQUEST {
+            let answer = match node.read_index().await {
+                Ok(index) => Answer::Committed(index),
+                Err(ReadError::NoLeader) => Answer::NotLeader(None),
+                Err(ReadError::ShuttingDown) => Answer::ShuttingDown,
+                Err(_) => Answer::Dropped,
+            };
+            answer.write_to(&mut stream).await?;
+            continue;
+        }
+        if len == TRANSFER_REQUEST {
+            let to = stream.read_u64().await?;
+            let answer = match node.transfer_leader(to).await {
+                Ok(()) => Answer::Committed(to),
+                Err(TransferError::NoLeader) => Answer::NotLeader(None),
+                Err(TransferError::ShuttingDown) => Answer::ShuttingDown,
+                Err(e) => {
+                    tracing::info!(to, error = %e, "leadership transfer failed");
+                    Answer::Dropped
+                }
+            };
+            answer.write_to(&mut stream).await?;
+            continue;
+        }
         if len > MAX_REQUEST {
             return Err(format!("request of {len} bytes refused").into());
         }
