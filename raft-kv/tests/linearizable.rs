@@ -1,0 +1,211 @@
+//! Linearizability over HTTP: concurrent clients doing put, get and
+//! compare-and-swap against an in-process 3-node cluster while the leader
+//! is stopped and restarted, the history checked with raft-lincheck's
+//! key-value model; and the planted bug (followers reading their own store)
+//! caught by the same check.
+
+mod common;
+
+use common::{cluster, request, split_location, Failure};
+use raft_kv::http::ServiceConfig;
+use raft_kv::local::LocalKv;
+use raft_lincheck::kv::{KvInput, KvModel, KvOutput};
+use raft_lincheck::{check, Budget, Recorder, Verdict};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type History = Arc<Mutex<Recorder<KvInput, KvOutput>>>;
+
+/// What one operation came to.
+enum Result_ {
+    /// A definite answer, and the log index of an acknowledged write.
+    Done(KvOutput, Option<u64>),
+    /// No definite answer: it may or may not have taken effect.
+    Unknown,
+}
+
+/// Sends `input` to `first`, following redirects and trying other nodes
+/// while nothing can have been proposed.
+async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_ {
+    let (method, mut path, body) = match input {
+        KvInput::Get { key } => ("GET", format!("/kv/{key}"), Vec::new()),
+        KvInput::Put { key, value } => ("PUT", format!("/kv/{key}"), value.clone().into_bytes()),
+        KvInput::Cas { key, expected, new } => (
+            "POST",
+            format!("/kv/{key}/cas"),
+            serde_json::json!({ "expected": expected, "new": new })
+                .to_string()
+                .into_bytes(),
+        ),
+        other => panic!("not generated: {other:?}"),
+    };
+    let mut addr = nodes[first % nodes.len()];
+    for attempt in 0..100 {
+        let sent = tokio::time::timeout(Duration::from_secs(3), request(addr, method, &path, &body));
+        let reply = match sent.await {
+            Err(_) | Ok(Err(Failure::Lost(_))) => return Result_::Unknown,
+            Ok(Err(Failure::Refused)) => {
+                // A stopped node: nothing was sent; try the next one.
+                addr = nodes[(first + attempt + 1) % nodes.len()];
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            Ok(Ok(reply)) => reply,
+        };
+        let json = || reply.json();
+        match (reply.status, input) {
+            (307, _) => {
+                let (to, p) = split_location(reply.header("location").expect("Location"));
+                (addr, path) = (to, p);
+            }
+            (503, _) if json()["error"].as_str().is_some_and(|e| e.contains("no leader")) => {
+                // Refused before proposing: safe to retry.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                addr = nodes[(first + attempt + 1) % nodes.len()];
+            }
+            (200, KvInput::Get { .. }) => {
+                return Result_::Done(KvOutput::Value(json()["value"].as_str().map(Into::into)), None)
+            }
+            (404, KvInput::Get { .. }) => return Result_::Done(KvOutput::Value(None), None),
+            (200, KvInput::Put { .. }) => return Result_::Done(KvOutput::Done, json()["index"].as_u64()),
+            (200, KvInput::Cas { .. }) => {
+                let swapped = json()["swapped"].as_bool().expect("swapped");
+                let index = json()["index"].as_u64();
+                return Result_::Done(KvOutput::Swapped(swapped), index.filter(|_| swapped));
+            }
+            _ => return Result_::Unknown,
+        }
+    }
+    Result_::Unknown
+}
+
+/// Runs `input` as `client`, recording its call and return; returns the
+/// index of an acknowledged write.
+async fn run(history: &History, nodes: &[SocketAddr], client: u64, first: usize, input: KvInput) -> Option<u64> {
+    history.lock().unwrap().call(client, input.clone()).unwrap();
+    let result = perform(nodes, first, &input).await;
+    let mut h = history.lock().unwrap();
+    match result {
+        Result_::Done(output, index) => {
+            h.ret(client, output).unwrap();
+            index
+        }
+        Result_::Unknown => {
+            h.unknown(client).unwrap();
+            None
+        }
+    }
+}
+
+const KEYS: [&str; 3] = ["a", "b", "c"];
+
+async fn client(history: History, nodes: Vec<SocketAddr>, client: u64, ops: usize) -> Vec<u64> {
+    let mut rng = StdRng::seed_from_u64(client);
+    let mut acked = Vec::new();
+    for n in 0..ops {
+        let key = KEYS[rng.random_range(0..KEYS.len())].to_string();
+        let value = format!("{client}-{n}");
+        let input = match rng.random_range(0..10) {
+            0..=3 => KvInput::Get { key },
+            4..=6 => KvInput::Put { key, value },
+            _ => {
+                // Expect a value some client may have written, or absence.
+                let expected = match rng.random_range(0..3) {
+                    0 => None,
+                    _ => Some(format!("{}-{}", rng.random_range(1..=4), n.saturating_sub(rng.random_range(0..3)))),
+                };
+                KvInput::Cas { key, expected, new: value }
+            }
+        };
+        let first = rng.random_range(0..nodes.len());
+        acked.extend(run(&history, &nodes, client, first, input).await);
+    }
+    acked
+}
+
+fn verdict(history: History) -> (Verdict, usize, usize) {
+    let h = Arc::try_unwrap(history).ok().expect("clients done").into_inner().unwrap();
+    let ops = h.finish_all();
+    let unknown = ops.iter().filter(|o| o.output.is_none()).count();
+    let v = check(&KvModel, &ops, Budget::default()).expect("a well-formed history");
+    (v, ops.len(), unknown)
+}
+
+/// Reads every key through the leader, recorded: a write acknowledged and
+/// then lost shows up as a read the history cannot explain.
+async fn final_reads(kv: &LocalKv, history: &History) {
+    let nodes = kv.http_addrs();
+    for (i, key) in KEYS.iter().enumerate() {
+        let input = KvInput::Get { key: key.to_string() };
+        run(history, &nodes, 100 + i as u64, 0, input).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
+    let mut kv = cluster(ServiceConfig::default()).await;
+    let nodes = kv.http_addrs();
+    let history: History = Arc::new(Mutex::new(Recorder::new()));
+    let clients: Vec<_> = (1..=4)
+        .map(|c| tokio::spawn(client(history.clone(), nodes.clone(), c, 80)))
+        .collect();
+    let mut faults = 0;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let leader = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+        kv.stop_node(leader).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        kv.restart_node(leader).await.unwrap();
+        faults += 1;
+    }
+    let mut acked = Vec::new();
+    for c in clients {
+        acked.extend(c.await.unwrap());
+    }
+    kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+    final_reads(&kv, &history).await;
+
+    // Two acknowledged writes never share a log index: each was committed
+    // at its own place, which a later leader cannot have overwritten.
+    let mut sorted = acked.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), acked.len(), "acknowledged writes share an index");
+
+    let (v, ops, unknown) = verdict(history);
+    println!("{ops} operations ({unknown} unknown outcomes), {} acknowledged writes, {faults} leader restarts: {v:?}", acked.len());
+    assert_eq!(v, Verdict::Linearizable);
+    assert!(acked.len() > 50, "too few writes succeeded: {}", acked.len());
+    kv.shutdown().await.unwrap();
+}
+
+/// One client writes through the leader and at once reads from a follower.
+async fn write_then_read_a_follower(kv: &LocalKv, rounds: usize) -> Verdict {
+    let leader = kv.leader().expect("a leader");
+    let nodes = kv.http_addrs();
+    let follower = (0..nodes.len()).find(|i| *i as u64 + 1 != leader).expect("a follower");
+    let history: History = Arc::new(Mutex::new(Recorder::new()));
+    for n in 0..rounds {
+        let put = KvInput::Put { key: "x".into(), value: n.to_string() };
+        run(&history, &nodes, 1, leader as usize - 1, put).await;
+        run(&history, &nodes, 1, follower, KvInput::Get { key: "x".into() }).await;
+    }
+    verdict(history).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checker_catches_followers_reading_their_own_state() {
+    let mut correct = cluster(ServiceConfig::default()).await;
+    assert_eq!(write_then_read_a_follower(&correct, 100).await, Verdict::Linearizable);
+    correct.shutdown().await.unwrap();
+
+    let mut planted = ServiceConfig::default();
+    planted.unsafe_follower_local_reads = true;
+    let mut buggy = cluster(planted).await;
+    let v = write_then_read_a_follower(&buggy, 100).await;
+    assert!(matches!(v, Verdict::NotLinearizable { .. }), "{v:?}");
+    buggy.shutdown().await.unwrap();
+}
