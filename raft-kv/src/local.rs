@@ -83,6 +83,9 @@ pub enum LocalError {
     /// In-memory logs do not survive a stop.
     #[error("node {0} keeps its log in memory and cannot restart")]
     CannotRestart(NodeId),
+    /// Links over QUIC have no fault hook here.
+    #[error("only in-process links can be cut")]
+    NoFaultHook,
     /// No leader within the time given.
     #[error("no leader was elected within {0:?}")]
     NoLeader(Duration),
@@ -97,7 +100,10 @@ struct Running {
 
 enum Links {
     Memory(MemNetwork),
-    Quic { ca: Box<DevCa>, addrs: Vec<SocketAddr> },
+    Quic {
+        ca: Box<DevCa>,
+        addrs: Vec<SocketAddr>,
+    },
 }
 
 /// The running cluster. Dropping it without [`LocalKv::shutdown`] leaves
@@ -142,14 +148,19 @@ impl LocalKv {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(io(format!("binding node {id}'s HTTP port {addr}")))?;
-            let local = listener.local_addr().map_err(io("reading the HTTP address"))?;
+            let local = listener
+                .local_addr()
+                .map_err(io("reading the HTTP address"))?;
             http.insert(id, local);
             listeners.push(listener);
         }
         let (links, mut transports) = match options.transport {
             TransportKind::InProcess => {
                 let net = MemNetwork::new(65_536);
-                let t: Vec<Transport> = ids.iter().map(|&id| Transport::Memory(net.join(id))).collect();
+                let t: Vec<Transport> = ids
+                    .iter()
+                    .map(|&id| Transport::Memory(net.join(id)))
+                    .collect();
                 (Links::Memory(net), t)
             }
             TransportKind::Quic => {
@@ -165,7 +176,13 @@ impl LocalKv {
                     set_peers(e, &addrs);
                 }
                 let t = endpoints.into_iter().map(Transport::Quic).collect();
-                (Links::Quic { ca: Box::new(ca), addrs }, t)
+                (
+                    Links::Quic {
+                        ca: Box::new(ca),
+                        addrs,
+                    },
+                    t,
+                )
             }
         };
         let mut cluster = LocalKv {
@@ -245,17 +262,25 @@ impl LocalKv {
 
     /// Every node's HTTP address, node 1 first.
     pub fn http_addrs(&self) -> Vec<SocketAddr> {
-        (1..=self.options.nodes).filter_map(|id| self.http_addr(id)).collect()
+        (1..=self.options.nodes)
+            .filter_map(|id| self.http_addr(id))
+            .collect()
     }
 
     /// Node `id`'s Raft node, if it runs.
     pub fn node(&self, id: NodeId) -> Option<&NodeHandle> {
-        self.slot(id).ok().and_then(|i| self.running[i].as_ref()).map(|r| &r.node)
+        self.slot(id)
+            .ok()
+            .and_then(|i| self.running[i].as_ref())
+            .map(|r| &r.node)
     }
 
     /// Node `id`'s store, if it runs.
     pub fn machine(&self, id: NodeId) -> Option<&KvMachine> {
-        self.slot(id).ok().and_then(|i| self.running[i].as_ref()).map(|r| &r.machine)
+        self.slot(id)
+            .ok()
+            .and_then(|i| self.running[i].as_ref())
+            .map(|r| &r.machine)
     }
 
     /// The running node that thinks it leads, if any.
@@ -289,7 +314,10 @@ impl LocalKv {
             let stopped = r.node.shutdown().await;
             // Requests in flight fail fast once the node is down; a client
             // holding a connection open must not keep the port taken.
-            if tokio::time::timeout(Duration::from_secs(2), r.http).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(2), r.http)
+                .await
+                .is_err()
+            {
                 tracing::warn!(id, "HTTP service slow to stop");
             }
             stopped?;
@@ -329,6 +357,30 @@ impl LocalKv {
         let running = self.start_node(id, listener, transport, true)?;
         self.running[i] = Some(running);
         Ok(())
+    }
+
+    /// Drops every Raft message between `a` and `b`, both ways, until
+    /// [`LocalKv::heal`] (in-process links only).
+    pub fn cut(&self, a: NodeId, b: NodeId) -> Result<(), LocalError> {
+        match &self.links {
+            Links::Memory(net) => {
+                net.cut(a, b);
+                net.cut(b, a);
+                Ok(())
+            }
+            Links::Quic { .. } => Err(LocalError::NoFaultHook),
+        }
+    }
+
+    /// Restores every cut link.
+    pub fn heal(&self) -> Result<(), LocalError> {
+        match &self.links {
+            Links::Memory(net) => {
+                net.heal();
+                Ok(())
+            }
+            Links::Quic { .. } => Err(LocalError::NoFaultHook),
+        }
     }
 
     /// Stops every node.

@@ -22,7 +22,10 @@ async fn puts_gets_cas_delete_and_a_followers_redirect() {
     assert_eq!(put.json()["previous"], "blue");
 
     let get = request(at, "GET", "/kv/color", b"").await.unwrap();
-    assert_eq!((get.status, get.json()["value"].clone()), (200, "teal".into()));
+    assert_eq!(
+        (get.status, get.json()["value"].clone()),
+        (200, "teal".into())
+    );
 
     let cas = br#"{"expected":"teal","new":"green"}"#;
     let swapped = request(at, "POST", "/kv/color/cas", cas).await.unwrap();
@@ -51,7 +54,9 @@ async fn puts_gets_cas_delete_and_a_followers_redirect() {
     // A stale read answers from the follower's own store, which catches up.
     let mut seen = None;
     for _ in 0..200 {
-        let r = request(f_at, "GET", "/kv/shape?consistency=stale", b"").await.unwrap();
+        let r = request(f_at, "GET", "/kv/shape?consistency=stale", b"")
+            .await
+            .unwrap();
         if r.status == 200 {
             seen = Some(r.json()["value"].clone());
             break;
@@ -73,8 +78,12 @@ async fn puts_gets_cas_delete_and_a_followers_redirect() {
     assert_eq!(status["leader_http"], at.to_string());
     assert_eq!(status["keys"], 2);
     let metrics = request(at, "GET", "/metrics", b"").await.unwrap();
-    assert!(metrics.body.contains("raft_kv_requests_total{op=\"put\",result=\"ok\"} 3"));
-    assert!(metrics.body.contains(&format!("raft_is_leader{{node=\"{leader}\"}} 1")));
+    assert!(metrics
+        .body
+        .contains("raft_kv_requests_total{op=\"put\",result=\"ok\"} 3"));
+    assert!(metrics
+        .body
+        .contains(&format!("raft_is_leader{{node=\"{leader}\"}} 1")));
     kv.shutdown().await.unwrap();
 }
 
@@ -107,7 +116,10 @@ async fn bad_requests_get_4xx_with_a_json_error() {
     for (method, path, body, status) in cases {
         let reply = request(at, method, path, body).await.unwrap();
         assert_eq!(reply.status, status, "{method} {path}: {reply:?}");
-        assert!(reply.json()["error"].is_string(), "{method} {path}: {reply:?}");
+        assert!(
+            reply.json()["error"].is_string(),
+            "{method} {path}: {reply:?}"
+        );
     }
     // Nothing above reached the log: the store is empty and still serves.
     let status = request(at, "GET", "/status", b"").await.unwrap().json();

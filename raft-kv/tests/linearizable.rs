@@ -14,6 +14,7 @@ use raft_lincheck::{check, Budget, Recorder, Verdict};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,7 +45,8 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_
     };
     let mut addr = nodes[first % nodes.len()];
     for attempt in 0..100 {
-        let sent = tokio::time::timeout(Duration::from_secs(3), request(addr, method, &path, &body));
+        let sent =
+            tokio::time::timeout(Duration::from_secs(3), request(addr, method, &path, &body));
         let reply = match sent.await {
             Err(_) | Ok(Err(Failure::Lost(_))) => return Result_::Unknown,
             Ok(Err(Failure::Refused)) => {
@@ -61,16 +63,25 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_
                 let (to, p) = split_location(reply.header("location").expect("Location"));
                 (addr, path) = (to, p);
             }
-            (503, _) if json()["error"].as_str().is_some_and(|e| e.contains("no leader")) => {
+            (503, _)
+                if json()["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("no leader")) =>
+            {
                 // Refused before proposing: safe to retry.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 addr = nodes[(first + attempt + 1) % nodes.len()];
             }
             (200, KvInput::Get { .. }) => {
-                return Result_::Done(KvOutput::Value(json()["value"].as_str().map(Into::into)), None)
+                return Result_::Done(
+                    KvOutput::Value(json()["value"].as_str().map(Into::into)),
+                    None,
+                )
             }
             (404, KvInput::Get { .. }) => return Result_::Done(KvOutput::Value(None), None),
-            (200, KvInput::Put { .. }) => return Result_::Done(KvOutput::Done, json()["index"].as_u64()),
+            (200, KvInput::Put { .. }) => {
+                return Result_::Done(KvOutput::Done, json()["index"].as_u64())
+            }
             (200, KvInput::Cas { .. }) => {
                 let swapped = json()["swapped"].as_bool().expect("swapped");
                 let index = json()["index"].as_u64();
@@ -84,7 +95,13 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_
 
 /// Runs `input` as `client`, recording its call and return; returns the
 /// index of an acknowledged write.
-async fn run(history: &History, nodes: &[SocketAddr], client: u64, first: usize, input: KvInput) -> Option<u64> {
+async fn run(
+    history: &History,
+    nodes: &[SocketAddr],
+    client: u64,
+    first: usize,
+    input: KvInput,
+) -> Option<u64> {
     history.lock().unwrap().call(client, input.clone()).unwrap();
     let result = perform(nodes, first, &input).await;
     let mut h = history.lock().unwrap();
@@ -102,10 +119,21 @@ async fn run(history: &History, nodes: &[SocketAddr], client: u64, first: usize,
 
 const KEYS: [&str; 3] = ["a", "b", "c"];
 
-async fn client(history: History, nodes: Vec<SocketAddr>, client: u64, ops: usize) -> Vec<u64> {
+/// Issues random operations until `done` is set and at least `min_ops`
+/// were issued, so the faults always land among them.
+async fn client(
+    history: History,
+    nodes: Vec<SocketAddr>,
+    client: u64,
+    min_ops: usize,
+    done: Arc<AtomicBool>,
+) -> Vec<u64> {
     let mut rng = StdRng::seed_from_u64(client);
     let mut acked = Vec::new();
-    for n in 0..ops {
+    for n in 0.. {
+        if n >= min_ops && done.load(Ordering::Relaxed) {
+            break;
+        }
         let key = KEYS[rng.random_range(0..KEYS.len())].to_string();
         let value = format!("{client}-{n}");
         let input = match rng.random_range(0..10) {
@@ -115,9 +143,17 @@ async fn client(history: History, nodes: Vec<SocketAddr>, client: u64, ops: usiz
                 // Expect a value some client may have written, or absence.
                 let expected = match rng.random_range(0..3) {
                     0 => None,
-                    _ => Some(format!("{}-{}", rng.random_range(1..=4), n.saturating_sub(rng.random_range(0..3)))),
+                    _ => Some(format!(
+                        "{}-{}",
+                        rng.random_range(1..=4),
+                        n.saturating_sub(rng.random_range(0..3))
+                    )),
                 };
-                KvInput::Cas { key, expected, new: value }
+                KvInput::Cas {
+                    key,
+                    expected,
+                    new: value,
+                }
             }
         };
         let first = rng.random_range(0..nodes.len());
@@ -127,7 +163,11 @@ async fn client(history: History, nodes: Vec<SocketAddr>, client: u64, ops: usiz
 }
 
 fn verdict(history: History) -> (Verdict, usize, usize) {
-    let h = Arc::try_unwrap(history).ok().expect("clients done").into_inner().unwrap();
+    let h = Arc::try_unwrap(history)
+        .ok()
+        .expect("clients done")
+        .into_inner()
+        .unwrap();
     let ops = h.finish_all();
     let unknown = ops.iter().filter(|o| o.output.is_none()).count();
     let v = check(&KvModel, &ops, Budget::default()).expect("a well-formed history");
@@ -139,7 +179,9 @@ fn verdict(history: History) -> (Verdict, usize, usize) {
 async fn final_reads(kv: &LocalKv, history: &History) {
     let nodes = kv.http_addrs();
     for (i, key) in KEYS.iter().enumerate() {
-        let input = KvInput::Get { key: key.to_string() };
+        let input = KvInput::Get {
+            key: key.to_string(),
+        };
         run(history, &nodes, 100 + i as u64, 0, input).await;
     }
 }
@@ -149,8 +191,9 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
     let mut kv = cluster(ServiceConfig::default()).await;
     let nodes = kv.http_addrs();
     let history: History = Arc::new(Mutex::new(Recorder::new()));
+    let done = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (1..=4)
-        .map(|c| tokio::spawn(client(history.clone(), nodes.clone(), c, 80)))
+        .map(|c| tokio::spawn(client(history.clone(), nodes.clone(), c, 50, done.clone())))
         .collect();
     let mut faults = 0;
     for _ in 0..3 {
@@ -161,6 +204,7 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
         kv.restart_node(leader).await.unwrap();
         faults += 1;
     }
+    done.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();
     for c in clients {
         acked.extend(c.await.unwrap());
@@ -173,39 +217,65 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
     let mut sorted = acked.clone();
     sorted.sort_unstable();
     sorted.dedup();
-    assert_eq!(sorted.len(), acked.len(), "acknowledged writes share an index");
+    assert_eq!(
+        sorted.len(),
+        acked.len(),
+        "acknowledged writes share an index"
+    );
 
     let (v, ops, unknown) = verdict(history);
     println!("{ops} operations ({unknown} unknown outcomes), {} acknowledged writes, {faults} leader restarts: {v:?}", acked.len());
     assert_eq!(v, Verdict::Linearizable);
-    assert!(acked.len() > 50, "too few writes succeeded: {}", acked.len());
+    assert!(
+        acked.len() > 50,
+        "too few writes succeeded: {}",
+        acked.len()
+    );
     kv.shutdown().await.unwrap();
 }
 
-/// One client writes through the leader and at once reads from a follower.
+/// One client writes through the leader and then reads from a follower the
+/// leader cannot reach (so it is certainly behind).
 async fn write_then_read_a_follower(kv: &LocalKv, rounds: usize) -> Verdict {
     let leader = kv.leader().expect("a leader");
     let nodes = kv.http_addrs();
-    let follower = (0..nodes.len()).find(|i| *i as u64 + 1 != leader).expect("a follower");
+    let follower = (0..nodes.len())
+        .find(|i| *i as u64 + 1 != leader)
+        .expect("a follower");
+    kv.cut(leader, follower as u64 + 1).unwrap();
     let history: History = Arc::new(Mutex::new(Recorder::new()));
     for n in 0..rounds {
-        let put = KvInput::Put { key: "x".into(), value: n.to_string() };
+        let put = KvInput::Put {
+            key: "x".into(),
+            value: n.to_string(),
+        };
         run(&history, &nodes, 1, leader as usize - 1, put).await;
-        run(&history, &nodes, 1, follower, KvInput::Get { key: "x".into() }).await;
+        run(
+            &history,
+            &nodes,
+            1,
+            follower,
+            KvInput::Get { key: "x".into() },
+        )
+        .await;
     }
+    kv.heal().unwrap();
     verdict(history).0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checker_catches_followers_reading_their_own_state() {
     let mut correct = cluster(ServiceConfig::default()).await;
-    assert_eq!(write_then_read_a_follower(&correct, 100).await, Verdict::Linearizable);
+    assert_eq!(
+        write_then_read_a_follower(&correct, 20).await,
+        Verdict::Linearizable
+    );
     correct.shutdown().await.unwrap();
 
     let mut planted = ServiceConfig::default();
     planted.unsafe_follower_local_reads = true;
     let mut buggy = cluster(planted).await;
-    let v = write_then_read_a_follower(&buggy, 100).await;
+    let v = write_then_read_a_follower(&buggy, 20).await;
     assert!(matches!(v, Verdict::NotLinearizable { .. }), "{v:?}");
     buggy.shutdown().await.unwrap();
 }

@@ -112,12 +112,7 @@ impl Service {
     /// Returns once this node's store holds every write acknowledged before
     /// the call: an empty entry through the leader's log, applied here.
     async fn read_barrier(&self, uri: &Uri) -> Result<(), ApiError> {
-        match self
-            .inner
-            .node
-            .propose_with_response(Bytes::new())
-            .await
-        {
+        match self.inner.node.propose_with_response(Bytes::new()).await {
             Ok(_) => Ok(()),
             Err(ProposeError::NotLeader { leader }) => Err(self.redirect(leader, uri)),
             Err(e) => Err(e.into()),
@@ -146,9 +141,10 @@ pub(crate) async fn put_key(
             value,
         };
         match svc.write(cmd, &uri).await? {
-            (index, Outcome::Put { previous }) => {
-                Ok(Json(json!({ "key": key, "previous": previous, "index": index })).into_response())
-            }
+            (index, Outcome::Put { previous }) => Ok(Json(
+                json!({ "key": key, "previous": previous, "index": index }),
+            )
+            .into_response()),
             (_, other) => Err(ApiError::Internal(format!("a put answered {other:?}"))),
         }
     };
@@ -162,7 +158,10 @@ pub(crate) async fn delete_key(
 ) -> Response {
     let answer = async {
         let key = svc.key(key)?;
-        match svc.write(Command::Delete { key: key.clone() }, &uri).await? {
+        match svc
+            .write(Command::Delete { key: key.clone() }, &uri)
+            .await?
+        {
             (index, Outcome::Delete { existed }) => {
                 Ok(Json(json!({ "key": key, "existed": existed, "index": index })).into_response())
             }
@@ -236,7 +235,9 @@ pub(crate) async fn transfer(
         let TransferBody { to } = serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("transfer body: {e}")))?;
         if !svc.inner.peers.contains_key(&to) {
-            return Err(ApiError::BadRequest(format!("no node {to} in this cluster")));
+            return Err(ApiError::BadRequest(format!(
+                "no node {to} in this cluster"
+            )));
         }
         Err(ApiError::NotImplemented(
             "leader transfer needs raft-node's transfer_leader",

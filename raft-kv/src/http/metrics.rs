@@ -48,15 +48,14 @@ pub(crate) async fn render(State(svc): State<Service>) -> Response {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = write_all(&svc, &mut out);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        out,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
 fn write_all(svc: &Service, out: &mut String) -> std::fmt::Result {
-    writeln!(out, "# HELP raft_kv_requests_total Requests by operation and result.")?;
+    writeln!(
+        out,
+        "# HELP raft_kv_requests_total Requests by operation and result."
+    )?;
     writeln!(out, "# TYPE raft_kv_requests_total counter")?;
     for (op, name) in OPS {
         for (i, result) in ["ok", "redirect", "error"].iter().enumerate() {
@@ -71,12 +70,36 @@ fn write_all(svc: &Service, out: &mut String) -> std::fmt::Result {
     let keys = svc.inner.machine.store().len();
     let gauges: [(&str, &str, u64); 8] = [
         ("raft_term", "The node's current term.", m.term),
-        ("raft_is_leader", "1 if this node leads.", u64::from(m.role == Role::Leader)),
-        ("raft_leader_id", "The leader this node knows (0: none).", m.leader.unwrap_or(0)),
-        ("raft_commit_index", "The highest index known committed.", m.commit),
-        ("raft_applied_index", "The highest index applied to the store.", m.applied),
-        ("raft_snapshots_made", "Snapshots this node made.", m.snapshots.made),
-        ("raft_compacted_to", "The log is compacted up to this index.", m.snapshots.compacted_to),
+        (
+            "raft_is_leader",
+            "1 if this node leads.",
+            u64::from(m.role == Role::Leader),
+        ),
+        (
+            "raft_leader_id",
+            "The leader this node knows (0: none).",
+            m.leader.unwrap_or(0),
+        ),
+        (
+            "raft_commit_index",
+            "The highest index known committed.",
+            m.commit,
+        ),
+        (
+            "raft_applied_index",
+            "The highest index applied to the store.",
+            m.applied,
+        ),
+        (
+            "raft_snapshots_made",
+            "Snapshots this node made.",
+            m.snapshots.made,
+        ),
+        (
+            "raft_compacted_to",
+            "The log is compacted up to this index.",
+            m.snapshots.compacted_to,
+        ),
         ("raft_kv_keys", "Keys in the store.", keys as u64),
     ];
     for (name, help, value) in gauges {

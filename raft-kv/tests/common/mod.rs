@@ -66,7 +66,8 @@ pub async fn request(
         .read_to_end(&mut raw)
         .await
         .map_err(|e| Failure::Lost(e.to_string()))?;
-    parse(&raw).ok_or_else(|| Failure::Lost(format!("bad answer: {:?}", String::from_utf8_lossy(&raw))))
+    parse(&raw)
+        .ok_or_else(|| Failure::Lost(format!("bad answer: {:?}", String::from_utf8_lossy(&raw))))
 }
 
 fn parse(raw: &[u8]) -> Option<Reply> {
