@@ -21,7 +21,7 @@ use std::time::Duration;
 type History = Arc<Mutex<Recorder<KvInput, KvOutput>>>;
 
 /// What one operation came to.
-enum Result_ {
+enum Ending {
     /// A definite answer, and the log index of an acknowledged write.
     Done(KvOutput, Option<u64>),
     /// No definite answer: it may or may not have taken effect.
@@ -30,7 +30,7 @@ enum Result_ {
 
 /// Sends `input` to `first`, following redirects and trying other nodes
 /// while nothing can have been proposed.
-async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_ {
+async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Ending {
     let (method, mut path, body) = match input {
         KvInput::Get { key } => ("GET", format!("/kv/{key}"), Vec::new()),
         KvInput::Put { key, value } => ("PUT", format!("/kv/{key}"), value.clone().into_bytes()),
@@ -48,7 +48,7 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_
         let sent =
             tokio::time::timeout(Duration::from_secs(3), request(addr, method, &path, &body));
         let reply = match sent.await {
-            Err(_) | Ok(Err(Failure::Lost(_))) => return Result_::Unknown,
+            Err(_) | Ok(Err(Failure::Lost(_))) => return Ending::Unknown,
             Ok(Err(Failure::Refused)) => {
                 // A stopped node: nothing was sent; try the next one.
                 addr = nodes[(first + attempt + 1) % nodes.len()];
@@ -73,24 +73,24 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Result_
                 addr = nodes[(first + attempt + 1) % nodes.len()];
             }
             (200, KvInput::Get { .. }) => {
-                return Result_::Done(
+                return Ending::Done(
                     KvOutput::Value(json()["value"].as_str().map(Into::into)),
                     None,
                 )
             }
-            (404, KvInput::Get { .. }) => return Result_::Done(KvOutput::Value(None), None),
+            (404, KvInput::Get { .. }) => return Ending::Done(KvOutput::Value(None), None),
             (200, KvInput::Put { .. }) => {
-                return Result_::Done(KvOutput::Done, json()["index"].as_u64())
+                return Ending::Done(KvOutput::Done, json()["index"].as_u64())
             }
             (200, KvInput::Cas { .. }) => {
                 let swapped = json()["swapped"].as_bool().expect("swapped");
                 let index = json()["index"].as_u64();
-                return Result_::Done(KvOutput::Swapped(swapped), index.filter(|_| swapped));
+                return Ending::Done(KvOutput::Swapped(swapped), index.filter(|_| swapped));
             }
-            _ => return Result_::Unknown,
+            _ => return Ending::Unknown,
         }
     }
-    Result_::Unknown
+    Ending::Unknown
 }
 
 /// Runs `input` as `client`, recording its call and return; returns the
@@ -106,11 +106,11 @@ async fn run(
     let result = perform(nodes, first, &input).await;
     let mut h = history.lock().unwrap();
     match result {
-        Result_::Done(output, index) => {
+        Ending::Done(output, index) => {
             h.ret(client, output).unwrap();
             index
         }
-        Result_::Unknown => {
+        Ending::Unknown => {
             h.unknown(client).unwrap();
             None
         }
@@ -164,7 +164,6 @@ async fn client(
 
 fn verdict(history: History) -> (Verdict, usize, usize) {
     let h = Arc::try_unwrap(history)
-        .ok()
         .expect("clients done")
         .into_inner()
         .unwrap();
