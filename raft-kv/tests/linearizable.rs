@@ -34,6 +34,7 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Ending 
     let (method, mut path, body) = match input {
         KvInput::Get { key } => ("GET", format!("/kv/{key}"), Vec::new()),
         KvInput::Put { key, value } => ("PUT", format!("/kv/{key}"), value.clone().into_bytes()),
+        KvInput::Delete { key } => ("DELETE", format!("/kv/{key}"), Vec::new()),
         KvInput::Cas { key, expected, new } => (
             "POST",
             format!("/kv/{key}/cas"),
@@ -79,7 +80,7 @@ async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Ending 
                 )
             }
             (404, KvInput::Get { .. }) => return Ending::Done(KvOutput::Value(None), None),
-            (200, KvInput::Put { .. }) => {
+            (200, KvInput::Put { .. } | KvInput::Delete { .. }) => {
                 return Ending::Done(KvOutput::Done, json()["index"].as_u64())
             }
             (200, KvInput::Cas { .. }) => {
@@ -138,7 +139,8 @@ async fn client(
         let value = format!("{client}-{n}");
         let input = match rng.random_range(0..10) {
             0..=3 => KvInput::Get { key },
-            4..=6 => KvInput::Put { key, value },
+            4..=5 => KvInput::Put { key, value },
+            6 => KvInput::Delete { key },
             _ => {
                 // Expect a value some client may have written, or absence.
                 let expected = match rng.random_range(0..3) {
@@ -186,7 +188,7 @@ async fn final_reads(kv: &LocalKv, history: &History) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
+async fn concurrent_clients_stay_linearizable_while_the_leader_restarts_or_is_cut_off() {
     let mut kv = cluster(ServiceConfig::default()).await;
     let nodes = kv.http_addrs();
     let history: History = Arc::new(Mutex::new(Recorder::new()));
@@ -194,14 +196,25 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
     let clients: Vec<_> = (1..=4)
         .map(|c| tokio::spawn(client(history.clone(), nodes.clone(), c, 50, done.clone())))
         .collect();
-    let mut faults = 0;
-    for _ in 0..3 {
+    // Alternately: stop and restart the leader; cut the leader off from
+    // both followers (CheckQuorum deposes it, the others elect) and heal.
+    let (mut restarts, mut isolations) = (0, 0);
+    for round in 0..4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let leader = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
-        kv.stop_node(leader).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        kv.restart_node(leader).await.unwrap();
-        faults += 1;
+        if round % 2 == 0 {
+            kv.stop_node(leader).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            kv.restart_node(leader).await.unwrap();
+            restarts += 1;
+        } else {
+            for other in (1..=3).filter(|id| *id != leader) {
+                kv.cut(leader, other).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            kv.heal().unwrap();
+            isolations += 1;
+        }
     }
     done.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();
@@ -223,7 +236,7 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts() {
     );
 
     let (v, ops, unknown) = verdict(history);
-    println!("{ops} operations ({unknown} unknown outcomes), {} acknowledged writes, {faults} leader restarts: {v:?}", acked.len());
+    println!("{ops} operations ({unknown} unknown outcomes), {} acknowledged writes, {restarts} leader restarts, {isolations} leader isolations: {v:?}", acked.len());
     assert_eq!(v, Verdict::Linearizable);
     assert!(
         acked.len() > 50,
