@@ -291,3 +291,57 @@ async fn the_checker_catches_followers_reading_their_own_state() {
     assert!(matches!(v, Verdict::NotLinearizable { .. }), "{v:?}");
     buggy.shutdown().await.unwrap();
 }
+
+/// A write sent to a leader just cut off from both followers, then a read
+/// through the leader the others elect.
+async fn write_to_a_cut_off_leader(kv: &LocalKv) -> Verdict {
+    let old = kv.leader().expect("a leader");
+    let nodes = kv.http_addrs();
+    let history: History = Arc::new(Mutex::new(Recorder::new()));
+    let put = |v: &str| KvInput::Put {
+        key: "x".into(),
+        value: v.into(),
+    };
+    run(&history, &nodes, 1, old as usize - 1, put("before")).await;
+    for other in (1..=3).filter(|id| *id != old) {
+        kv.cut(old, other).unwrap();
+    }
+    // Only the cut-off leader is asked: it can never commit this.
+    history.lock().unwrap().call(2, put("lost")).unwrap();
+    let only_old = [nodes[old as usize - 1]];
+    match perform(&only_old, 0, &put("lost")).await {
+        Ending::Done(output, _) => history.lock().unwrap().ret(2, output).unwrap(),
+        Ending::Unknown => history.lock().unwrap().unknown(2).unwrap(),
+    }
+    let new = loop {
+        let elected = (1..=3).filter(|id| *id != old).find(|id| {
+            kv.node(*id)
+                .is_some_and(|n| n.metrics().role == raft_core::Role::Leader)
+        });
+        if let Some(id) = elected {
+            break id;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    kv.heal().unwrap();
+    let get = KvInput::Get { key: "x".into() };
+    run(&history, &nodes, 3, new as usize - 1, get).await;
+    verdict(history).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checker_catches_writes_acknowledged_before_commit() {
+    let mut correct = cluster(ServiceConfig::default()).await;
+    assert_eq!(
+        write_to_a_cut_off_leader(&correct).await,
+        Verdict::Linearizable
+    );
+    correct.shutdown().await.unwrap();
+
+    let mut planted = ServiceConfig::default();
+    planted.unsafe_ack_before_commit = true;
+    let mut buggy = cluster(planted).await;
+    let v = write_to_a_cut_off_leader(&buggy).await;
+    assert!(matches!(v, Verdict::NotLinearizable { .. }), "{v:?}");
+    buggy.shutdown().await.unwrap();
+}

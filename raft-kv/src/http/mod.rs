@@ -44,6 +44,11 @@ pub struct ServiceConfig {
     /// linearizable reads from their own store without a read barrier.
     #[doc(hidden)]
     pub unsafe_follower_local_reads: bool,
+    /// A planted bug for the linearizability tests: the leader answers a
+    /// write with the outcome it predicts from its store, before the write
+    /// is committed (the proposal goes on in the background).
+    #[doc(hidden)]
+    pub unsafe_ack_before_commit: bool,
 }
 
 impl Default for ServiceConfig {
@@ -52,6 +57,7 @@ impl Default for ServiceConfig {
             body_limit: 1 << 20,
             max_key_len: 1024,
             unsafe_follower_local_reads: false,
+            unsafe_ack_before_commit: false,
         }
     }
 }
