@@ -23,6 +23,38 @@ pub struct NodeConfig {
     pub max_inputs_per_ready: usize,
     /// When to snapshot the state machine and compact the log.
     pub snapshot: SnapshotPolicy,
+    /// How the leader confirms a linearizable read; decides
+    /// `raft.read_only_option` when the node starts.
+    pub read_mode: ReadMode,
+    /// A read not confirmed and applied within this many ticks fails with
+    /// [`crate::ReadError::Timeout`] rather than risk a stale answer.
+    pub read_timeout_ticks: u64,
+}
+
+/// How [`crate::NodeHandle::read_index`] is confirmed by the leader.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadMode {
+    /// Each batch of reads costs the leader one heartbeat round that a
+    /// quorum acknowledges (raft's `ReadOnlySafe`): correct whatever the
+    /// clocks do.
+    #[default]
+    Safe,
+    /// The leader answers from its CheckQuorum lease without a round trip
+    /// (raft's `ReadOnlyLeaseBased`): faster, but a leader whose clock runs
+    /// slow enough may serve a stale read after being deposed. Requires
+    /// `raft.check_quorum`.
+    Lease,
+}
+
+impl ReadMode {
+    /// The raft-core option this mode maps to.
+    pub fn raft_option(self) -> raft_core::ReadOnlyOption {
+        match self {
+            ReadMode::Safe => raft_core::ReadOnlyOption::Safe,
+            ReadMode::Lease => raft_core::ReadOnlyOption::LeaseBased,
+        }
+    }
 }
 
 /// When the runtime snapshots the state machine and compacts the log.
@@ -99,7 +131,7 @@ impl Default for SnapshotPolicy {
 impl NodeConfig {
     /// The runtime's defaults around `raft`: 100 ms ticks, proposals dropped
     /// after 30 ticks uncommitted, queues of 4096, a snapshot every 10,000
-    /// entries.
+    /// entries, Safe reads failing after 30 ticks.
     pub fn new(raft: raft_core::Config) -> NodeConfig {
         NodeConfig {
             raft,
@@ -108,12 +140,25 @@ impl NodeConfig {
             proposal_queue: 4096,
             max_inputs_per_ready: 4096,
             snapshot: SnapshotPolicy::default(),
+            read_mode: ReadMode::Safe,
+            read_timeout_ticks: 30,
         }
     }
 
     /// Checks the runtime's settings and the Raft configuration inside.
     pub fn validate(&self) -> Result<(), NodeConfigError> {
+        if self.read_mode == ReadMode::Lease && !self.raft.check_quorum {
+            return Err(NodeConfigError::LeaseReadsNeedCheckQuorum);
+        }
+        if self.read_mode == ReadMode::Safe
+            && self.raft.read_only_option != raft_core::ReadOnlyOption::Safe
+        {
+            return Err(NodeConfigError::ReadModeConflict);
+        }
         self.raft.validate()?;
+        if self.read_timeout_ticks == 0 {
+            return Err(NodeConfigError::ZeroReadTimeout);
+        }
         if self.tick_interval.is_zero() {
             return Err(NodeConfigError::ZeroTick);
         }
@@ -147,4 +192,15 @@ pub enum NodeConfigError {
     /// `None` to turn a threshold off.
     #[error("snapshot thresholds must be greater than zero (None turns one off)")]
     ZeroSnapshotInterval,
+    /// `read_mode` is `Lease` but `raft.check_quorum` is off: without it a
+    /// deposed leader never learns it lost its lease.
+    #[error("lease reads require raft.check_quorum")]
+    LeaseReadsNeedCheckQuorum,
+    /// `raft.read_only_option` was set directly to something `read_mode`
+    /// (which decides it) does not say; set `read_mode` instead.
+    #[error("raft.read_only_option disagrees with read_mode; set read_mode instead")]
+    ReadModeConflict,
+    /// `read_timeout_ticks` is zero: every read would time out at once.
+    #[error("read timeout must be at least one tick")]
+    ZeroReadTimeout,
 }

@@ -3,14 +3,16 @@
 
 use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
-use crate::error::{NodeError, ProposeError};
+use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::metrics::Metrics;
+use crate::reads::{ReadReply, Reads};
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
 use crate::state_machine::{Applied, StateMachine};
+use crate::transfer::{Transfer, TransferReply};
 use bytes::Bytes;
 use raft_core::{
-    Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadyHandler, Role,
-    Snapshot, Transport, TransportEvent,
+    Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadState, Ready,
+    ReadyHandler, Role, Snapshot, Transport, TransportEvent,
 };
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -25,6 +27,13 @@ pub(crate) enum Command {
     },
     Status {
         reply: oneshot::Sender<raft_core::Status>,
+    },
+    ReadIndex {
+        reply: ReadReply,
+    },
+    TransferLeader {
+        to: NodeId,
+        reply: TransferReply,
     },
 }
 
@@ -42,8 +51,10 @@ pub(crate) struct Driver<S: LogStorage, M> {
     pub(crate) metrics: watch::Sender<Metrics>,
     pub(crate) snapshots: Snapshots,
     pending: HashMap<u64, Pending>,
+    pub(crate) reads: Reads,
+    pub(crate) transfers: Vec<Transfer>,
     next_seq: u64,
-    ticks: u64,
+    pub(crate) ticks: u64,
     readies: u64,
 }
 
@@ -73,6 +84,8 @@ where
             metrics,
             snapshots,
             pending: HashMap::new(),
+            reads: Reads::new(next_seq),
+            transfers: Vec::new(),
             next_seq,
             ticks: 0,
             readies: 0,
@@ -111,7 +124,10 @@ where
                     None => break Ok(()),
                 },
             };
-            if let Err(e) = step.and_then(|()| self.drain(&mut transport, &mut commands)) {
+            let step = step
+                .and_then(|()| self.drain(&mut transport, &mut commands))
+                .and_then(|()| self.issue_reads());
+            if let Err(e) = step {
                 break Err(e);
             }
             if let Err(e) = self.handle_readies(&mut transport) {
@@ -122,6 +138,8 @@ where
             }
         };
         self.fail_pending(ProposeError::ShuttingDown);
+        self.reads.fail_all(ReadError::ShuttingDown);
+        self.fail_transfers(TransferError::ShuttingDown);
         if let Err(e) = &result {
             tracing::error!(id = self.raw.id(), error = %e, "node stopped on error");
         }
@@ -157,6 +175,8 @@ where
     fn on_tick(&mut self) -> Result<(), NodeError> {
         self.raw.tick()?;
         self.ticks += 1;
+        self.expire_reads();
+        self.expire_transfers();
         let now = self.ticks;
         let expired: Vec<u64> = self
             .pending
@@ -214,6 +234,11 @@ where
                 let _ = reply.send(self.raw.status());
                 Ok(())
             }
+            Command::ReadIndex { reply } => {
+                self.reads.enqueue(reply);
+                Ok(())
+            }
+            Command::TransferLeader { to, reply } => self.transfer_leader(to, reply),
         }
     }
 
@@ -261,10 +286,14 @@ where
             state_machine: &mut self.state_machine,
             pending: &mut self.pending,
             snapshots: &mut self.snapshots,
+            read_states: Vec::new(),
         };
         let handled = self.raw.handle_readies(&mut handler)?;
+        let read_states = handler.read_states;
         if handled > 0 {
             self.readies += handled as u64;
+            self.settle_reads(read_states);
+            self.settle_transfers();
             self.publish_metrics();
         }
         Ok(())
@@ -289,6 +318,8 @@ where
             peer_match,
             readies: self.readies,
             pending_proposals: self.pending.len(),
+            pending_reads: self.reads.len(),
+            read_rounds: self.reads.rounds_issued,
             snapshots: self.snapshots.metrics.clone(),
         };
         self.metrics.send_replace(metrics);
@@ -309,6 +340,8 @@ struct ReadyIo<'a, T, M> {
     state_machine: &'a mut M,
     pending: &'a mut HashMap<u64, Pending>,
     snapshots: &'a mut Snapshots,
+    /// The confirmed reads the Readies carried, settled after them.
+    read_states: Vec<ReadState>,
 }
 
 impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
@@ -318,6 +351,11 @@ where
     M: StateMachine,
 {
     type Error = NodeError;
+
+    fn observe(&mut self, ready: &Ready) -> Result<(), NodeError> {
+        self.read_states.extend(ready.read_states.iter().cloned());
+        Ok(())
+    }
 
     fn send(&mut self, messages: Vec<Message>) {
         let snaps = messages

@@ -2,7 +2,7 @@
 
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver};
-use crate::error::{NodeError, ProposeError};
+use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::metrics::Metrics;
 use crate::snapshotting::Snapshots;
 use crate::state_machine::{Applied, StateMachine};
@@ -45,6 +45,7 @@ where
     M: StateMachine,
 {
     config.validate()?;
+    config.raft.read_only_option = config.read_mode.raft_option();
     let stored = match storage.snapshot() {
         Ok(snapshot) => snapshot,
         // A log that keeps no snapshots has none to restore.
@@ -122,6 +123,38 @@ impl NodeHandle {
             .await
             .map_err(|_| ProposeError::ShuttingDown)?;
         answer.await.map_err(|_| ProposeError::ShuttingDown)?
+    }
+
+    /// A linearizable read barrier: resolves with a read index once this
+    /// node's state machine has applied up to it, so that reading the
+    /// state machine afterwards sees every write acknowledged (by any node)
+    /// before this call. Works on followers too: the request travels to
+    /// the leader, which confirms it still leads (see [`crate::ReadMode`]),
+    /// and the follower waits to apply up to the answer.
+    ///
+    /// Concurrent calls share one confirmation round. Nothing is written
+    /// to the log. Fails rather than risk a stale answer: see
+    /// [`ReadError`] for when to retry.
+    pub async fn read_index(&self) -> Result<u64, ReadError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::ReadIndex { reply })
+            .await
+            .map_err(|_| ReadError::ShuttingDown)?;
+        answer.await.map_err(|_| ReadError::ShuttingDown)?
+    }
+
+    /// Asks the leader (this node, or the one it knows of) to hand
+    /// leadership to `to`, and resolves once `to` leads as far as this node
+    /// knows. Proposals to the old leader are refused meanwhile; leadership
+    /// is usually gone for about one round trip plus a vote.
+    pub async fn transfer_leader(&self, to: NodeId) -> Result<(), TransferError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::TransferLeader { to, reply })
+            .await
+            .map_err(|_| TransferError::ShuttingDown)?;
+        answer.await.map_err(|_| TransferError::ShuttingDown)?
     }
 
     /// The node's full state as the Raft loop sees it now, every peer's

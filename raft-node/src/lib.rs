@@ -81,12 +81,14 @@ mod envelope;
 mod error;
 mod handle;
 mod metrics;
+mod reads;
 mod snapshotting;
 mod state_machine;
+mod transfer;
 
-pub use config::{NodeConfig, NodeConfigError, SnapshotPolicy};
+pub use config::{NodeConfig, NodeConfigError, ReadMode, SnapshotPolicy};
 pub use envelope::payload_of;
-pub use error::{NodeError, ProposeError};
+pub use error::{NodeError, ProposeError, ReadError, TransferError};
 pub use handle::{spawn, NodeHandle};
 pub use metrics::{Metrics, SnapshotMetrics};
 pub use state_machine::{Applied, NullStateMachine, SnapshotError, SnapshotJob, StateMachine};

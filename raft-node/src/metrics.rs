@@ -24,6 +24,12 @@ pub struct Metrics {
     pub readies: u64,
     /// Proposals waiting to commit.
     pub pending_proposals: usize,
+    /// Linearizable reads waiting for confirmation or for the state
+    /// machine to catch up.
+    pub pending_reads: usize,
+    /// ReadIndex rounds issued so far; each answers every read that was
+    /// queued when it left.
+    pub read_rounds: u64,
     /// Snapshot counters and positions.
     pub snapshots: SnapshotMetrics,
 }

@@ -1,0 +1,294 @@
+//! Linearizable reads and leadership transfer on the in-memory transport.
+
+use bytes::Bytes;
+use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
+use raft_node::{
+    spawn, NodeConfig, NodeConfigError, NodeHandle, ReadError, ReadMode, TransferError,
+};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What each node's state machine has applied, readable from the test.
+type Applied = Arc<Mutex<Vec<Bytes>>>;
+
+struct Cluster {
+    net: MemNetwork,
+    nodes: Vec<NodeHandle>,
+    applied: Vec<Applied>,
+}
+
+fn config(id: NodeId) -> NodeConfig {
+    let mut raft = Config::new(id);
+    raft.random_seed = Some(id);
+    let mut c = NodeConfig::new(raft);
+    c.tick_interval = Duration::from_millis(5);
+    c
+}
+
+fn start_with(n: u64, spawned: u64, make: impl Fn(NodeId) -> NodeConfig) -> Cluster {
+    let net = MemNetwork::new(4096);
+    let mut nodes = Vec::new();
+    let mut applied = Vec::new();
+    for id in 1..=spawned {
+        let log: Applied = Arc::default();
+        let sink = log.clone();
+        let sm = move |_: u64, data: &Bytes| sink.lock().unwrap().push(data.clone());
+        let storage = MemStorage::with_voters(1..=n);
+        nodes.push(spawn(make(id), storage, net.join(id), sm).unwrap());
+        applied.push(log);
+    }
+    Cluster {
+        net,
+        nodes,
+        applied,
+    }
+}
+
+fn start(n: u64) -> Cluster {
+    start_with(n, n, config)
+}
+
+impl Cluster {
+    async fn leader(&self) -> &NodeHandle {
+        loop {
+            for node in &self.nodes {
+                if node.metrics().role == Role::Leader {
+                    return node;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn node(&self, id: NodeId) -> &NodeHandle {
+        &self.nodes[(id - 1) as usize]
+    }
+
+    fn saw(&self, id: NodeId, data: &[u8]) -> bool {
+        self.applied[(id - 1) as usize]
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|d| &d[..] == data)
+    }
+
+    fn isolate(&self, id: NodeId) {
+        for other in 1..=self.nodes.len() as u64 {
+            if other != id {
+                self.net.cut(id, other);
+                self.net.cut(other, id);
+            }
+        }
+    }
+}
+
+fn timeout<F: std::future::Future>(f: F) -> tokio::time::Timeout<F> {
+    tokio::time::timeout(Duration::from_secs(20), f)
+}
+
+/// Waits until every node knows `leader` leads.
+async fn settled(c: &Cluster, leader: NodeId) {
+    for node in &c.nodes {
+        timeout(node.wait_for(|m| m.leader == Some(leader)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_after_an_acknowledged_write_sees_it_on_every_node() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    settled(&c, leader.id()).await;
+    for round in 0..5u8 {
+        let write = [b'w', round];
+        let written = leader.propose(write.to_vec()).await.unwrap();
+        for node in &c.nodes {
+            // Followers may not have applied it yet when the leader
+            // acknowledges; the barrier is what makes them wait.
+            let index = timeout(node.read_index()).await.unwrap().unwrap();
+            assert!(index >= written, "read index {index} before write {written}");
+            assert!(node.metrics().applied >= index);
+            assert!(c.saw(node.id(), &write), "node {} read stale", node.id());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_share_rounds() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap();
+    let written = leader.propose(&b"x"[..]).await.unwrap();
+    let before = leader.metrics().read_rounds;
+    let reads: Vec<_> = (0..200)
+        .map(|_| {
+            let node = leader.clone();
+            tokio::spawn(async move { node.read_index().await })
+        })
+        .collect();
+    for read in reads {
+        let index = timeout(read).await.unwrap().unwrap().unwrap();
+        assert!(index >= written);
+    }
+    let rounds = leader.metrics().read_rounds - before;
+    assert!(rounds >= 1 && rounds < 200, "{rounds} rounds for 200 reads");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_leader_refuses_reads_instead_of_answering_stale() {
+    let c = start(3);
+    let old = timeout(c.leader()).await.unwrap().clone();
+    settled(&c, old.id()).await;
+    c.isolate(old.id());
+    // The majority elects a new leader and acknowledges a write the old
+    // leader never sees.
+    let others: Vec<&NodeHandle> = c.nodes.iter().filter(|n| n.id() != old.id()).collect();
+    let new = timeout(async {
+        loop {
+            if let Some(l) = others.iter().find(|n| n.metrics().role == Role::Leader) {
+                break (*l).clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    new.propose(&b"fresh"[..]).await.unwrap();
+    assert_eq!(old.metrics().role, Role::Leader, "without check_quorum it keeps leading");
+    let err = timeout(old.read_index()).await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, ReadError::Timeout { .. } | ReadError::Dropped { .. }),
+        "{err:?}"
+    );
+    assert!(!c.saw(old.id(), b"fresh"));
+    // Healed, it steps down, catches up, and reads the write.
+    c.net.heal();
+    let index = loop {
+        match timeout(old.read_index()).await.unwrap() {
+            Ok(index) => break index,
+            Err(ReadError::Timeout { .. } | ReadError::Dropped { .. } | ReadError::NoLeader) => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(old.metrics().applied >= index);
+    assert!(c.saw(old.id(), b"fresh"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_a_leader_says_so() {
+    // Only node 1 of three runs: no election can succeed.
+    let c = start_with(3, 1, config);
+    let err = c.node(1).read_index().await.unwrap_err();
+    assert_eq!(err, ReadError::NoLeader);
+    let err = c.node(1).transfer_leader(2).await.unwrap_err();
+    assert_eq!(err, TransferError::NoLeader);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_reads_need_check_quorum_and_then_work() {
+    let mut bad = config(1);
+    bad.read_mode = ReadMode::Lease;
+    assert!(matches!(
+        bad.validate(),
+        Err(NodeConfigError::LeaseReadsNeedCheckQuorum)
+    ));
+    let mut conflict = config(1);
+    conflict.raft.check_quorum = true;
+    conflict.raft.read_only_option = raft_core::ReadOnlyOption::LeaseBased;
+    assert!(matches!(
+        conflict.validate(),
+        Err(NodeConfigError::ReadModeConflict)
+    ));
+
+    let c = start_with(3, 3, |id| {
+        let mut cfg = config(id);
+        cfg.raft.check_quorum = true;
+        cfg.read_mode = ReadMode::Lease;
+        cfg
+    });
+    let leader = timeout(c.leader()).await.unwrap();
+    settled(&c, leader.id()).await;
+    let written = leader.propose(&b"leased"[..]).await.unwrap();
+    for node in &c.nodes {
+        let index = timeout(node.read_index()).await.unwrap().unwrap();
+        assert!(index >= written);
+        assert!(c.saw(node.id(), b"leased"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_moves_where_asked_and_the_caller_hears_it() {
+    let c = start(3);
+    let first = timeout(c.leader()).await.unwrap().id();
+    settled(&c, first).await;
+    let to = first % 3 + 1;
+    timeout(c.node(first).transfer_leader(to))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.node(to).metrics().role, Role::Leader);
+    c.node(to).propose(&b"after"[..]).await.unwrap();
+
+    // Asked through a follower, the request is forwarded to the leader.
+    settled(&c, to).await;
+    let back = to % 3 + 1;
+    let via = 6 - to - back;
+    timeout(c.node(via).transfer_leader(back))
+        .await
+        .unwrap()
+        .unwrap();
+    timeout(c.node(back).wait_for(|m| m.role == Role::Leader))
+        .await
+        .unwrap()
+        .unwrap();
+    // Asking for the current leader is already done.
+    timeout(c.node(back).transfer_leader(back))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_that_cannot_happen_fail_with_a_reason() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    settled(&c, leader.id()).await;
+    assert_eq!(
+        leader.transfer_leader(9).await.unwrap_err(),
+        TransferError::NotVoter { to: 9 }
+    );
+    // A transferee nobody can reach never campaigns; the old leader takes
+    // proposals again once raft gives the transfer up.
+    let to = leader.id() % 3 + 1;
+    c.isolate(to);
+    let err = timeout(leader.transfer_leader(to))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, TransferError::Timeout { .. }), "{err:?}");
+    assert_eq!(leader.metrics().role, Role::Leader);
+    leader.propose(&b"still"[..]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_fails_waiting_reads() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    settled(&c, leader.id()).await;
+    c.isolate(leader.id());
+    let waiting = {
+        let leader = leader.clone();
+        tokio::spawn(async move { leader.read_index().await })
+    };
+    timeout(leader.wait_for(|m| m.pending_reads > 0))
+        .await
+        .unwrap()
+        .unwrap();
+    leader.shutdown().await.unwrap();
+    let err = timeout(waiting).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(err, ReadError::ShuttingDown);
+    assert_eq!(leader.read_index().await, Err(ReadError::ShuttingDown));
+}
