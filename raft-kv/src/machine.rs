@@ -99,8 +99,8 @@ impl StateMachine for KvMachine {
     fn apply(&mut self, index: u64, data: &Bytes) -> Bytes {
         let mut store = self.store();
         if data.is_empty() {
-            // An empty proposal is a read barrier (the service's fallback
-            // when no ReadIndex is at hand): it orders, it changes nothing.
+            // An empty proposal changes nothing; proposing one is a way to
+            // wait for everything before it to apply.
             store.skip(index);
             return Bytes::new();
         }

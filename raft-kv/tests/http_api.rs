@@ -37,8 +37,16 @@ async fn puts_gets_cas_delete_and_a_followers_redirect() {
     let created = request(at, "POST", "/kv/fresh/cas", create).await.unwrap();
     assert_eq!(created.json()["swapped"], true);
 
-    // A follower sends writes and linearizable reads to the leader, keeping
-    // the path and query.
+    // A follower answers linearizable reads itself, after a ReadIndex
+    // round through the leader.
+    let read = request(f_at, "GET", "/kv/color", b"").await.unwrap();
+    assert_eq!(
+        (read.status, read.json()["value"].clone()),
+        (200, "green".into())
+    );
+
+    // A follower sends writes and lease reads to the leader, keeping the
+    // path and query.
     for (method, path) in [("PUT", "/kv/shape"), ("GET", "/kv/color?consistency=lease")] {
         let moved = request(f_at, method, path, b"round").await.unwrap();
         assert_eq!(moved.status, 307, "{moved:?}");
@@ -84,6 +92,28 @@ async fn puts_gets_cas_delete_and_a_followers_redirect() {
     assert!(metrics
         .body
         .contains(&format!("raft_is_leader{{node=\"{leader}\"}} 1")));
+    kv.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_moves_leadership_and_writes_follow() {
+    let mut kv = cluster(ServiceConfig::default()).await;
+    let leader = kv.leader().expect("a leader");
+    let to = (1..=3).find(|id| *id != leader).expect("a follower");
+    let at = kv.http_addr(leader).unwrap();
+    let body = format!("{{\"to\":{to}}}");
+    let moved = request(at, "POST", "/transfer", body.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert_eq!(moved.json()["leader"], to);
+    // The old leader now redirects writes to the new one.
+    let put = request(at, "PUT", "/kv/k", b"v").await.unwrap();
+    assert_eq!(put.status, 307, "{put:?}");
+    let (addr, path) = split_location(put.header("location").unwrap());
+    assert_eq!(addr, kv.http_addr(to).unwrap());
+    let put = request(addr, "PUT", &path, b"v").await.unwrap();
+    assert_eq!(put.status, 200, "{put:?}");
     kv.shutdown().await.unwrap();
 }
 

@@ -279,7 +279,7 @@ async fn write_then_read_a_follower(kv: &LocalKv, rounds: usize) -> Verdict {
 async fn the_checker_catches_followers_reading_their_own_state() {
     let mut correct = cluster(ServiceConfig::default()).await;
     assert_eq!(
-        write_then_read_a_follower(&correct, 20).await,
+        write_then_read_a_follower(&correct, 10).await,
         Verdict::Linearizable
     );
     correct.shutdown().await.unwrap();
@@ -287,7 +287,7 @@ async fn the_checker_catches_followers_reading_their_own_state() {
     let mut planted = ServiceConfig::default();
     planted.unsafe_follower_local_reads = true;
     let mut buggy = cluster(planted).await;
-    let v = write_then_read_a_follower(&buggy, 20).await;
+    let v = write_then_read_a_follower(&buggy, 10).await;
     assert!(matches!(v, Verdict::NotLinearizable { .. }), "{v:?}");
     buggy.shutdown().await.unwrap();
 }

@@ -36,9 +36,9 @@ pub enum ApiError {
     /// take effect.
     #[error("outcome unknown: {0}")]
     Unavailable(String),
-    /// The operation is not available on this build.
-    #[error("not implemented: {0}")]
-    NotImplemented(&'static str),
+    /// The request lost a race (a leadership transfer another node won).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The state machine answered something this service cannot read.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,7 +53,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Redirect { .. } => StatusCode::TEMPORARY_REDIRECT,
             ApiError::NoLeader | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -13,7 +13,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use raft_core::Role;
-use raft_node::ProposeError;
+use raft_node::{ProposeError, ReadError, TransferError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -122,12 +122,14 @@ impl Service {
     }
 
     /// Returns once this node's store holds every write acknowledged before
-    /// the call: an empty entry through the leader's log, applied here.
-    async fn read_barrier(&self, uri: &Uri) -> Result<(), ApiError> {
-        match self.inner.node.propose_with_response(Bytes::new()).await {
+    /// the call: a ReadIndex round confirmed by the leader (nothing is
+    /// written to the log), then this node applies up to the read index.
+    /// Followers do this too, so they answer linearizable reads themselves.
+    async fn read_barrier(&self) -> Result<(), ApiError> {
+        match self.inner.node.read_index().await {
             Ok(_) => Ok(()),
-            Err(ProposeError::NotLeader { leader }) => Err(self.redirect(leader, uri)),
-            Err(e) => Err(e.into()),
+            Err(ReadError::NoLeader) => Err(ApiError::NoLeader),
+            Err(e) => Err(ApiError::Unavailable(e.to_string())),
         }
     }
 
@@ -225,7 +227,7 @@ pub(crate) async fn get_key(
             Consistency::Linearizable if !leads && svc.inner.config.unsafe_follower_local_reads => {
                 // The planted bug: no barrier, whatever this follower has.
             }
-            Consistency::Linearizable => svc.read_barrier(&uri).await?,
+            Consistency::Linearizable => svc.read_barrier().await?,
             Consistency::Lease if !leads => return Err(svc.redirect(metrics.leader, &uri)),
             Consistency::Lease | Consistency::Stale => {}
         }
@@ -251,9 +253,15 @@ pub(crate) async fn transfer(
                 "no node {to} in this cluster"
             )));
         }
-        Err(ApiError::NotImplemented(
-            "leader transfer needs raft-node's transfer_leader",
-        ))
+        match svc.inner.node.transfer_leader(to).await {
+            Ok(()) => Ok(Json(json!({ "leader": to })).into_response()),
+            Err(TransferError::NotVoter { .. }) => Err(ApiError::BadRequest(format!(
+                "node {to} is not a voter and cannot lead"
+            ))),
+            Err(TransferError::NoLeader) => Err(ApiError::NoLeader),
+            Err(e @ TransferError::Aborted { .. }) => Err(ApiError::Conflict(e.to_string())),
+            Err(e) => Err(ApiError::Unavailable(e.to_string())),
+        }
     };
     svc.finish(Op::Transfer, answer.await)
 }

@@ -6,16 +6,19 @@
 //! | `GET /kv/{key}[?consistency=linearizable\|lease\|stale]` | `{"key","value"}`, 404 if absent |
 //! | `DELETE /kv/{key}` | `{"key","existed","index"}` |
 //! | `POST /kv/{key}/cas` (body: `{"expected": string or null, "new": string}`) | `{"key","swapped","current","index"}` |
-//! | `POST /transfer` (body: `{"to": id}`) | `{"transferring_to"}` |
+//! | `POST /transfer` (body: `{"to": id}`) | `{"leader"}` once `to` leads |
 //! | `GET /status` | the node's Raft state as JSON |
 //! | `GET /metrics` | Prometheus text |
 //!
 //! Writes go through the log with
 //! [`NodeHandle::propose_with_response`](raft_node::NodeHandle::propose_with_response)
-//! and answer with the [`Outcome`](crate::Outcome) the store returned. A
-//! follower answers writes and leader-only reads with `307 Temporary
-//! Redirect` to the same path at the leader (the method and body are kept),
-//! or `503` while no leader is known. Errors are JSON `{"error": ...}`.
+//! and answer with the [`Outcome`](crate::Outcome) the store returned.
+//! Linearizable reads (the default) wait for
+//! [`NodeHandle::read_index`](raft_node::NodeHandle::read_index) on any
+//! node, followers included, then read the local store. A follower answers
+//! writes and lease reads with `307 Temporary Redirect` to the same path at
+//! the leader (the method and body are kept), or `503` while no leader is
+//! known. Errors are JSON `{"error": ...}`.
 
 mod error;
 mod handlers;
