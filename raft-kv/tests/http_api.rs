@@ -5,6 +5,7 @@ mod common;
 
 use common::{cluster, request, split_location};
 use raft_kv::http::ServiceConfig;
+use raft_kv::local::{LocalKv, LocalOptions};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,5 +157,40 @@ async fn bad_requests_get_4xx_with_a_json_error() {
     assert_eq!(status["keys"], 0);
     let ok = request(at, "PUT", "/kv/k", &[b'v'; 1000]).await.unwrap();
     assert_eq!(ok.status, 200);
+    kv.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
+    // What `raft-kv local` runs: RocksDB logs and QUIC links.
+    let mut kv = LocalKv::start(LocalOptions::default()).await.unwrap();
+    let leader = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+    let at = kv.http_addr(leader).unwrap();
+    let put = request(at, "PUT", "/kv/k", b"before").await.unwrap();
+    assert_eq!(put.status, 200, "{put:?}");
+
+    kv.stop_node(leader).await.unwrap();
+    assert!(request(at, "GET", "/status", b"").await.is_err());
+    let next = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+    assert_ne!(next, leader);
+    let put = request(kv.http_addr(next).unwrap(), "PUT", "/kv/k", b"after")
+        .await
+        .unwrap();
+    assert_eq!(put.json()["previous"], "before");
+
+    // Back on its log and its old addresses, it catches up and answers a
+    // linearizable read itself.
+    kv.restart_node(leader).await.unwrap();
+    let mut value = None;
+    for _ in 0..500 {
+        if let Ok(r) = request(at, "GET", "/kv/k", b"").await {
+            if r.status == 200 {
+                value = Some(r.json()["value"].clone());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(value, Some("after".into()));
     kv.shutdown().await.unwrap();
 }
