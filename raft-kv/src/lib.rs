@@ -11,6 +11,12 @@
 //! raft-node's `StateMachine`: outcomes go back to the proposer, snapshots
 //! are captured on the Raft loop and encoded off it.
 //!
+//! With the `http` feature (on by default) the crate is also the service:
+//! [`http`] is the HTTP/JSON API a node serves (writes through the log,
+//! linearizable reads by default, followers redirect to the leader) and
+//! [`local`] runs a cluster of such nodes on RocksDB and QUIC, which the
+//! `raft-kv local` command starts.
+//!
 //! ```
 //! use raft_kv::{Command, KvStore, Outcome};
 //!
@@ -38,6 +44,10 @@
 #![warn(missing_docs)]
 
 mod command;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "http")]
+pub mod local;
 mod machine;
 mod store;
 

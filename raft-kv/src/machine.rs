@@ -98,6 +98,12 @@ pub fn decode_outcome(mut buf: &[u8]) -> Result<Outcome, crate::DecodeError> {
 impl StateMachine for KvMachine {
     fn apply(&mut self, index: u64, data: &Bytes) -> Bytes {
         let mut store = self.store();
+        if data.is_empty() {
+            // An empty proposal changes nothing; proposing one is a way to
+            // wait for everything before it to apply.
+            store.skip(index);
+            return Bytes::new();
+        }
         match Command::decode(data) {
             Ok(cmd) => encode_outcome(&store.apply(index, &cmd)),
             Err(e) => {

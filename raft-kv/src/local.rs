@@ -1,0 +1,441 @@
+//! A local cluster serving the HTTP API: every node in this process, each
+//! with its own RocksDB log (or an in-memory one), its Raft messages over
+//! QUIC on 127.0.0.1 (or in-process channels), and its HTTP service on
+//! 127.0.0.1. Nodes can be stopped and restarted on their logs, which is
+//! how the tests inject leader failures.
+
+use crate::http::{serve, Service, ServiceConfig};
+use crate::machine::KvMachine;
+use raft_cluster::cluster::{node_config, StorageKind, TransportKind};
+use raft_core::{ConfState, EntryId, MemNetwork, MemStorage, NodeId, Role};
+use raft_node::{spawn, NodeHandle};
+use raft_storage_rocks::RocksStorage;
+use raft_transport_quic::dev_certs::DevCa;
+use raft_transport_quic::QuicTransport;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How to start a [`LocalKv`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LocalOptions {
+    /// How many voters.
+    pub nodes: u64,
+    /// Where the logs live; only RocksDB logs survive a stop.
+    pub storage: StorageKind,
+    /// How Raft messages travel.
+    pub transport: TransportKind,
+    /// Where RocksDB logs go (`node-<id>` each); a temporary directory,
+    /// removed at the end, when `None`.
+    pub data_dir: Option<PathBuf>,
+    /// Node `i` serves HTTP on `127.0.0.1:(http_port + i - 1)`; `0` picks
+    /// free ports.
+    pub http_port: u16,
+    /// The services' limits and switches.
+    pub service: ServiceConfig,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            nodes: 3,
+            storage: StorageKind::Rocks,
+            transport: TransportKind::Quic,
+            data_dir: None,
+            http_port: 0,
+            service: ServiceConfig::default(),
+        }
+    }
+}
+
+/// Why the local cluster could not start, stop or restart a node.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// A directory or socket could not be prepared.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A RocksDB log could not be created or opened.
+    #[error(transparent)]
+    Storage(#[from] raft_storage_rocks::RocksError),
+    /// Development certificates could not be made.
+    #[error(transparent)]
+    Tls(#[from] raft_transport_quic::TlsError),
+    /// A QUIC endpoint could not start.
+    #[error(transparent)]
+    Transport(#[from] raft_transport_quic::TransportError),
+    /// A node could not start, or stopped on an error.
+    #[error(transparent)]
+    Node(#[from] raft_node::NodeError),
+    /// There is no node with this id.
+    #[error("no node {0} in this cluster")]
+    NoSuchNode(NodeId),
+    /// In-memory logs do not survive a stop.
+    #[error("node {0} keeps its log in memory and cannot restart")]
+    CannotRestart(NodeId),
+    /// Links over QUIC have no fault hook here.
+    #[error("only in-process links can be cut")]
+    NoFaultHook,
+    /// No leader within the time given.
+    #[error("no leader was elected within {0:?}")]
+    NoLeader(Duration),
+}
+
+struct Running {
+    node: NodeHandle,
+    machine: KvMachine,
+    stop_http: oneshot::Sender<()>,
+    http: JoinHandle<()>,
+}
+
+enum Links {
+    Memory(MemNetwork),
+    Quic {
+        ca: Box<DevCa>,
+        addrs: Vec<SocketAddr>,
+    },
+}
+
+/// The running cluster. Dropping it without [`LocalKv::shutdown`] leaves
+/// the tasks to end with the runtime.
+pub struct LocalKv {
+    options: LocalOptions,
+    running: Vec<Option<Running>>,
+    http: HashMap<NodeId, SocketAddr>,
+    links: Links,
+    data: Option<PathBuf>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LocalError {
+    let what = what.into();
+    move |source| LocalError::Io { what, source }
+}
+
+impl LocalKv {
+    /// Starts the nodes and their services.
+    pub async fn start(options: LocalOptions) -> Result<LocalKv, LocalError> {
+        let (data, temp) = match (options.storage, &options.data_dir) {
+            (StorageKind::Memory, _) => (None, None),
+            (StorageKind::Rocks, Some(dir)) => (Some(dir.clone()), None),
+            (StorageKind::Rocks, None) => {
+                let temp = tempfile::Builder::new()
+                    .prefix("raft-kv-")
+                    .tempdir()
+                    .map_err(io("creating a temporary directory"))?;
+                (Some(temp.path().to_path_buf()), Some(temp))
+            }
+        };
+        let ids: Vec<NodeId> = (1..=options.nodes).collect();
+        let mut listeners = Vec::new();
+        let mut http = HashMap::new();
+        for &id in &ids {
+            let port = match options.http_port {
+                0 => 0,
+                base => base.saturating_add((id - 1) as u16),
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(io(format!("binding node {id}'s HTTP port {addr}")))?;
+            let local = listener
+                .local_addr()
+                .map_err(io("reading the HTTP address"))?;
+            http.insert(id, local);
+            listeners.push(listener);
+        }
+        let (links, mut transports) = match options.transport {
+            TransportKind::InProcess => {
+                let net = MemNetwork::new(65_536);
+                let t: Vec<Transport> = ids
+                    .iter()
+                    .map(|&id| Transport::Memory(net.join(id)))
+                    .collect();
+                (Links::Memory(net), t)
+            }
+            TransportKind::Quic => {
+                let ca = DevCa::new()?;
+                let any = SocketAddr::from(([127, 0, 0, 1], 0));
+                let mut endpoints = Vec::new();
+                for &id in &ids {
+                    let config = raft_transport_quic::Config::new(id, any, ca.node_cert(id)?);
+                    endpoints.push(QuicTransport::bind(config)?);
+                }
+                let addrs: Vec<SocketAddr> = endpoints.iter().map(|e| e.local_addr()).collect();
+                for e in &endpoints {
+                    set_peers(e, &addrs);
+                }
+                let t = endpoints.into_iter().map(Transport::Quic).collect();
+                (
+                    Links::Quic {
+                        ca: Box::new(ca),
+                        addrs,
+                    },
+                    t,
+                )
+            }
+        };
+        let mut cluster = LocalKv {
+            options,
+            running: Vec::new(),
+            http,
+            links,
+            data,
+            _temp: temp,
+        };
+        for (listener, &id) in listeners.into_iter().zip(&ids).rev() {
+            let transport = transports.pop().ok_or(LocalError::NoSuchNode(id))?;
+            let running = cluster.start_node(id, listener, transport, false)?;
+            cluster.running.insert(0, Some(running));
+        }
+        Ok(cluster)
+    }
+
+    fn start_node(
+        &self,
+        id: NodeId,
+        listener: tokio::net::TcpListener,
+        transport: Transport,
+        restart: bool,
+    ) -> Result<Running, LocalError> {
+        let voters = 1..=self.options.nodes;
+        let machine = KvMachine::new();
+        let config = node_config(id);
+        let node = match (&self.data, transport) {
+            (Some(root), transport) => {
+                let dir = root.join(format!("node-{id}"));
+                let store = if restart {
+                    RocksStorage::open(&dir)?
+                } else {
+                    RocksStorage::create(&dir, ConfState::with_voters(voters), EntryId::default())?
+                };
+                transport.spawn(config, store, machine.clone())?
+            }
+            (None, transport) => {
+                transport.spawn(config, MemStorage::with_voters(voters), machine.clone())?
+            }
+        };
+        let service = Service::new(
+            node.clone(),
+            machine.clone(),
+            self.http.clone(),
+            self.options.service.clone(),
+        );
+        let (stop_http, stopped) = oneshot::channel();
+        let http = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = serve(listener, service, shutdown).await {
+                tracing::warn!(id, error = %e, "HTTP service stopped");
+            }
+        });
+        Ok(Running {
+            node,
+            machine,
+            stop_http,
+            http,
+        })
+    }
+
+    fn slot(&self, id: NodeId) -> Result<usize, LocalError> {
+        (id as usize)
+            .checked_sub(1)
+            .filter(|i| *i < self.running.len())
+            .ok_or(LocalError::NoSuchNode(id))
+    }
+
+    /// Node `id`'s HTTP address.
+    pub fn http_addr(&self, id: NodeId) -> Option<SocketAddr> {
+        self.http.get(&id).copied()
+    }
+
+    /// Every node's HTTP address, node 1 first.
+    pub fn http_addrs(&self) -> Vec<SocketAddr> {
+        (1..=self.options.nodes)
+            .filter_map(|id| self.http_addr(id))
+            .collect()
+    }
+
+    /// Node `id`'s Raft node, if it runs.
+    pub fn node(&self, id: NodeId) -> Option<&NodeHandle> {
+        self.slot(id)
+            .ok()
+            .and_then(|i| self.running[i].as_ref())
+            .map(|r| &r.node)
+    }
+
+    /// Node `id`'s store, if it runs.
+    pub fn machine(&self, id: NodeId) -> Option<&KvMachine> {
+        self.slot(id)
+            .ok()
+            .and_then(|i| self.running[i].as_ref())
+            .map(|r| &r.machine)
+    }
+
+    /// The running node that thinks it leads, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.running
+            .iter()
+            .flatten()
+            .find(|r| r.node.metrics().role == Role::Leader)
+            .map(|r| r.node.id())
+    }
+
+    /// Waits until some running node leads.
+    pub async fn wait_for_leader(&self, limit: Duration) -> Result<NodeId, LocalError> {
+        let start = Instant::now();
+        loop {
+            if let Some(id) = self.leader() {
+                return Ok(id);
+            }
+            if start.elapsed() > limit {
+                return Err(LocalError::NoLeader(limit));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops node `id`'s service and Raft node (its log stays).
+    pub async fn stop_node(&mut self, id: NodeId) -> Result<(), LocalError> {
+        let i = self.slot(id)?;
+        if let Some(r) = self.running[i].take() {
+            let _ = r.stop_http.send(());
+            let stopped = r.node.shutdown().await;
+            // Requests in flight fail fast once the node is down; a client
+            // holding a connection open must not keep the port taken.
+            if tokio::time::timeout(Duration::from_secs(2), r.http)
+                .await
+                .is_err()
+            {
+                tracing::warn!(id, "HTTP service slow to stop");
+            }
+            stopped?;
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped node again on its log, with its old addresses.
+    pub async fn restart_node(&mut self, id: NodeId) -> Result<(), LocalError> {
+        let i = self.slot(id)?;
+        if self.running[i].is_some() {
+            return Ok(());
+        }
+        if self.data.is_none() {
+            return Err(LocalError::CannotRestart(id));
+        }
+        let addr = self.http_addr(id).ok_or(LocalError::NoSuchNode(id))?;
+        let listener = retry(|| async {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(io(format!("binding {addr} again")))
+        })
+        .await?;
+        let transport = match &self.links {
+            Links::Memory(net) => Transport::Memory(net.join(id)),
+            Links::Quic { ca, addrs } => {
+                let quic = *addrs.get(i).ok_or(LocalError::NoSuchNode(id))?;
+                let endpoint = retry(|| async {
+                    let config = raft_transport_quic::Config::new(id, quic, ca.node_cert(id)?);
+                    Ok::<_, LocalError>(QuicTransport::bind(config)?)
+                })
+                .await?;
+                set_peers(&endpoint, addrs);
+                Transport::Quic(endpoint)
+            }
+        };
+        let running = self.start_node(id, listener, transport, true)?;
+        self.running[i] = Some(running);
+        Ok(())
+    }
+
+    /// Drops every Raft message between `a` and `b`, both ways, until
+    /// [`LocalKv::heal`] (in-process links only).
+    pub fn cut(&self, a: NodeId, b: NodeId) -> Result<(), LocalError> {
+        match &self.links {
+            Links::Memory(net) => {
+                net.cut(a, b);
+                net.cut(b, a);
+                Ok(())
+            }
+            Links::Quic { .. } => Err(LocalError::NoFaultHook),
+        }
+    }
+
+    /// Restores every cut link.
+    pub fn heal(&self) -> Result<(), LocalError> {
+        match &self.links {
+            Links::Memory(net) => {
+                net.heal();
+                Ok(())
+            }
+            Links::Quic { .. } => Err(LocalError::NoFaultHook),
+        }
+    }
+
+    /// Stops every node.
+    pub async fn shutdown(&mut self) -> Result<(), LocalError> {
+        for id in 1..=self.options.nodes {
+            self.stop_node(id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Retries `f` for up to 5 s while a stopped node's socket is released.
+async fn retry<T, F, Fut>(mut f: F) -> Result<T, LocalError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, LocalError>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+fn set_peers(endpoint: &QuicTransport, addrs: &[SocketAddr]) {
+    for (i, addr) in addrs.iter().enumerate() {
+        let peer = i as NodeId + 1;
+        if peer != endpoint.id() {
+            endpoint.set_peer(peer, *addr);
+        }
+    }
+}
+
+/// Either link, so one start path serves both.
+enum Transport {
+    Memory(raft_core::MemTransport),
+    Quic(QuicTransport),
+}
+
+impl Transport {
+    fn spawn<S>(
+        self,
+        config: raft_node::NodeConfig,
+        storage: S,
+        machine: KvMachine,
+    ) -> Result<NodeHandle, raft_node::NodeError>
+    where
+        S: raft_core::LogStorage + Send + 'static,
+    {
+        match self {
+            Transport::Memory(t) => spawn(config, storage, t, machine),
+            Transport::Quic(t) => spawn(config, storage, t, machine),
+        }
+    }
+}
