@@ -102,7 +102,7 @@ fn keeping_every_event_is_the_full_run_and_dropping_all_still_converges() {
         trace: true,
         ..opts(3)
     };
-    let events = Schedule::generate(5, Some(3), traced.fault_ticks)
+    let events = Schedule::generate(5, Some(3), traced.fault_ticks, traced.client_ops)
         .events
         .len();
     let all: Vec<usize> = (0..events).collect();

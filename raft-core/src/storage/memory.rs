@@ -81,6 +81,10 @@ impl MemStorage {
         }
         let term = self.term(index)?;
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
+        // A restart comes back in the snapshot's membership (etcd's
+        // InitialState reads it from the snapshot): the changes applied up
+        // to `index` are not in the log after it to be applied again.
+        self.conf_state = conf_state.clone();
         self.snapshot = Snapshot::new(index, term, conf_state, data);
         Ok(self.snapshot.clone())
     }
