@@ -18,6 +18,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,J,..]
   [--nodes 3|5] [--storage mem|rocks] [--ticks T] [--jobs J] [--no-shrink]
+  [--no-client-ops (no reads, transfers or membership changes)]
   [--snapshot-every K (0: no compaction; default: the seed decides)]
   [--fault skip-up-to-date|commit-old-term|joint-incoming-only|read-without-heartbeat
            |stale-snapshot|compact-past-snapshot]
@@ -73,6 +74,7 @@ fn parse() -> Result<Args, String> {
                 a.keep = Some(list.map_err(|e| format!("--keep {v}: {e}"))?);
             }
             "--no-shrink" => a.shrink = false,
+            "--no-client-ops" => a.opts.client_ops = false,
             "--fault" => a.fault = Some(value()?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -134,6 +136,9 @@ fn replay_command(a: &Args, seed: u64, keep: Option<&[usize]>) -> String {
     }
     if a.opts.fault_ticks != SimOptions::default().fault_ticks {
         cmd += &format!(" --ticks {}", a.opts.fault_ticks);
+    }
+    if !a.opts.client_ops {
+        cmd += " --no-client-ops";
     }
     if let Some(k) = a.opts.snapshot_every {
         cmd += &format!(" --snapshot-every {k}");
