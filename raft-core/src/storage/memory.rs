@@ -284,6 +284,22 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_comes_back_in_the_membership_of_the_latest_snapshot() {
+        let mut s = MemStorage::with_voters([1, 2, 3]);
+        append(&mut s, vec![ent(1, 1), ent(1, 2)]).unwrap();
+        let joint = ConfState {
+            voters_outgoing: vec![1, 2, 3],
+            auto_leave: true,
+            ..ConfState::with_voters([1, 2])
+        };
+        s.create_snapshot(2, Some(joint.clone()), Bytes::new())
+            .unwrap();
+        // The change that led to `joint` is in the snapshot, not after it:
+        // nothing would apply it again.
+        assert_eq!(s.initial_state().unwrap().conf_state, joint);
+    }
+
+    #[test]
     fn base_bounds_reads() {
         let s = MemStorage::with_base(ConfState::with_voters([1]), EntryId { term: 1, index: 10 });
         assert_eq!(s.first_index().unwrap(), 11);
