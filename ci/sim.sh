@@ -4,7 +4,12 @@
 # the seed, the property, a shortened event sequence and the replay command.
 # Every seed snapshots and compacts (every 3, 10 or 30 applied entries, as
 # the seed draws), so snapshot transfer, installs and restores are in all of
-# them; the summary line after each range counts them.
+# them; the summary line after each range counts them. Every seed also
+# schedules client reads (ReadIndex, each checked to see every write
+# acknowledged before it began), leader transfers, and membership changes
+# (ConfChange v1 demotions and promotions, joint v2 with automatic and
+# explicit leave), each at a rate the seed draws; the second summary line
+# counts reads served, transfers done and changes applied.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
 # Builds with --workspace and $RAFT_FEATURES like every other step, so the

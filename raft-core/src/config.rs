@@ -107,6 +107,14 @@ pub enum Fault {
     /// Commit whatever a majority holds, whatever its term (Raft §5.4.2's
     /// figure 8 scenario: a later leader may overwrite a "committed" entry).
     CommitOldTermEntries,
+    /// While joint, commit what a majority of the incoming voters holds,
+    /// ignoring the outgoing voters (breaks joint consensus: the outgoing
+    /// majority may elect a leader without the entry).
+    JointCommitIncomingOnly,
+    /// Answer `ReadOnlySafe` reads at once, without the heartbeat round
+    /// that confirms no newer leader exists (a deposed leader serves stale
+    /// reads).
+    ReadWithoutHeartbeat,
 }
 
 impl Config {

@@ -18,8 +18,10 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,J,..]
   [--nodes 3|5] [--storage mem|rocks] [--ticks T] [--jobs J] [--no-shrink]
+  [--no-client-ops (no reads, transfers or membership changes)]
   [--snapshot-every K (0: no compaction; default: the seed decides)]
-  [--fault skip-up-to-date|commit-old-term|stale-snapshot|compact-past-snapshot]
+  [--fault skip-up-to-date|commit-old-term|joint-incoming-only|read-without-heartbeat
+           |stale-snapshot|compact-past-snapshot]
   (--fault needs a build with --features fault-injection)";
 
 struct Args {
@@ -72,6 +74,7 @@ fn parse() -> Result<Args, String> {
                 a.keep = Some(list.map_err(|e| format!("--keep {v}: {e}"))?);
             }
             "--no-shrink" => a.shrink = false,
+            "--no-client-ops" => a.opts.client_ops = false,
             "--fault" => a.fault = Some(value()?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -99,9 +102,17 @@ fn inject(name: &str, opts: &mut SimOptions) -> Result<(), String> {
     fn old_term(c: &mut Config) {
         c.fault = Some(Fault::CommitOldTermEntries);
     }
+    fn joint(c: &mut Config) {
+        c.fault = Some(Fault::JointCommitIncomingOnly);
+    }
+    fn read(c: &mut Config) {
+        c.fault = Some(Fault::ReadWithoutHeartbeat);
+    }
     match name {
         "skip-up-to-date" => opts.config_hook = Some(skip),
         "commit-old-term" => opts.config_hook = Some(old_term),
+        "joint-incoming-only" => opts.config_hook = Some(joint),
+        "read-without-heartbeat" => opts.config_hook = Some(read),
         "stale-snapshot" => opts.sim_fault = Some(SimFault::StaleSnapshotData),
         "compact-past-snapshot" => opts.sim_fault = Some(SimFault::CompactPastSnapshot),
         other => return Err(format!("unknown fault {other}")),
@@ -125,6 +136,9 @@ fn replay_command(a: &Args, seed: u64, keep: Option<&[usize]>) -> String {
     }
     if a.opts.fault_ticks != SimOptions::default().fault_ticks {
         cmd += &format!(" --ticks {}", a.opts.fault_ticks);
+    }
+    if !a.opts.client_ops {
+        cmd += " --no-client-ops";
     }
     if let Some(k) = a.opts.snapshot_every {
         cmd += &format!(" --snapshot-every {k}");
@@ -188,6 +202,9 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     // Snapshot activity over the range: taken, installed by followers,
     // restored at restarts, and seeds that never compacted.
     let snaps = [(); 5].map(|_| AtomicU64::new(0));
+    // Reads served, transfers done, membership changes applied, joint
+    // configurations entered.
+    let ops = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -229,6 +246,15 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         for (total, n) in snaps.iter().zip(counts) {
                             total.fetch_add(n, Ordering::Relaxed);
                         }
+                        let counts = [
+                            s.reads_served,
+                            s.transfers_done,
+                            s.conf_changes_applied,
+                            s.joint_entered,
+                        ];
+                        for (total, n) in ops.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
@@ -255,6 +281,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let [taken, installed, booted, crashed, none] = snaps.map(|n| n.into_inner());
     println!(
         "snapshots in passing seeds: {taken} taken, {installed} installed by followers ({crashed} crashes inside an install), {booted} restored at restarts; {none} seeds never compacted"
+    );
+    let [reads, transfers, changes, joint] = ops.map(|n| n.into_inner());
+    println!(
+        "client operations in passing seeds: {reads} reads served, {transfers} leader transfers done, {changes} membership changes applied ({joint} entering a joint configuration)"
     );
     Ok(failed)
 }
@@ -289,6 +319,16 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.snapshot_failures,
         s.restored_at_boot,
         s.crashes_installing
+    );
+    println!(
+        "seed {seed}: reads {} asked, {} served; transfers {} asked, {} done; membership changes {} proposed, {} applied, {} joint",
+        s.reads_asked,
+        s.reads_served,
+        s.transfers_asked,
+        s.transfers_done,
+        s.conf_changes_proposed,
+        s.conf_changes_applied,
+        s.joint_entered
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

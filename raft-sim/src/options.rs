@@ -41,6 +41,10 @@ pub struct SimOptions {
     /// applied entries; `None` lets each seed draw it
     /// ([`Profile::snapshot_every`]), `Some(0)` turns compaction off.
     pub snapshot_every: Option<u64>,
+    /// Schedule linearizable reads, leader transfers and membership
+    /// changes (demotions, promotions, joint configurations) besides
+    /// proposals.
+    pub client_ops: bool,
     /// Breaks one of the simulator's own rules on purpose, to prove the
     /// checker catches it.
     #[cfg(feature = "fault-injection")]
@@ -60,6 +64,7 @@ impl Default for SimOptions {
             trace: false,
             stop_at: None,
             snapshot_every: None,
+            client_ops: true,
             #[cfg(feature = "fault-injection")]
             sim_fault: None,
         }
@@ -116,6 +121,20 @@ pub struct RunStats {
     pub restored_at_boot: u64,
     /// Crashes inside the write installing a received snapshot.
     pub crashes_installing: u64,
+    /// Linearizable reads asked for.
+    pub reads_asked: u64,
+    /// Reads served (their read index applied) and checked.
+    pub reads_served: u64,
+    /// Leader transfers asked of a leader.
+    pub transfers_asked: u64,
+    /// Transfers that made the transferee leader.
+    pub transfers_done: u64,
+    /// Membership changes a leader accepted.
+    pub conf_changes_proposed: u64,
+    /// Membership changes applied by some node (each counted once).
+    pub conf_changes_applied: u64,
+    /// Of those, the ones that entered a joint configuration.
+    pub joint_entered: u64,
 }
 
 /// The result of one seed.

@@ -10,6 +10,10 @@ use crate::rng::Rng;
 use raft_core::{Config, NodeId};
 use std::fmt;
 
+mod ops;
+
+pub use ops::MemberOp;
+
 /// Simulated time units per Raft tick. Messages take a few units, so
 /// several rounds of messages fit in one tick, as on a real network.
 pub const TICK: u64 = 10;
@@ -26,6 +30,8 @@ pub(crate) mod stream {
     /// The compaction policy (its own stream, so that adding it left every
     /// seed's schedule as it was).
     pub const SNAPSHOT: u64 = 7;
+    /// Reads, transfers and membership changes.
+    pub const OPS: u64 = 8;
 }
 
 /// Message-level faults in force until the next change.
@@ -91,6 +97,21 @@ pub enum Event {
     IsolateLeader,
     /// Restarts every crashed node.
     RestartAll,
+    /// A client's linearizable read (ReadIndex) at `node`.
+    Read {
+        /// The node asked.
+        node: NodeId,
+    },
+    /// The leader is asked to hand leadership to `to`.
+    TransferLeader {
+        /// The transferee.
+        to: NodeId,
+    },
+    /// The leader is asked to change the membership.
+    Membership(MemberOp),
+    /// The leader is asked to leave a joint configuration (an empty
+    /// ConfChange v2), if it is in one.
+    LeaveJoint,
 }
 
 impl fmt::Display for Event {
@@ -116,6 +137,10 @@ impl fmt::Display for Event {
             Event::CrashLeader => write!(f, "crash the leader"),
             Event::IsolateLeader => write!(f, "isolate the leader"),
             Event::RestartAll => write!(f, "restart every crashed node"),
+            Event::Read { node } => write!(f, "read at n{node}"),
+            Event::TransferLeader { to } => write!(f, "transfer leadership to n{to}"),
+            Event::Membership(op) => write!(f, "membership change, {op}"),
+            Event::LeaveJoint => write!(f, "leave the joint configuration"),
         }
     }
 }
@@ -188,7 +213,9 @@ pub struct Schedule {
 impl Schedule {
     /// The schedule of `seed` for a cluster of `nodes` (or 3 or 5, as the
     /// seed decides) with a fault phase of `fault_ticks` ticks.
-    pub fn generate(seed: u64, nodes: Option<usize>, fault_ticks: u64) -> Schedule {
+    /// With `with_ops`, reads, leader transfers and membership changes
+    /// join in (see [`MemberOp`]).
+    pub fn generate(seed: u64, nodes: Option<usize>, fault_ticks: u64, with_ops: bool) -> Schedule {
         let mut rng = Rng::stream(seed, stream::SCHEDULE);
         let nodes = nodes.unwrap_or(if rng.chance(500) { 3 } else { 5 });
         let max_size_per_msg = rng.pick(&[0, 64, 1 << 20]).unwrap_or(1 << 20);
@@ -333,6 +360,9 @@ impl Schedule {
                 }
             }
         }
+        if with_ops {
+            events.extend(ops::generate(seed, nodes, fault_ticks));
+        }
         // Stable: events at the same time keep their generation order.
         events.sort_by_key(|t| t.at);
         Schedule {
@@ -349,22 +379,26 @@ mod tests {
 
     #[test]
     fn a_seed_always_yields_the_same_schedule() {
-        let a = Schedule::generate(99, None, 300);
-        let b = Schedule::generate(99, None, 300);
+        let a = Schedule::generate(99, None, 300, true);
+        let b = Schedule::generate(99, None, 300, true);
         assert_eq!(a.profile, b.profile);
         assert_eq!(a.events, b.events);
-        assert_ne!(a.events, Schedule::generate(100, None, 300).events);
+        assert_ne!(a.events, Schedule::generate(100, None, 300, true).events);
     }
 
     #[test]
     fn events_stay_in_the_fault_phase_and_name_real_nodes() {
         for seed in 0..200 {
-            let s = Schedule::generate(seed, Some(5), 200);
+            let s = Schedule::generate(seed, Some(5), 200, true);
             assert!(s.events.windows(2).all(|w| w[0].at <= w[1].at));
             for t in &s.events {
                 assert!(t.at <= s.heal_at);
                 match t.event {
-                    Event::Propose { node } | Event::Crash { node } | Event::Restart { node } => {
+                    Event::Propose { node }
+                    | Event::Crash { node }
+                    | Event::Restart { node }
+                    | Event::Read { node }
+                    | Event::TransferLeader { to: node } => {
                         assert!((1..=5).contains(&node))
                     }
                     Event::CutLink { from, to } => {
@@ -380,7 +414,9 @@ mod tests {
                     | Event::Heal
                     | Event::CrashLeader
                     | Event::IsolateLeader
-                    | Event::RestartAll => {}
+                    | Event::RestartAll
+                    | Event::Membership(_)
+                    | Event::LeaveJoint => {}
                 }
             }
         }

@@ -10,7 +10,7 @@ use crate::checker::Violation;
 use crate::schedule::Event;
 use crate::sim::{run_subset, Outcome, SimError, SimOptions};
 
-const KINDS: u8 = 4;
+const KINDS: u8 = 6;
 
 /// Groups events into kinds that can be dropped together.
 fn kind_of(event: &Event) -> u8 {
@@ -19,6 +19,8 @@ fn kind_of(event: &Event) -> u8 {
         Event::Network(_) => 1,
         Event::Partition { .. } | Event::CutLink { .. } | Event::IsolateLeader | Event::Heal => 2,
         Event::Crash { .. } | Event::Restart { .. } | Event::CrashLeader | Event::RestartAll => 3,
+        Event::Read { .. } => 4,
+        Event::TransferLeader { .. } | Event::Membership(_) | Event::LeaveJoint => 5,
     }
 }
 
@@ -53,7 +55,7 @@ pub fn shrink(
         stop_at,
         ..opts.clone()
     };
-    let schedule = crate::Schedule::generate(seed, opts.nodes, opts.fault_ticks);
+    let schedule = crate::Schedule::generate(seed, opts.nodes, opts.fault_ticks, opts.client_ops);
     // Events after the violation never ran.
     let mut keep: Vec<usize> = (0..schedule.events.len())
         .filter(|&i| schedule.events[i].at <= original.at)

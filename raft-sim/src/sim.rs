@@ -33,6 +33,8 @@ use bytes::Bytes;
 use raft_core::{Message, MessageType, NodeId, Role, SnapshotStatus};
 use std::collections::VecDeque;
 
+mod ops;
+
 enum Phase {
     Faults,
     /// Healed; waiting for a stable leader until the deadline.
@@ -70,6 +72,8 @@ struct Sim {
     live: Vec<(Bytes, Option<u64>)>,
     trace: Option<Vec<String>>,
     recent: VecDeque<String>,
+    /// The transfer last asked for: the transferee, and the term then.
+    transfer: Option<(NodeId, u64)>,
 }
 
 /// Runs `seed` with its whole schedule.
@@ -83,7 +87,7 @@ pub fn run_subset(
     opts: &SimOptions,
     keep: Option<&[usize]>,
 ) -> Result<Outcome, SimError> {
-    let schedule = Schedule::generate(seed, opts.nodes, opts.fault_ticks);
+    let schedule = Schedule::generate(seed, opts.nodes, opts.fault_ticks, opts.client_ops);
     let mut mask = vec![keep.is_none(); schedule.events.len()];
     for &i in keep.unwrap_or(&[]) {
         if let Some(m) = mask.get_mut(i) {
@@ -105,6 +109,10 @@ pub fn run_subset(
         sim.stats.restored_at_boot += n.snaps.restored_at_boot;
         sim.stats.crashes_installing += n.snaps.crashed_installing;
     }
+    let ops = sim.chk.op_counts();
+    sim.stats.reads_served = ops.reads_served;
+    sim.stats.conf_changes_applied = ops.conf_changes_applied;
+    sim.stats.joint_entered = ops.joint_entered;
     Ok(Outcome {
         seed,
         profile: sim.schedule.profile.clone(),
@@ -142,6 +150,7 @@ impl Sim {
                 .collect(),
             trace: opts.trace.then(Vec::new),
             recent: VecDeque::new(),
+            transfer: None,
             schedule,
             opts,
         })
@@ -173,12 +182,8 @@ impl Sim {
                 hook(&mut config);
             }
             #[allow(unused_mut)]
-            let mut node = SimNode::start(
-                config,
-                Disk::new(backend, &voters),
-                snapshot_every,
-                &mut self.chk,
-            )?;
+            let mut node =
+                SimNode::start(config, Disk::new(backend), snapshot_every, &mut self.chk)?;
             #[cfg(feature = "fault-injection")]
             node.inject(self.opts.sim_fault);
             self.nodes.push(node);
@@ -348,12 +353,16 @@ impl Sim {
             let term_before = node.term();
             let accepted = node.input(input, &mut self.chk, &mut out)?;
             let crashed_at_write = node.take_crash_at_write();
+            for (ctx, index) in std::mem::take(&mut node.reads_served) {
+                self.chk.on_read_served(id, &ctx, index)?;
+            }
             self.chk.check_electability()?;
             first_result.get_or_insert(accepted);
             let (now_role, term) = (node.role(), node.term());
             if now_role != was && now_role == Some(Role::Leader) {
                 self.stats.leaders_elected += 1;
                 self.log(format!("n{id} became leader of term {term}"));
+                self.on_new_leader(id, term);
             } else if term != term_before {
                 let role = now_role.map_or("down".to_string(), |r| format!("{r:?}"));
                 self.note(|| format!("n{id} now in term {term} as {role}"));
@@ -463,6 +472,7 @@ impl Sim {
                     self.restart(id)?;
                 }
             }
+            other => self.client_op(index, other)?,
         }
         Ok(())
     }

@@ -101,3 +101,26 @@ fn compacting_past_the_snapshot_is_caught() {
         ],
     );
 }
+
+#[test]
+fn committing_with_the_incoming_majority_alone_while_joint_is_caught() {
+    fn fault(c: &mut Config) {
+        c.fault = Some(Fault::JointCommitIncomingOnly);
+    }
+    hunt(
+        fault,
+        &[
+            Property::CommittedDurability,
+            Property::LeaderCompleteness,
+            Property::StateMachineSafety,
+        ],
+    );
+}
+
+#[test]
+fn answering_a_read_without_confirming_leadership_is_caught() {
+    fn fault(c: &mut Config) {
+        c.fault = Some(Fault::ReadWithoutHeartbeat);
+    }
+    hunt(fault, &[Property::LinearizableRead]);
+}

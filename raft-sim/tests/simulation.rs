@@ -102,7 +102,7 @@ fn keeping_every_event_is_the_full_run_and_dropping_all_still_converges() {
         trace: true,
         ..opts(3)
     };
-    let events = Schedule::generate(5, Some(3), traced.fault_ticks)
+    let events = Schedule::generate(5, Some(3), traced.fault_ticks, traced.client_ops)
         .events
         .len();
     let all: Vec<usize> = (0..events).collect();
@@ -118,4 +118,50 @@ fn keeping_every_event_is_the_full_run_and_dropping_all_still_converges() {
     // With no client proposals only the live ones (and leaders' empty
     // entries) commit.
     assert_eq!(calm.stats.acked, traced.live_proposals);
+}
+
+#[test]
+fn reads_transfers_and_membership_changes_happen_under_faults() {
+    let (mut reads, mut transfers, mut changes, mut joint, mut proposed) = (0, 0, 0, 0, 0);
+    for nodes in [3, 5] {
+        for seed in 0..20 {
+            let out = run(seed, &opts(nodes)).expect("simulation runs");
+            assert!(
+                out.violation.is_none(),
+                "seed {seed}, {nodes} nodes: {:?}",
+                out.violation
+            );
+            let s = out.stats;
+            assert!(s.reads_served <= s.reads_asked, "seed {seed}: {s:?}");
+            assert!(s.transfers_done <= s.transfers_asked, "seed {seed}: {s:?}");
+            reads += s.reads_served;
+            transfers += s.transfers_done;
+            changes += s.conf_changes_applied;
+            joint += s.joint_entered;
+            proposed += s.conf_changes_proposed;
+        }
+    }
+    assert!(reads > 100, "reads served {reads}");
+    assert!(transfers > 5, "transfers done {transfers}");
+    // Changes applied include the auto-leaves raft-core proposes itself.
+    assert!(
+        changes > 20 && proposed > 10,
+        "changes {changes}, proposed {proposed}"
+    );
+    assert!(joint > 5, "joint configurations entered {joint}");
+}
+
+#[test]
+fn without_client_ops_no_read_transfer_or_change_happens() {
+    let quiet = SimOptions {
+        client_ops: false,
+        ..opts(5)
+    };
+    let out = run(3, &quiet).expect("simulation runs");
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+    let s = out.stats;
+    assert_eq!(
+        (s.reads_asked, s.transfers_asked, s.conf_changes_applied),
+        (0, 0, 0)
+    );
 }

@@ -38,14 +38,20 @@ impl RocksStorage {
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
         let snapshot = Snapshot::new(index, term, conf_state, data);
         let mut batch = WriteBatch::default();
+        let meta = cf(&self.db, CF_META)?;
+        batch.put_cf(meta, KEY_SNAPSHOT, format::encode_snapshot(&snapshot));
+        // A restart comes back in the snapshot's membership, as after an
+        // install: the changes up to `index` leave the log with compaction
+        // and are never applied again.
         batch.put_cf(
-            cf(&self.db, CF_META)?,
-            KEY_SNAPSHOT,
-            format::encode_snapshot(&snapshot),
+            meta,
+            KEY_CONF_STATE,
+            format::encode_conf_state(&snapshot.metadata.conf_state),
         );
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.db.write_opt(batch, &opts)?;
+        self.conf_state = snapshot.metadata.conf_state.clone();
         self.snapshot = snapshot.clone();
         debug!(index, term, "created snapshot");
         Ok(snapshot)

@@ -37,6 +37,11 @@ impl<S: LogStorage> Raft<S> {
     /// index (which is known to be at least every earlier leader's).
     fn confirm_read(&mut self, m: Message) {
         let committed = self.raft_log.committed;
+        #[cfg(feature = "fault-injection")]
+        if self.fault == Some(crate::config::Fault::ReadWithoutHeartbeat) {
+            self.respond_to_read(m, committed);
+            return;
+        }
         match self.read_only_option {
             ReadOnlyOption::Safe => {
                 self.read_only.add_request(committed, m);

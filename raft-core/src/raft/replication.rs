@@ -272,6 +272,15 @@ impl<S: LogStorage> Raft<S> {
             index: self.trk.committed(),
         };
         #[cfg(feature = "fault-injection")]
+        let at = if self.fault == Some(crate::config::Fault::JointCommitIncomingOnly) {
+            EntryId {
+                index: self.trk.committed_by_incoming(),
+                ..at
+            }
+        } else {
+            at
+        };
+        #[cfg(feature = "fault-injection")]
         let at = if self.fault == Some(crate::config::Fault::CommitOldTermEntries) {
             EntryId {
                 term: self.raft_log.term_or_zero(at.index)?,

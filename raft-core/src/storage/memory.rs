@@ -81,6 +81,10 @@ impl MemStorage {
         }
         let term = self.term(index)?;
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
+        // A restart comes back in the snapshot's membership (etcd's
+        // InitialState reads it from the snapshot): the changes applied up
+        // to `index` are not in the log after it to be applied again.
+        self.conf_state = conf_state.clone();
         self.snapshot = Snapshot::new(index, term, conf_state, data);
         Ok(self.snapshot.clone())
     }
@@ -277,6 +281,22 @@ mod tests {
             Err(StorageError::InvalidWrite(_))
         ));
         assert_eq!(s.last_index().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_restart_comes_back_in_the_membership_of_the_latest_snapshot() {
+        let mut s = MemStorage::with_voters([1, 2, 3]);
+        append(&mut s, vec![ent(1, 1), ent(1, 2)]).unwrap();
+        let joint = ConfState {
+            voters_outgoing: vec![1, 2, 3],
+            auto_leave: true,
+            ..ConfState::with_voters([1, 2])
+        };
+        s.create_snapshot(2, Some(joint.clone()), Bytes::new())
+            .unwrap();
+        // The change that led to `joint` is in the snapshot, not after it:
+        // nothing would apply it again.
+        assert_eq!(s.initial_state().unwrap().conf_state, joint);
     }
 
     #[test]

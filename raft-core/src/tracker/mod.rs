@@ -121,6 +121,14 @@ impl ProgressTracker {
         voters.committed_index(|id| self.progress.get(&id).map(|p| p.matched))
     }
 
+    /// What a majority of the incoming voters alone holds: the broken
+    /// commit rule of `Fault::JointCommitIncomingOnly`.
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn committed_by_incoming(&self) -> u64 {
+        let voters = &self.config.voters.incoming;
+        voters.committed_index(|id| self.progress.get(&id).map(|p| p.matched))
+    }
+
     /// Whether a quorum of voters (counting the leader) was heard from
     /// recently.
     pub fn quorum_active(&self) -> bool {

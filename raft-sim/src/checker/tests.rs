@@ -1,6 +1,7 @@
 //! The checker catches each property's violation, hand-built.
 
 use super::*;
+use raft_core::ConfState;
 
 fn e(term: u64, index: u64, data: &str) -> Entry {
     Entry {
@@ -211,4 +212,53 @@ fn an_install_must_be_of_a_committed_entry_and_keeps_the_log_mirror() {
         prop(c.on_install(1, 2, 1)),
         Some(Property::CommittedDurability)
     );
+}
+
+#[test]
+fn a_joint_commit_needs_a_majority_of_both_halves() {
+    let mut joint = ConfState::with_voters([1, 2]);
+    joint.voters_outgoing = vec![1, 3, 4];
+    let mut c = Checker::new(4);
+    c.on_conf(1, &joint);
+    c.on_leader(1, 1).unwrap();
+    for node in [1, 2] {
+        c.on_write(node, &[e(1, 1, "a")]).unwrap();
+    }
+    // {1,2} is all of the incoming half but one of three outgoing voters.
+    assert_eq!(
+        prop(c.on_commit(1, 1, 0, 1)),
+        Some(Property::CommittedDurability)
+    );
+    c.on_write(3, &[e(1, 1, "a")]).unwrap();
+    assert_eq!(prop(c.on_commit(1, 1, 0, 1)), None);
+    assert!(c.membership_changed());
+}
+
+#[test]
+fn a_read_older_than_an_acknowledged_write_is_caught() {
+    let mut c = Checker::new(3);
+    for node in [1, 2] {
+        c.on_write(node, &[e(1, 1, "a"), e(1, 2, "b")]).unwrap();
+    }
+    c.on_leader(1, 1).unwrap();
+    c.on_commit(1, 1, 0, 2).unwrap();
+    c.on_apply(1, &e(1, 1, "a")).unwrap();
+    c.begin_read(Bytes::from_static(b"early"));
+    c.on_apply(1, &e(1, 2, "b")).unwrap();
+    c.begin_read(Bytes::from_static(b"late"));
+    // The early read may see index 1; the late one must see index 2.
+    assert_eq!(
+        prop(c.on_read_served(2, &Bytes::from_static(b"early"), 1)),
+        None
+    );
+    assert_eq!(
+        prop(c.on_read_served(2, &Bytes::from_static(b"late"), 1)),
+        Some(Property::LinearizableRead)
+    );
+    // A duplicate answer to a served read is not a second read.
+    assert_eq!(
+        prop(c.on_read_served(2, &Bytes::from_static(b"late"), 0)),
+        None
+    );
+    assert_eq!(c.op_counts().reads_served, 2);
 }

@@ -17,8 +17,8 @@ use crate::state_machine::StateMachine;
 use crate::storage::{CrashLoss, Disk, DiskHandle};
 use bytes::Bytes;
 use raft_core::{
-    Config, Error, HardState, LogStorage, Message, NodeId, RawNode, Role, Snapshot, SnapshotStatus,
-    SoftState,
+    AnyConfChange, ConfState, Config, Error, HardState, LogStorage, Message, NodeId, RawNode,
+    ReadState, Role, Snapshot, SnapshotStatus, SoftState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,6 +36,12 @@ pub enum Input {
     Unreachable(NodeId),
     /// How sending a snapshot to this peer ended.
     SnapshotStatus(NodeId, SnapshotStatus),
+    /// A client's linearizable read, with its context.
+    Read(Bytes),
+    /// Hand leadership to this node.
+    Transfer(NodeId),
+    /// Propose a membership change.
+    ConfChange(AnyConfChange),
 }
 
 /// Snapshot activity of one node, for the run's counters.
@@ -79,6 +85,12 @@ pub struct SimNode {
     /// The last crash in a write: what it lost, and how many messages of
     /// its Ready had left before it.
     crashed_at_write: Option<(CrashLoss, usize)>,
+    /// The configuration this node last applied (or restored).
+    pub conf: ConfState,
+    /// Read states waiting for their index to be applied.
+    reads_waiting: Vec<ReadState>,
+    /// Reads served: the context, and the index of the state they saw.
+    pub reads_served: Vec<(Bytes, u64)>,
 }
 
 impl SimNode {
@@ -107,6 +119,9 @@ impl SimNode {
             snaps: SnapCounts::default(),
             armed: None,
             crashed_at_write: None,
+            conf: ConfState::default(),
+            reads_waiting: Vec::new(),
+            reads_served: Vec::new(),
         };
         node.boot(chk)?;
         Ok(node)
@@ -140,6 +155,8 @@ impl SimNode {
     pub fn crash(&mut self, rng: &mut Rng, chk: &mut Checker) -> Result<CrashLoss, Violation> {
         self.raw = None;
         self.armed = None;
+        // Clients of a dead process time out; their reads are never served.
+        self.reads_waiting.clear();
         chk.on_not_leader(self.id);
         let loss = self
             .disk
@@ -188,7 +205,10 @@ impl SimNode {
         self.snaps.restored_at_boot += u64::from(state.index > 0);
         self.set_snapshot(state);
         self.state = state;
-        let hs = raw.status().hard_state;
+        let status = raw.status();
+        self.conf = status.conf_state;
+        chk.on_conf(self.id, &self.conf);
+        let hs = status.hard_state;
         // Terms and votes are always synced, so they survive a crash; the
         // commit index may legitimately fall back to the durable one.
         let before = HardState {
@@ -247,6 +267,17 @@ impl SimNode {
             Input::SnapshotStatus(peer, status) => {
                 ("report_snapshot", raw.report_snapshot(peer, status))
             }
+            Input::Read(ctx) => ("read_index", raw.read_index(ctx)),
+            Input::Transfer(to) => ("transfer_leader", raw.transfer_leader(to)),
+            Input::ConfChange(cc) => match raw.propose_conf_change(cc) {
+                // No leader known, a transfer under way, or (refused by
+                // raft-core's own rules) nothing a client could avoid.
+                Err(Error::ProposalDropped) => {
+                    self.drain(chk, out)?;
+                    return Ok(false);
+                }
+                r => ("propose_conf_change", r),
+            },
         };
         result.map_err(|e| self.violation(chk, e, what))?;
         self.drain(chk, out)?;
@@ -287,6 +318,14 @@ impl SimNode {
         };
         match raw.handle_readies(&mut handler) {
             Ok(_) => {
+                let applied = self.applied;
+                let (ready, waiting) = std::mem::take(&mut self.reads_waiting)
+                    .into_iter()
+                    .partition(|r| r.index <= applied);
+                self.reads_waiting = waiting;
+                let ready: Vec<ReadState> = ready;
+                self.reads_served
+                    .extend(ready.into_iter().map(|r| (r.request_ctx, applied)));
                 let compacted = self.maybe_compact(&mut raw, chk);
                 self.raw = Some(raw);
                 compacted
@@ -305,7 +344,11 @@ impl SimNode {
             }
             Err(Stop::Raft(e)) => {
                 self.raw = Some(raw);
-                Err(self.violation(chk, e, "handling a Ready"))
+                let what = format!(
+                    "handling a Ready (applied {}, configuration {:?})",
+                    self.applied, self.conf
+                );
+                Err(self.violation(chk, e, &what))
             }
         }
     }
@@ -371,7 +414,9 @@ impl SimNode {
             chk.fail(Property::Storage, format!("n{id} snapshot at {index}: {e}"))
         };
         let store = raw.store_mut();
-        match store.create_snapshot(index, None, data) {
+        // The configuration as of `index`: what a node restoring the
+        // snapshot must come back in.
+        match store.create_snapshot(index, Some(self.conf.clone()), data) {
             // A log that keeps no snapshots (as LogStorage allows): this
             // node runs without compaction, as its runtime would.
             Err(raft_core::StorageError::Unsupported(_)) => {
@@ -417,7 +462,7 @@ mod tests {
             .map(|id| {
                 let mut config = Config::new(id);
                 config.random_seed = Some(id);
-                let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])), &[1, 2, 3]);
+                let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])));
                 SimNode::start(config, disk, 0, &mut chk).unwrap()
             })
             .collect();

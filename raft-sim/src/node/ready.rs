@@ -7,7 +7,8 @@ use crate::checker::{Checker, Property, Violation};
 use crate::rng::Rng;
 use crate::storage::DiskHandle;
 use raft_core::{
-    Entry, Error, HardState, LogStorage, LogWrite, Message, Ready, ReadyHandler, Role, Snapshot,
+    ConfState, Entry, Error, HardState, LogStorage, LogWrite, Message, Ready, ReadyHandler, Role,
+    Snapshot,
 };
 
 /// Why handling a Ready stopped.
@@ -70,6 +71,9 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             }
             self.node.soft = ss;
         }
+        self.node
+            .reads_waiting
+            .extend(rd.read_states.iter().cloned());
         Ok(())
     }
 
@@ -127,6 +131,8 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
         node.applied = state.index;
         node.set_snapshot(state);
         node.snaps.installed += 1;
+        node.conf = snapshot.metadata.conf_state.clone();
+        self.chk.on_conf(node.id, &node.conf);
         Ok(())
     }
 
@@ -158,6 +164,13 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             self.node.applied = e.index;
             self.node.state.apply(e);
         }
+        Ok(())
+    }
+
+    fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), Stop> {
+        self.node.conf = conf_state.clone();
+        self.chk
+            .on_conf_applied(self.node.id, entry.index, conf_state);
         Ok(())
     }
 }

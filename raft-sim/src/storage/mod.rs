@@ -109,7 +109,6 @@ pub struct Disk {
     overlay: Option<MemBackend>,
     /// What the backend must return after a reopen (see [`Durable`]).
     durable: Durable,
-    voters: Vec<u64>,
 }
 
 /// The disk model's record of what was made durable: the backend must give
@@ -170,8 +169,8 @@ impl Durable {
 }
 
 impl Disk {
-    /// A disk on `backend`, for a group of `voters`.
-    pub fn new(backend: Box<dyn Backend>, voters: &[u64]) -> Disk {
+    /// A disk on `backend` (which holds the group's initial membership).
+    pub fn new(backend: Box<dyn Backend>) -> Disk {
         Disk {
             backend,
             pending: Vec::new(),
@@ -182,7 +181,6 @@ impl Disk {
                 log: Vec::new(),
                 hard_state: HardState::default(),
             },
-            voters: voters.to_vec(),
         }
     }
 
@@ -350,8 +348,8 @@ impl Disk {
                 index: first - 1,
                 term: self.backend.term(first - 1)?,
             };
-            let mut view =
-                MemStorage::with_base(ConfState::with_voters(self.voters.iter().copied()), base);
+            let conf = self.backend.initial_state()?.conf_state;
+            let mut view = MemStorage::with_base(conf, base);
             let last = self.backend.last_index()?;
             let entries = if last >= first {
                 self.backend.entries(first, last + 1, u64::MAX)?

@@ -20,10 +20,9 @@ fn hs(term: u64, commit: u64) -> HardState {
 }
 
 fn disk() -> DiskHandle {
-    DiskHandle(Rc::new(RefCell::new(Disk::new(
-        Box::new(MemBackend::new([1, 2, 3])),
-        &[1, 2, 3],
-    ))))
+    DiskHandle(Rc::new(RefCell::new(Disk::new(Box::new(MemBackend::new(
+        [1, 2, 3],
+    ))))))
 }
 
 #[test]
