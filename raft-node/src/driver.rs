@@ -4,13 +4,14 @@
 use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError};
+use crate::membership::{self, MemberChange, MembershipError, MembershipState};
 use crate::metrics::Metrics;
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
 use crate::state_machine::{Applied, StateMachine};
 use bytes::Bytes;
 use raft_core::{
-    Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadyHandler, Role,
-    Snapshot, Transport, TransportEvent,
+    ConfState, Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadyHandler,
+    Role, Snapshot, Transport, TransportEvent,
 };
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -25,6 +26,10 @@ pub(crate) enum Command {
     },
     Status {
         reply: oneshot::Sender<raft_core::Status>,
+    },
+    ChangeMembers {
+        changes: Vec<MemberChange>,
+        reply: membership::Reply,
     },
 }
 
@@ -41,9 +46,13 @@ pub(crate) struct Driver<S: LogStorage, M> {
     pub(crate) config: NodeConfig,
     pub(crate) metrics: watch::Sender<Metrics>,
     pub(crate) snapshots: Snapshots,
+    pub(crate) membership: MembershipState,
+    /// Membership requests taken in but not yet proposed: they are proposed
+    /// between Readies, when the log's last index is the store's.
+    pub(crate) membership_requests: Vec<(Vec<MemberChange>, membership::Reply)>,
     pending: HashMap<u64, Pending>,
-    next_seq: u64,
-    ticks: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) ticks: u64,
     readies: u64,
 }
 
@@ -58,6 +67,7 @@ where
         config: NodeConfig,
         metrics: watch::Sender<Metrics>,
         snapshots: Snapshots,
+        membership: MembershipState,
     ) -> Driver<S, M> {
         // Sequence numbers must not repeat across restarts, or an entry
         // proposed before a crash and applied after it would answer a new
@@ -72,6 +82,8 @@ where
             config,
             metrics,
             snapshots,
+            membership,
+            membership_requests: Vec::new(),
             pending: HashMap::new(),
             next_seq,
             ticks: 0,
@@ -94,9 +106,9 @@ where
                 biased;
                 _ = stop.changed() => break Ok(()),
                 _ = ticker.tick() => self.on_tick(),
-                (index, made) = finished(&mut job) => {
+                (index, conf_state, made) = finished(&mut job) => {
                     job = None;
-                    self.snapshot_done(index, made)
+                    self.snapshot_done(index, conf_state, made)
                 }
                 event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
                     Some(event) => self.on_transport(event),
@@ -117,11 +129,23 @@ where
             if let Err(e) = self.handle_readies(&mut transport) {
                 break Err(e);
             }
+            if !self.membership_requests.is_empty() {
+                let proposed = self
+                    .start_membership_changes()
+                    .and_then(|()| self.handle_readies(&mut transport));
+                if let Err(e) = proposed {
+                    break Err(e);
+                }
+            }
             if let Err(e) = self.maybe_snapshot(&mut job) {
                 break Err(e);
             }
         };
         self.fail_pending(ProposeError::ShuttingDown);
+        self.membership.fail(MembershipError::ShuttingDown);
+        for (_, reply) in self.membership_requests.drain(..) {
+            let _ = reply.send(Err(MembershipError::ShuttingDown));
+        }
         if let Err(e) = &result {
             tracing::error!(id = self.raw.id(), error = %e, "node stopped on error");
         }
@@ -158,6 +182,8 @@ where
         self.raw.tick()?;
         self.ticks += 1;
         let now = self.ticks;
+        self.membership
+            .expire(now, self.config.proposal_timeout_ticks);
         let expired: Vec<u64> = self
             .pending
             .iter()
@@ -214,6 +240,10 @@ where
                 let _ = reply.send(self.raw.status());
                 Ok(())
             }
+            Command::ChangeMembers { changes, reply } => {
+                self.membership_requests.push((changes, reply));
+                Ok(())
+            }
         }
     }
 
@@ -261,6 +291,7 @@ where
             state_machine: &mut self.state_machine,
             pending: &mut self.pending,
             snapshots: &mut self.snapshots,
+            membership: &mut self.membership,
         };
         let handled = self.raw.handle_readies(&mut handler)?;
         if handled > 0 {
@@ -309,6 +340,7 @@ struct ReadyIo<'a, T, M> {
     state_machine: &'a mut M,
     pending: &'a mut HashMap<u64, Pending>,
     snapshots: &'a mut Snapshots,
+    membership: &'a mut MembershipState,
 }
 
 impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
@@ -351,6 +383,8 @@ where
             .restore(&snapshot.data, index)
             .map_err(|source| NodeError::Restore { index, source })?;
         self.snapshots.restored(index);
+        self.membership
+            .restored(index, &snapshot.metadata.conf_state);
         Ok(())
     }
 
@@ -358,6 +392,12 @@ where
         for e in entries {
             if e.index <= self.snapshots.applied {
                 // Already in the state the machine was restored from.
+                continue;
+            }
+            self.membership.entry_applied(self.me, e);
+            if e.entry_type.is_conf_change() {
+                // raft-core applies it after this call; `conf_changed` follows.
+                self.snapshots.entry_applied(e.index, 0);
                 continue;
             }
             self.snapshots.entry_applied(e.index, e.data.len());
@@ -381,6 +421,13 @@ where
                     self.state_machine.apply(e.index, &e.data);
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), NodeError> {
+        if self.membership.conf_changed(self.me, entry, conf_state) {
+            self.snapshots.force();
         }
         Ok(())
     }
