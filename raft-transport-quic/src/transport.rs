@@ -283,6 +283,30 @@ impl QuicTransport {
         }
     }
 
+    /// Removes a peer (a member removed from the group): its address is
+    /// forgotten, its outbound task stops and closes every connection with
+    /// it, and whatever it still sends on a connection is refused (counted
+    /// in `refused_removed_peer`) and closes that connection; a new
+    /// connection from it is refused as from any unknown peer. Messages
+    /// for it are dropped from now on (`dropped_unknown_peer`). Returns
+    /// whether it was a peer. [`QuicTransport::set_peer`] adds it back.
+    pub fn remove_peer(&self, id: NodeId) -> bool {
+        let known = self
+            .shared
+            .peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+            .is_some();
+        // Dropping its queue and connection senders ends the outbound task,
+        // which closes the connections once it sees the address gone.
+        let had_link = lock(&self.shared.links).remove(&id).is_some();
+        if known || had_link {
+            tracing::info!(id = self.shared.id, peer = id, "peer removed");
+        }
+        known
+    }
+
     /// The transport's counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.shared.metrics.snapshot()
