@@ -429,6 +429,20 @@ where
         if self.membership.conf_changed(self.me, entry, conf_state) {
             self.snapshots.force();
         }
+        if !membership::is_member(conf_state, self.me) && !self.pending.is_empty() {
+            // A removed node applies nothing after its removal: its
+            // proposals would only time out. The caller may retry elsewhere.
+            tracing::info!(
+                id = self.me,
+                waiting = self.pending.len(),
+                "removed from the group; failing pending proposals"
+            );
+            for (_, p) in self.pending.drain() {
+                let _ = p.reply.send(Err(ProposeError::Dropped {
+                    reason: "this node was removed from the group".to_string(),
+                }));
+            }
+        }
         Ok(())
     }
 }

@@ -340,6 +340,11 @@ impl MembershipState {
     }
 }
 
+/// Whether `id` is in `cs`, as voter or learner.
+pub(crate) fn is_member(cs: &ConfState, id: NodeId) -> bool {
+    members(cs).contains(&id)
+}
+
 /// Every member of `cs`, voter or learner, of either half.
 fn members(cs: &ConfState) -> BTreeSet<NodeId> {
     cs.voters

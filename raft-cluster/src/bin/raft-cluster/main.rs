@@ -14,6 +14,7 @@ mod client;
 mod demo;
 mod logs;
 mod multihost;
+mod replace;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
