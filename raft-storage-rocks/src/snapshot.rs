@@ -35,9 +35,20 @@ impl RocksStorage {
     ) -> Result<Snapshot, RocksError> {
         self.check_snapshot_is_newer(index)?;
         let term = self.term_in_log(index)?;
+        let given = conf_state.is_some();
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
         let snapshot = Snapshot::new(index, term, conf_state, data);
         let mut batch = WriteBatch::default();
+        if given {
+            // A restart resumes applying after the snapshot, so the
+            // configuration it starts from must be the snapshot's, not the
+            // one the log was created with.
+            batch.put_cf(
+                cf(&self.db, CF_META)?,
+                KEY_CONF_STATE,
+                format::encode_conf_state(&snapshot.metadata.conf_state),
+            );
+        }
         batch.put_cf(
             cf(&self.db, CF_META)?,
             KEY_SNAPSHOT,
@@ -46,6 +57,9 @@ impl RocksStorage {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.db.write_opt(batch, &opts)?;
+        if given {
+            self.conf_state = snapshot.metadata.conf_state.clone();
+        }
         self.snapshot = snapshot.clone();
         debug!(index, term, "created snapshot");
         Ok(snapshot)

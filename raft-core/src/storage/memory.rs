@@ -80,7 +80,10 @@ impl MemStorage {
             return Err(StorageError::SnapshotOutOfDate);
         }
         let term = self.term(index)?;
+        // A restart resumes applying after the snapshot: it must start
+        // from the snapshot's configuration.
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
+        self.conf_state = conf_state.clone();
         self.snapshot = Snapshot::new(index, term, conf_state, data);
         Ok(self.snapshot.clone())
     }
