@@ -57,8 +57,11 @@ fn create_snapshot_needs_a_newer_index_inside_the_log() {
         s.create_snapshot(6, None, &b""[..]),
         Err(StorageError::Unavailable)
     ));
+    // Without a ConfState, the last one given is kept (etcd's rule): it is
+    // also the configuration a restart starts from.
     let snap = s.create_snapshot(5, None, &b"more"[..]).unwrap();
-    assert_eq!(snap.metadata.conf_state, ConfState::with_voters([1, 2, 3]));
+    assert_eq!(snap.metadata.conf_state, cs);
+    assert_eq!(s.initial_state().unwrap().conf_state, cs);
     assert_eq!(s.last_index().unwrap(), 5, "the log is untouched");
 }
 
