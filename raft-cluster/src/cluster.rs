@@ -124,6 +124,9 @@ pub fn node_config(id: NodeId) -> NodeConfig {
         let mut cfg = Config::new(id);
         cfg.check_quorum = true;
         cfg.max_inflight_msgs = 1024;
+        // A removed leader stops leading at once rather than lead a group
+        // it is no longer in until the application stops it.
+        cfg.step_down_on_removal = true;
         cfg
     });
     config.tick_interval = Duration::from_millis(10);
@@ -207,7 +210,10 @@ impl LocalCluster {
                 }
                 for (i, endpoint) in endpoints.into_iter().enumerate() {
                     let id = i as NodeId + 1;
-                    nodes.push(node(id).spawn(endpoint, state(id))?);
+                    let control = endpoint.control();
+                    let handle = node(id).spawn(endpoint, state(id))?;
+                    crate::membership::follow(&handle, control);
+                    nodes.push(handle);
                 }
                 Links::Quic {
                     ca: Box::new(ca),
@@ -269,12 +275,55 @@ impl LocalCluster {
             Links::Memory(net) => node.spawn(net.join(id), state.clone())?,
             Links::Quic { ca, addrs } => {
                 let endpoint = rebind(id, ca, addrs).await?;
-                node.spawn(endpoint, state.clone())?
+                let control = endpoint.control();
+                let handle = node.spawn(endpoint, state.clone())?;
+                crate::membership::follow(&handle, control);
+                handle
             }
         };
         self.nodes[i] = handle;
         self.states[i] = state;
         Ok(&self.nodes[i])
+    }
+
+    /// Starts node `nodes.len() + 1` with an empty log and no membership,
+    /// knowing the other nodes' addresses: it waits for the leader to add
+    /// it (see [`NodeHandle::add_learner`]) and catches up by snapshot.
+    /// Returns its id and the address to add it with.
+    pub async fn add_node(&mut self) -> Result<(NodeId, String), ClusterError> {
+        let id = self.nodes.len() as NodeId + 1;
+        let state = ChecksumMachine::new();
+        let node = Start {
+            id,
+            voters: &[],
+            storage: self.storage,
+            data: self.data.as_ref(),
+            snapshot: &self.snapshot,
+            restart: false,
+        };
+        let (handle, address) = match &mut self.links {
+            Links::Memory(net) => (
+                node.spawn(net.join(id), state.clone())?,
+                format!("mem:{id}"),
+            ),
+            Links::Quic { ca, addrs } => {
+                let any = SocketAddr::from(([127, 0, 0, 1], 0));
+                let config = raft_transport_quic::Config::new(id, any, ca.node_cert(id)?);
+                let endpoint = QuicTransport::bind(config)?;
+                for (i, addr) in addrs.iter().enumerate() {
+                    endpoint.set_peer(i as NodeId + 1, *addr);
+                }
+                let address = endpoint.local_addr();
+                addrs.push(address);
+                let control = endpoint.control();
+                let handle = node.spawn(endpoint, state.clone())?;
+                crate::membership::follow(&handle, control);
+                (handle, address.to_string())
+            }
+        };
+        self.nodes.push(handle);
+        self.states.push(state);
+        Ok((id, address))
     }
 
     /// The directory holding node `id`'s log (RocksDB only).

@@ -32,4 +32,5 @@ pub mod client;
 pub mod cluster;
 pub mod failover;
 pub mod load;
+pub mod membership;
 pub mod state;

@@ -10,7 +10,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
 #[test]
 fn the_demo_replicates_fails_over_and_checks_its_logs() {
     let out = Command::new(BIN)
-        .args(["--entries", "3000", "--proposers", "32"])
+        .args([
+            "--entries",
+            "3000",
+            "--proposers",
+            "32",
+            "--replace-entries",
+            "2000",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -34,6 +41,12 @@ fn the_demo_replicates_fails_over_and_checks_its_logs() {
         "MsgSnap, follower received",
         "and restored 1 (snapshot at index",
         "state equal on all 3 nodes",
+        "as a learner after",
+        "by snapshot (restored 1",
+        "promoted node 4 to voter",
+        "voters [2, 3, 4]",
+        "during    2000 entries",
+        "members 2, 3, 4 agree",
         "all checks passed",
     ] {
         assert!(

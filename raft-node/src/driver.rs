@@ -4,6 +4,7 @@
 use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
+use crate::membership::{self, MemberChange, MembershipError, MembershipState};
 use crate::metrics::Metrics;
 use crate::reads::{ReadReply, Reads};
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
@@ -11,8 +12,8 @@ use crate::state_machine::{Applied, StateMachine};
 use crate::transfer::{Transfer, TransferReply};
 use bytes::Bytes;
 use raft_core::{
-    Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadState, Ready,
-    ReadyHandler, Role, Snapshot, Transport, TransportEvent,
+    ConfState, Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadState,
+    Ready, ReadyHandler, Role, Snapshot, Transport, TransportEvent,
 };
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -35,6 +36,10 @@ pub(crate) enum Command {
         to: NodeId,
         reply: TransferReply,
     },
+    ChangeMembers {
+        changes: Vec<MemberChange>,
+        reply: membership::Reply,
+    },
 }
 
 struct Pending {
@@ -50,10 +55,14 @@ pub(crate) struct Driver<S: LogStorage, M> {
     pub(crate) config: NodeConfig,
     pub(crate) metrics: watch::Sender<Metrics>,
     pub(crate) snapshots: Snapshots,
+    pub(crate) membership: MembershipState,
+    /// Membership requests taken in but not yet proposed: they are proposed
+    /// between Readies, when the log's last index is the store's.
+    pub(crate) membership_requests: Vec<(Vec<MemberChange>, membership::Reply)>,
     pending: HashMap<u64, Pending>,
     pub(crate) reads: Reads,
     pub(crate) transfers: Vec<Transfer>,
-    next_seq: u64,
+    pub(crate) next_seq: u64,
     pub(crate) ticks: u64,
     readies: u64,
 }
@@ -69,6 +78,7 @@ where
         config: NodeConfig,
         metrics: watch::Sender<Metrics>,
         snapshots: Snapshots,
+        membership: MembershipState,
     ) -> Driver<S, M> {
         // Sequence numbers must not repeat across restarts, or an entry
         // proposed before a crash and applied after it would answer a new
@@ -83,6 +93,8 @@ where
             config,
             metrics,
             snapshots,
+            membership,
+            membership_requests: Vec::new(),
             pending: HashMap::new(),
             reads: Reads::new(next_seq),
             transfers: Vec::new(),
@@ -107,9 +119,9 @@ where
                 biased;
                 _ = stop.changed() => break Ok(()),
                 _ = ticker.tick() => self.on_tick(),
-                (index, made) = finished(&mut job) => {
+                (index, conf_state, made) = finished(&mut job) => {
                     job = None;
-                    self.snapshot_done(index, made)
+                    self.snapshot_done(index, conf_state, made)
                 }
                 event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
                     Some(event) => self.on_transport(event),
@@ -130,6 +142,14 @@ where
             if let Err(e) = self.handle_readies(&mut transport) {
                 break Err(e);
             }
+            if !self.membership_requests.is_empty() {
+                let proposed = self
+                    .start_membership_changes()
+                    .and_then(|()| self.handle_readies(&mut transport));
+                if let Err(e) = proposed {
+                    break Err(e);
+                }
+            }
             if let Err(e) = self.maybe_snapshot(&mut job) {
                 break Err(e);
             }
@@ -137,6 +157,10 @@ where
         self.fail_pending(ProposeError::ShuttingDown);
         self.reads.fail_all(ReadError::ShuttingDown);
         self.fail_transfers(TransferError::ShuttingDown);
+        self.membership.fail(MembershipError::ShuttingDown);
+        for (_, reply) in self.membership_requests.drain(..) {
+            let _ = reply.send(Err(MembershipError::ShuttingDown));
+        }
         if let Err(e) = &result {
             tracing::error!(id = self.raw.id(), error = %e, "node stopped on error");
         }
@@ -175,6 +199,8 @@ where
         self.expire_reads();
         self.expire_transfers();
         let now = self.ticks;
+        self.membership
+            .expire(now, self.config.proposal_timeout_ticks);
         let expired: Vec<u64> = self
             .pending
             .iter()
@@ -236,6 +262,10 @@ where
                 Ok(())
             }
             Command::TransferLeader { to, reply } => self.transfer_leader(to, reply),
+            Command::ChangeMembers { changes, reply } => {
+                self.membership_requests.push((changes, reply));
+                Ok(())
+            }
         }
     }
 
@@ -298,6 +328,7 @@ where
             pending: &mut self.pending,
             snapshots: &mut self.snapshots,
             read_states: Vec::new(),
+            membership: &mut self.membership,
         };
         let handled = self.raw.handle_readies(&mut handler)?;
         let read_states = handler.read_states;
@@ -355,6 +386,7 @@ struct ReadyIo<'a, T, M> {
     snapshots: &'a mut Snapshots,
     /// The confirmed reads the Readies carried, settled after them.
     read_states: Vec<ReadState>,
+    membership: &'a mut MembershipState,
 }
 
 impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
@@ -402,6 +434,8 @@ where
             .restore(&snapshot.data, index)
             .map_err(|source| NodeError::Restore { index, source })?;
         self.snapshots.restored(index);
+        self.membership
+            .restored(index, &snapshot.metadata.conf_state);
         Ok(())
     }
 
@@ -409,6 +443,12 @@ where
         for e in entries {
             if e.index <= self.snapshots.applied {
                 // Already in the state the machine was restored from.
+                continue;
+            }
+            self.membership.entry_applied(self.me, e);
+            if e.entry_type.is_conf_change() {
+                // raft-core applies it after this call; `conf_changed` follows.
+                self.snapshots.entry_applied(e.index, 0);
                 continue;
             }
             self.snapshots.entry_applied(e.index, e.data.len());
@@ -431,6 +471,27 @@ where
                 None => {
                     self.state_machine.apply(e.index, &e.data);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), NodeError> {
+        if self.membership.conf_changed(self.me, entry, conf_state) {
+            self.snapshots.force();
+        }
+        if !membership::is_member(conf_state, self.me) && !self.pending.is_empty() {
+            // A removed node applies nothing after its removal: its
+            // proposals would only time out. The caller may retry elsewhere.
+            tracing::info!(
+                id = self.me,
+                waiting = self.pending.len(),
+                "removed from the group; failing pending proposals"
+            );
+            for (_, p) in self.pending.drain() {
+                let _ = p.reply.send(Err(ProposeError::Dropped {
+                    reason: "this node was removed from the group".to_string(),
+                }));
             }
         }
         Ok(())

@@ -3,6 +3,7 @@
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
+use crate::membership::{MemberChange, Membership, MembershipError, MembershipState};
 use crate::metrics::Metrics;
 use crate::snapshotting::Snapshots;
 use crate::state_machine::{Applied, StateMachine};
@@ -18,6 +19,7 @@ pub struct NodeHandle {
     id: NodeId,
     commands: mpsc::Sender<Command>,
     metrics: watch::Receiver<Metrics>,
+    membership: watch::Receiver<Membership>,
     stop: Arc<watch::Sender<bool>>,
     task: Arc<Mutex<Option<NodeTask>>>,
 }
@@ -85,12 +87,21 @@ where
         ..Metrics::default()
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let driver = Driver::new(raw, state_machine, config, metrics_tx, snapshots);
+    let (membership, membership_rx) = MembershipState::new(raw.status().conf_state);
+    let driver = Driver::new(
+        raw,
+        state_machine,
+        config,
+        metrics_tx,
+        snapshots,
+        membership,
+    );
     let task = tokio::spawn(driver.run(transport, command_rx, stop_rx));
     Ok(NodeHandle {
         id,
         commands: command_tx,
         metrics: metrics_rx,
+        membership: membership_rx,
         stop: Arc::new(stop_tx),
         task: Arc::new(Mutex::new(Some(task))),
     })
@@ -186,6 +197,91 @@ impl NodeHandle {
             .wait_for(|m| condition(m))
             .await
             .map_err(|_| ProposeError::ShuttingDown)?;
+        Ok(seen.clone())
+    }
+
+    /// Adds voter `id`, reachable at `address`; resolves with the new
+    /// membership once the change is applied on this node (the leader).
+    pub async fn add_voter(
+        &self,
+        id: NodeId,
+        address: impl Into<Bytes>,
+    ) -> Result<Membership, MembershipError> {
+        self.change_members(vec![MemberChange::AddVoter {
+            id,
+            address: address.into(),
+        }])
+        .await
+    }
+
+    /// Adds learner `id`, reachable at `address`: it receives the log (by
+    /// snapshot if the log no longer reaches back far enough) but does not
+    /// vote. Promote it once it has caught up.
+    pub async fn add_learner(
+        &self,
+        id: NodeId,
+        address: impl Into<Bytes>,
+    ) -> Result<Membership, MembershipError> {
+        self.change_members(vec![MemberChange::AddLearner {
+            id,
+            address: address.into(),
+        }])
+        .await
+    }
+
+    /// Makes learner `id` a voter.
+    pub async fn promote(&self, id: NodeId) -> Result<Membership, MembershipError> {
+        self.change_members(vec![MemberChange::Promote(id)]).await
+    }
+
+    /// Removes member `id` (voter or learner; the leader itself included,
+    /// which then stops leading).
+    pub async fn remove(&self, id: NodeId) -> Result<Membership, MembershipError> {
+        self.change_members(vec![MemberChange::Remove(id)]).await
+    }
+
+    /// Makes several changes at once. One change applies directly; several
+    /// go through a joint configuration (old and new voters must both
+    /// agree) that raft-core leaves by itself: this resolves when the
+    /// joint configuration is entered, and [`NodeHandle::wait_membership`]
+    /// sees it left.
+    ///
+    /// Only the leader accepts changes, one at a time; a change that would
+    /// leave no voter, or names members wrongly, is refused before it is
+    /// proposed.
+    pub async fn change_members(
+        &self,
+        changes: Vec<MemberChange>,
+    ) -> Result<Membership, MembershipError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::ChangeMembers { changes, reply })
+            .await
+            .map_err(|_| MembershipError::ShuttingDown)?;
+        answer.await.map_err(|_| MembershipError::ShuttingDown)?
+    }
+
+    /// The membership this node last applied.
+    pub fn membership(&self) -> Membership {
+        self.membership.borrow().clone()
+    }
+
+    /// A watch of the membership, changed each time this node applies a
+    /// change: what a transport follows to add and drop peers.
+    pub fn watch_membership(&self) -> watch::Receiver<Membership> {
+        self.membership.clone()
+    }
+
+    /// Waits until the membership satisfies `condition`, and returns it.
+    pub async fn wait_membership(
+        &self,
+        mut condition: impl FnMut(&Membership) -> bool,
+    ) -> Result<Membership, MembershipError> {
+        let mut rx = self.membership.clone();
+        let seen = rx
+            .wait_for(|m| condition(m))
+            .await
+            .map_err(|_| MembershipError::ShuttingDown)?;
         Ok(seen.clone())
     }
 

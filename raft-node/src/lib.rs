@@ -74,6 +74,36 @@
 //! resolves when that voter leads, with a [`TransferError`] when it is not
 //! a voter, another node won, or raft gave the transfer up.
 //!
+//! ## Membership changes
+//!
+//! [`NodeHandle::add_voter`], [`NodeHandle::add_learner`],
+//! [`NodeHandle::promote`], [`NodeHandle::remove`] and, for several at once,
+//! [`NodeHandle::change_members`] (a joint configuration that raft-core
+//! leaves by itself) propose a change on the leader and resolve once it is
+//! *applied* there, with the new [`Membership`]. They fail with a typed
+//! [`MembershipError`]: not the leader, a change already in progress (Raft
+//! makes one at a time; the configuration is joint; or the leader's
+//! term has not yet applied its first entry), a change that would leave no
+//! voter or names members wrongly (both refused before anything is
+//! proposed, since raft-core cannot apply them), dropped (not applied within
+//! the proposal timeout, or replaced by a new leader's entries).
+//!
+//! Committed conf-change entries never reach the [`StateMachine`]:
+//! raft-core applies them, and the runtime keeps the resulting
+//! `ConfState`, stores it with every snapshot (as of the snapshot's index)
+//! and, on restart, takes it back from storage. Each change carries in its
+//! context the addresses of the members it adds;
+//! [`NodeHandle::watch_membership`] publishes the membership with those
+//! addresses, which is what an application follows to add and remove
+//! transport peers.
+//!
+//! A new member starts with an empty log and no membership and joins from
+//! a snapshot: the leader's log does not hold the group's bootstrap
+//! configuration (it is in storage, not in entries), and raft refuses a
+//! snapshot that does not name the node, so the runtime makes a snapshot
+//! as soon as a change adding a member is applied, whatever the policy. A
+//! node that applies its own removal fails its waiting proposals at once.
+//!
 //! ```
 //! use raft_core::{Config, MemNetwork, MemStorage};
 //! use raft_node::{spawn, NodeConfig, NullStateMachine};
@@ -113,6 +143,8 @@ mod driver;
 mod envelope;
 mod error;
 mod handle;
+mod member_ops;
+mod membership;
 mod metrics;
 mod reads;
 mod snapshotting;
@@ -123,5 +155,6 @@ pub use config::{NodeConfig, NodeConfigError, ReadMode, SnapshotPolicy};
 pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError, ReadError, TransferError};
 pub use handle::{spawn, NodeHandle};
+pub use membership::{MemberChange, Membership, MembershipError};
 pub use metrics::{Metrics, SnapshotMetrics};
 pub use state_machine::{Applied, NullStateMachine, SnapshotError, SnapshotJob, StateMachine};

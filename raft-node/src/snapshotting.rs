@@ -8,7 +8,7 @@ use crate::error::NodeError;
 use crate::metrics::SnapshotMetrics;
 use crate::state_machine::{SnapshotError, StateMachine};
 use bytes::Bytes;
-use raft_core::{LogStorage, StorageError};
+use raft_core::{ConfState, LogStorage, StorageError};
 use tokio::task::JoinHandle;
 
 /// The driver's bookkeeping of what the state machine holds.
@@ -23,12 +23,17 @@ pub(crate) struct Snapshots {
     base: u64,
     /// Payload bytes applied since `base`.
     bytes_since: u64,
+    /// A snapshot is wanted now, whatever the policy says: a member was
+    /// added, and it can only join from a snapshot that names it.
+    forced: bool,
     pub(crate) metrics: SnapshotMetrics,
 }
 
 /// A snapshot being serialised on the blocking pool.
 pub(crate) struct InFlight {
     index: u64,
+    /// The membership as of `index`, stored with the snapshot.
+    conf_state: ConfState,
     handle: JoinHandle<Result<Bytes, SnapshotError>>,
 }
 
@@ -39,6 +44,7 @@ impl Snapshots {
             applied,
             base: stored.min(applied),
             bytes_since: 0,
+            forced: false,
             metrics: SnapshotMetrics {
                 last_index: stored,
                 ..SnapshotMetrics::default()
@@ -64,22 +70,37 @@ impl Snapshots {
         self.metrics.compacted_to = index;
     }
 
+    /// Asks for a snapshot as soon as the loop can make one.
+    ///
+    /// A member joins with an empty log, so it needs a snapshot whose
+    /// configuration includes it: one made before it was added is refused
+    /// by raft (the node is not in it), and the group's bootstrap
+    /// configuration, kept in storage rather than in log entries, cannot be
+    /// replayed from the log.
+    pub(crate) fn force(&mut self) {
+        self.forced = true;
+    }
+
     fn is_due(&self) -> bool {
-        self.policy
-            .is_due(self.applied - self.base, self.bytes_since)
+        (self.forced && self.applied > self.metrics.last_index)
+            || self
+                .policy
+                .is_due(self.applied - self.base, self.bytes_since)
     }
 }
 
 /// Waits for the snapshot in flight, if any (never resolves otherwise, so
 /// that it can sit in a `select!` branch).
-pub(crate) async fn finished(job: &mut Option<InFlight>) -> (u64, Result<Bytes, SnapshotError>) {
+pub(crate) async fn finished(
+    job: &mut Option<InFlight>,
+) -> (u64, ConfState, Result<Bytes, SnapshotError>) {
     match job {
         Some(job) => {
             let result = match (&mut job.handle).await {
                 Ok(result) => result,
                 Err(e) => Err(SnapshotError::Job(e.to_string())),
             };
-            (job.index, result)
+            (job.index, std::mem::take(&mut job.conf_state), result)
         }
         None => std::future::pending().await,
     }
@@ -111,11 +132,15 @@ where
             return Ok(());
         }
         let index = self.snapshots.applied;
+        // raft-core has applied every membership change up to `index` by
+        // now, so this is the configuration the snapshot must restore.
+        let conf_state = self.membership.conf_state().clone();
         // Counting restarts now whatever happens, so that a state machine
         // that fails to snapshot is asked again one interval later, not on
         // every Ready.
         self.snapshots.base = index;
         self.snapshots.bytes_since = 0;
+        self.snapshots.forced = false;
         let work = match self.state_machine.snapshot() {
             Ok(work) => work,
             Err(e) => {
@@ -124,11 +149,15 @@ where
             }
         };
         match work.into_work() {
-            Ok(data) => self.store_snapshot(index, data),
+            Ok(data) => self.store_snapshot(index, conf_state, data),
             Err(serialise) => {
                 tracing::debug!(id = self.raw.id(), index, "serialising a snapshot");
                 let handle = tokio::task::spawn_blocking(serialise);
-                *job = Some(InFlight { index, handle });
+                *job = Some(InFlight {
+                    index,
+                    conf_state,
+                    handle,
+                });
                 Ok(())
             }
         }
@@ -138,10 +167,11 @@ where
     pub(crate) fn snapshot_done(
         &mut self,
         index: u64,
+        conf_state: ConfState,
         result: Result<Bytes, SnapshotError>,
     ) -> Result<(), NodeError> {
         match result {
-            Ok(data) => self.store_snapshot(index, data)?,
+            Ok(data) => self.store_snapshot(index, conf_state, data)?,
             Err(e) => self.snapshot_failed(index, &e),
         }
         self.publish_metrics();
@@ -169,11 +199,16 @@ where
     /// newer one (a leader's, installed while this one was serialised) is
     /// dropped; any other storage failure stops the node, as a failed write
     /// does.
-    fn store_snapshot(&mut self, index: u64, data: Bytes) -> Result<(), NodeError> {
+    fn store_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: ConfState,
+        data: Bytes,
+    ) -> Result<(), NodeError> {
         let id = self.raw.id();
         let size = data.len();
         let store = self.raw.store_mut();
-        match blocking_io(|| store.create_snapshot(index, None, data)) {
+        match blocking_io(|| store.create_snapshot(index, Some(conf_state), data)) {
             Ok(_) => {}
             Err(StorageError::SnapshotOutOfDate | StorageError::Compacted) => {
                 tracing::debug!(id, index, "snapshot overtaken by a newer one; dropped");

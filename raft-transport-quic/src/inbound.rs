@@ -101,6 +101,9 @@ async fn read_stream(
                     match decoder.next_batch() {
                         Ok(Some(batch)) => {
                             Metrics::inc(&metrics.frames_received);
+                            if shared.peer_addr(peer).is_none() {
+                                return refuse_removed(&shared, &conn, peer, batch.len());
+                            }
                             if !deliver(&shared, peer, batch).await {
                                 return;
                             }
@@ -131,6 +134,18 @@ pub(crate) fn refuse(shared: &Shared, conn: &quinn::Connection, peer: NodeId, e:
     conn.close(CloseCode::Protocol.into(), e.to_string().as_bytes());
 }
 
+/// Closes `conn` with a peer removed while it was open, refusing the
+/// `count` messages it still sent.
+fn refuse_removed(shared: &Shared, conn: &quinn::Connection, peer: NodeId, count: usize) {
+    tracing::info!(
+        peer,
+        count,
+        "messages from a removed peer refused; closing connection"
+    );
+    Metrics::add(&shared.metrics.refused_removed_peer, count as u64);
+    conn.close(CloseCode::UnknownPeer.into(), b"peer removed");
+}
+
 /// Passes a batch to the node; false once the node has gone away.
 async fn deliver(shared: &Shared, peer: NodeId, batch: Vec<Message>) -> bool {
     let metrics = &shared.metrics;
@@ -151,6 +166,11 @@ async fn deliver(shared: &Shared, peer: NodeId, batch: Vec<Message>) -> bool {
 /// True if `m` is from `peer` and to this node; otherwise logs and counts
 /// why it is dropped.
 pub(crate) fn addressed_here(shared: &Shared, peer: NodeId, m: &Message) -> bool {
+    if shared.peer_addr(peer).is_none() {
+        tracing::info!(peer, msg_type = %m.msg_type, "message from a removed peer; dropped");
+        Metrics::inc(&shared.metrics.refused_removed_peer);
+        return false;
+    }
     if m.from != peer {
         // The certificate is the only proof of who sent a message; a peer
         // claiming to be another node is buggy or hostile.

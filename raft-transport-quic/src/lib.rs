@@ -84,7 +84,7 @@ pub use config::{
 };
 pub use metrics::MetricsSnapshot;
 pub use tls::{TlsError, TlsMaterial};
-pub use transport::{QuicTransport, TransportError};
+pub use transport::{PeerControl, QuicTransport, TransportError};
 
 /// Application error codes this transport puts in QUIC CONNECTION_CLOSE
 /// frames, so the other side's logs say why.

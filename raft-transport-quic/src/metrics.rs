@@ -63,6 +63,9 @@ counters! {
     handshake_failures,
     /// Authenticated peers that are not in the peer map.
     unknown_peer_connections,
+    /// Messages refused because their sender was removed
+    /// ([`crate::QuicTransport::remove_peer`]) while its connection was open.
+    refused_removed_peer,
     /// Certificates that name no node, or more than one.
     bad_identity,
     /// Messages whose `from` is not the authenticated peer.

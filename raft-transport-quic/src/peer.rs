@@ -109,6 +109,14 @@ pub(crate) async fn run(
     if let Some(out) = task.out.take() {
         task.retire(out);
     }
+    if task.shared.peer_addr(peer).is_none() && !task.shared.is_closed() {
+        // The peer was removed: its inbound readers hold clones of these
+        // connections, so dropping ours would leave them open.
+        for link in task.links.drain(..) {
+            link.conn
+                .close(CloseCode::UnknownPeer.into(), b"peer removed");
+        }
+    }
     tracing::debug!(peer, "outbound task stopped");
 }
 

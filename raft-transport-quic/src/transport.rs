@@ -274,13 +274,27 @@ impl QuicTransport {
 
     /// Adds or moves a peer. Connections already open stay until they fail.
     pub fn set_peer(&self, id: NodeId, addr: SocketAddr) {
-        if id != self.shared.id && id != raft_core::NO_NODE {
-            self.shared
-                .peers
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, addr);
+        self.control().set_peer(id, addr);
+    }
+
+    /// A handle that changes the peer set after the transport was handed
+    /// to a node (which owns it from then on): what an application calls
+    /// when the group's membership changes.
+    pub fn control(&self) -> PeerControl {
+        PeerControl {
+            shared: self.shared.clone(),
         }
+    }
+
+    /// Removes a peer (a member removed from the group): its address is
+    /// forgotten, its outbound task stops and closes every connection with
+    /// it, and whatever it still sends on a connection is refused (counted
+    /// in `refused_removed_peer`) and closes that connection; a new
+    /// connection from it is refused as from any unknown peer. Messages
+    /// for it are dropped from now on (`dropped_unknown_peer`). Returns
+    /// whether it was a peer. [`QuicTransport::set_peer`] adds it back.
+    pub fn remove_peer(&self, id: NodeId) -> bool {
+        self.control().remove_peer(id)
     }
 
     /// The transport's counters now.
@@ -315,6 +329,52 @@ impl QuicTransport {
         if let Some(endpoint) = endpoint {
             endpoint.wait_idle().await;
         }
+    }
+}
+
+/// Changes a [`QuicTransport`]'s peers while a node owns the transport;
+/// cloneable, and cheap to keep (see [`QuicTransport::control`]).
+#[derive(Clone)]
+pub struct PeerControl {
+    shared: Arc<Shared>,
+}
+
+impl PeerControl {
+    /// Adds or moves a peer. Connections already open stay until they fail.
+    pub fn set_peer(&self, id: NodeId, addr: SocketAddr) {
+        if id != self.shared.id && id != raft_core::NO_NODE {
+            self.shared
+                .peers
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, addr);
+        }
+    }
+
+    /// Removes a peer; see [`QuicTransport::remove_peer`].
+    pub fn remove_peer(&self, id: NodeId) -> bool {
+        let known = self
+            .shared
+            .peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+            .is_some();
+        // Dropping its queue and connection senders ends the outbound task,
+        // which closes the connections once it sees the address gone.
+        let had_link = lock(&self.shared.links).remove(&id).is_some();
+        if known || had_link {
+            tracing::info!(id = self.shared.id, peer = id, "peer removed");
+        }
+        known
+    }
+
+    /// The peers with an address now, and where.
+    pub fn peers(&self) -> Vec<(NodeId, SocketAddr)> {
+        let peers = self.shared.peers.read().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<_> = peers.iter().map(|(id, a)| (*id, *a)).collect();
+        list.sort();
+        list
     }
 }
 

@@ -80,6 +80,8 @@ impl MemStorage {
             return Err(StorageError::SnapshotOutOfDate);
         }
         let term = self.term(index)?;
+        // A restart resumes applying after the snapshot: it must start
+        // from the snapshot's configuration.
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
         // A restart comes back in the snapshot's membership (etcd's
         // InitialState reads it from the snapshot): the changes applied up

@@ -1,6 +1,6 @@
 //! The default run: a local cluster, a load with a leadership transfer in
-//! it, a failover, and checks; then
-//! a follower caught up by snapshot (see `catchup`).
+//! it, a failover, and checks; then a follower caught up by snapshot (see
+//! `catchup`); then a node replaced while load runs (see `replace`).
 
 use crate::catchup;
 use crate::logs::read_log;
@@ -43,6 +43,13 @@ pub struct DemoArgs {
     /// Skip the catch-up-by-snapshot phase.
     #[arg(long)]
     no_catch_up: bool,
+    /// Entries proposed in each of the replacement phase's three parts
+    /// (before, during and after the replacement).
+    #[arg(long, default_value_t = 20_000)]
+    replace_entries: u64,
+    /// Skip the node-replacement phase.
+    #[arg(long)]
+    no_replace: bool,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
@@ -176,6 +183,16 @@ pub async fn run(args: DemoArgs) -> Result<(), AnyError> {
             nodes: args.nodes,
             snapshot_every: args.snapshot_every,
             keep: args.catch_up_keep,
+            entry_size: args.entry_size,
+            proposers: args.proposers,
+        })
+        .await?;
+    }
+    if !args.no_replace {
+        crate::replace::run(crate::replace::Replace {
+            snapshot_every: args.snapshot_every,
+            keep: args.catch_up_keep,
+            entries: args.replace_entries,
             entry_size: args.entry_size,
             proposers: args.proposers,
         })

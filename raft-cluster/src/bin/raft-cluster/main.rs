@@ -14,6 +14,7 @@ mod client;
 mod demo;
 mod logs;
 mod multihost;
+mod replace;
 mod transfer;
 
 use clap::{Parser, Subcommand};
