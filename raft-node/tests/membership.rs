@@ -263,11 +263,16 @@ async fn refusals_are_typed() {
         l.remove(7).await,
         Err(MembershipError::Invalid { .. })
     ));
-    // Both requests are queued before the loop wakes: the second finds the
-    // first in flight.
+    // When both requests reach the loop before the first is applied, the
+    // second finds it in flight; on a busy machine the first may already
+    // be applied, and then both succeed. The refusal itself is checked
+    // deterministically by the unit tests of the pre-proposal checks.
     let (first, second) = tokio::join!(l.add_learner(8, &b"a"[..]), l.add_learner(9, &b"b"[..]));
     assert!(first.is_ok(), "{first:?}");
-    assert_eq!(second, Err(MembershipError::ChangeInProgress));
+    assert!(
+        matches!(second, Ok(_) | Err(MembershipError::ChangeInProgress)),
+        "{second:?}"
+    );
 
     // Without its followers the leader cannot commit: the change times out.
     for n in &nodes {
