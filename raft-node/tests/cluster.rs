@@ -2,68 +2,13 @@
 //! commit, errors, failover.
 
 use bytes::Bytes;
-use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
+use raft_core::{Config, MemNetwork, MemStorage, Role};
 use raft_node::{spawn, NodeConfig, NodeHandle, ProposeError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-type Applied = Arc<Mutex<Vec<(u64, Bytes)>>>;
+mod common;
 
-struct Cluster {
-    net: MemNetwork,
-    nodes: Vec<NodeHandle>,
-    applied: Vec<Applied>,
-}
-
-fn config(id: NodeId) -> NodeConfig {
-    let mut c = NodeConfig::new({
-        let mut cfg = Config::new(id);
-        cfg.random_seed = Some(id);
-        cfg
-    });
-    c.tick_interval = Duration::from_millis(5);
-    c
-}
-
-fn start(n: u64) -> Cluster {
-    start_with(n, config)
-}
-
-fn start_with(n: u64, make_config: impl Fn(NodeId) -> NodeConfig) -> Cluster {
-    let net = MemNetwork::new(4096);
-    let mut nodes = Vec::new();
-    let mut applied = Vec::new();
-    for id in 1..=n {
-        let log: Applied = Arc::default();
-        let sink = log.clone();
-        let sm = move |index: u64, data: &Bytes| sink.lock().unwrap().push((index, data.clone()));
-        let storage = MemStorage::with_voters(1..=n);
-        nodes.push(spawn(make_config(id), storage, net.join(id), sm).unwrap());
-        applied.push(log);
-    }
-    Cluster {
-        net,
-        nodes,
-        applied,
-    }
-}
-
-impl Cluster {
-    async fn leader(&self) -> &NodeHandle {
-        loop {
-            for node in &self.nodes {
-                if node.metrics().role == Role::Leader {
-                    return node;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-fn timeout<F: std::future::Future>(f: F) -> tokio::time::Timeout<F> {
-    tokio::time::timeout(Duration::from_secs(20), f)
-}
+use common::{config, start, start_with, timeout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proposals_commit_and_apply_everywhere_in_order() {
@@ -195,7 +140,7 @@ async fn after_the_leader_stops_a_new_one_keeps_committed_entries() {
 async fn shutdown_fails_pending_and_later_proposals() {
     // Proposals do not time out within the test (5,000 s), so only the
     // shutdown can end the pending one.
-    let c = start_with(3, |id| {
+    let c = start_with(3, 3, |id| {
         let mut c = config(id);
         c.proposal_timeout_ticks = 1_000_000;
         c

@@ -1,90 +1,12 @@
 //! Linearizable reads and leadership transfer on the in-memory transport.
 
-use bytes::Bytes;
-use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{
-    spawn, NodeConfig, NodeConfigError, NodeHandle, ReadError, ReadMode, TransferError,
-};
-use std::sync::{Arc, Mutex};
+use raft_core::{NodeId, Role};
+use raft_node::{NodeConfigError, NodeHandle, ReadError, ReadMode, TransferError};
 use std::time::Duration;
 
-/// What each node's state machine has applied, readable from the test.
-type Applied = Arc<Mutex<Vec<Bytes>>>;
+mod common;
 
-struct Cluster {
-    net: MemNetwork,
-    nodes: Vec<NodeHandle>,
-    applied: Vec<Applied>,
-}
-
-fn config(id: NodeId) -> NodeConfig {
-    let mut raft = Config::new(id);
-    raft.random_seed = Some(id);
-    let mut c = NodeConfig::new(raft);
-    c.tick_interval = Duration::from_millis(5);
-    c
-}
-
-fn start_with(n: u64, spawned: u64, make: impl Fn(NodeId) -> NodeConfig) -> Cluster {
-    let net = MemNetwork::new(4096);
-    let mut nodes = Vec::new();
-    let mut applied = Vec::new();
-    for id in 1..=spawned {
-        let log: Applied = Arc::default();
-        let sink = log.clone();
-        let sm = move |_: u64, data: &Bytes| sink.lock().unwrap().push(data.clone());
-        let storage = MemStorage::with_voters(1..=n);
-        nodes.push(spawn(make(id), storage, net.join(id), sm).unwrap());
-        applied.push(log);
-    }
-    Cluster {
-        net,
-        nodes,
-        applied,
-    }
-}
-
-fn start(n: u64) -> Cluster {
-    start_with(n, n, config)
-}
-
-impl Cluster {
-    async fn leader(&self) -> &NodeHandle {
-        loop {
-            for node in &self.nodes {
-                if node.metrics().role == Role::Leader {
-                    return node;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    fn node(&self, id: NodeId) -> &NodeHandle {
-        &self.nodes[(id - 1) as usize]
-    }
-
-    fn saw(&self, id: NodeId, data: &[u8]) -> bool {
-        self.applied[(id - 1) as usize]
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|d| &d[..] == data)
-    }
-
-    fn isolate(&self, id: NodeId) {
-        for other in 1..=self.nodes.len() as u64 {
-            if other != id {
-                self.net.cut(id, other);
-                self.net.cut(other, id);
-            }
-        }
-    }
-}
-
-fn timeout<F: std::future::Future>(f: F) -> tokio::time::Timeout<F> {
-    tokio::time::timeout(Duration::from_secs(20), f)
-}
+use common::{config, start, start_with, timeout, Cluster};
 
 /// Waits until every node knows `leader` leads.
 async fn settled(c: &Cluster, leader: NodeId) {
