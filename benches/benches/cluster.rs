@@ -1,15 +1,21 @@
 //! The cluster through the runtime, against the disk's own limits, in one
 //! run:
 //!
-//! - `cluster_throughput`: committed entries/s (256-byte entries) with 1, 64
-//!   and 256 concurrent proposers, for memory + in-process transport,
-//!   RocksDB + in-process, and RocksDB + QUIC;
+//! - `cluster_throughput`: committed entries/s (256-byte entries) with 1, 64,
+//!   256 and 4,096 closed-loop proposers for memory + in-process transport
+//!   and, beside it in the same group and alternating with it, openraft 0.9
+//!   in the same scenario (`support/openraft_group.rs`); then 1, 64 and 256
+//!   proposers for RocksDB + in-process and RocksDB + QUIC;
 //! - `cluster_latency`: one proposer, commit latency per proposal;
 //! - `disk_limit`: sequential 1 MiB writes with fdatasync each, and one
 //!   4 KiB write + fdatasync.
 //!
 //! After criterion's report, a summary prints throughput and p50/p99 as
-//! measured here, and the ratios the targets are judged by.
+//! measured here, and the ratios the targets are judged by (raft-node ÷
+//! openraft per proposer count among them).
+
+#[path = "support/openraft_group.rs"]
+mod openraft_group;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use raft_benches::limits::{synced_appends, synced_overwrites};
@@ -21,10 +27,16 @@ use std::time::{Duration, Instant};
 
 const ENTRY_SIZE: usize = 256;
 const COMBOS: [(StorageKind, TransportKind, &str); 3] = [
-    (StorageKind::Memory, TransportKind::InProcess, "mem+inproc"),
+    (StorageKind::Memory, TransportKind::InProcess, MEM),
     (StorageKind::Rocks, TransportKind::InProcess, "rocks+inproc"),
     (StorageKind::Rocks, TransportKind::Quic, "rocks+quic"),
 ];
+const MEM: &str = "mem+inproc";
+const OPENRAFT: &str = "openraft";
+/// Proposer counts of the memory + in-process and openraft cases.
+const SIDE_BY_SIDE: [usize; 4] = [1, 64, 256, 4096];
+/// Proposer counts of the RocksDB cases.
+const ON_DISK: [usize; 3] = [1, 64, 256];
 
 /// What the summary needs, gathered while criterion measures.
 #[derive(Default)]
@@ -67,39 +79,87 @@ fn start(
     cluster
 }
 
+/// Enough proposals per iteration for every proposer to go round several
+/// times.
+fn per_iter(proposers: usize) -> u64 {
+    (proposers as u64 * 8).max(64)
+}
+
+fn record(name: &str, proposers: usize, entries: u64, elapsed: Duration) {
+    observe(|o| {
+        let slot = o.throughput.entry((name.to_string(), proposers)).or_default();
+        slot.0 += entries;
+        slot.1 += elapsed;
+    });
+}
+
+/// Measures one raft-node combination at `proposers`.
+fn bench_node(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    cluster: &LocalCluster,
+    name: &'static str,
+    proposers: usize,
+) {
+    let entries = per_iter(proposers);
+    group.throughput(Throughput::Elements(entries));
+    group.bench_with_input(BenchmarkId::new(name, proposers), &proposers, |b, &p| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let spec = LoadSpec {
+                    entries,
+                    entry_size: ENTRY_SIZE,
+                    proposers: p,
+                };
+                let report = rt.block_on(run_load(cluster, &spec, None)).expect("load");
+                total += report.elapsed;
+                record(name, p, report.acks.len() as u64, report.elapsed);
+            }
+            total
+        });
+    });
+}
+
 fn cluster_throughput(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("cluster_throughput");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(8));
-    for (storage, transport, name) in COMBOS {
-        let cluster = start(&rt, storage, transport);
-        for proposers in [1usize, 64, 256] {
-            // Enough proposals per iteration for every proposer to go round
-            // several times.
-            let per_iter = (proposers as u64 * 8).max(64);
-            group.throughput(Throughput::Elements(per_iter));
-            group.bench_with_input(BenchmarkId::new(name, proposers), &proposers, |b, &p| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let spec = LoadSpec {
-                            entries: per_iter,
-                            entry_size: ENTRY_SIZE,
-                            proposers: p,
-                        };
-                        let report = rt.block_on(run_load(&cluster, &spec, None)).expect("load");
-                        total += report.elapsed;
-                        observe(|o| {
-                            let slot = o.throughput.entry((name.to_string(), p)).or_default();
-                            slot.0 += report.acks.len() as u64;
-                            slot.1 += report.elapsed;
-                        });
-                    }
-                    total
-                });
+    // raft-node in memory and openraft alternate at each proposer count, so
+    // that a change in the machine's load falls on both alike.
+    let mem = start(&rt, StorageKind::Memory, TransportKind::InProcess);
+    let openraft = rt
+        .block_on(openraft_group::Group::start(3))
+        .expect("openraft group starts");
+    for proposers in SIDE_BY_SIDE {
+        bench_node(&mut group, &rt, &mem, MEM, proposers);
+        let entries = per_iter(proposers);
+        group.throughput(Throughput::Elements(entries));
+        group.bench_with_input(BenchmarkId::new(OPENRAFT, proposers), &proposers, |b, &p| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (written, elapsed) = rt
+                        .block_on(openraft.run_clients(p, entries, ENTRY_SIZE))
+                        .expect("openraft load");
+                    total += elapsed;
+                    record(OPENRAFT, p, written, elapsed);
+                }
+                total
             });
+        });
+    }
+    rt.block_on(openraft.shutdown()).expect("openraft shutdown");
+    rt.block_on(mem.shutdown()).expect("shutdown");
+    for (storage, transport, name) in COMBOS {
+        if name == MEM {
+            continue;
+        }
+        let cluster = start(&rt, storage, transport);
+        for proposers in ON_DISK {
+            bench_node(&mut group, &rt, &cluster, name, proposers);
         }
         rt.block_on(cluster.shutdown()).expect("shutdown");
     }
@@ -172,9 +232,25 @@ fn summary() {
     for ((name, proposers), (entries, time)) in &o.throughput {
         let rate = *entries as f64 / time.as_secs_f64().max(f64::MIN_POSITIVE);
         println!(
-            "{name:>13} {proposers:>3} proposers: {rate:>9.0} entries/s  {:>6.2} MB/s",
+            "{name:>13} {proposers:>4} proposers: {rate:>9.0} entries/s  {:>6.2} MB/s",
             rate * ENTRY_SIZE as f64 / 1e6
         );
+    }
+    for proposers in SIDE_BY_SIDE {
+        let rate = |name: &str| {
+            o.throughput
+                .get(&(name.to_string(), proposers))
+                .map(|(e, t)| *e as f64 / t.as_secs_f64().max(f64::MIN_POSITIVE))
+        };
+        if let (Some(node), Some(other)) = (rate(MEM), rate(OPENRAFT)) {
+            let target = if proposers == 1 { 1.2 } else { 1.0 };
+            let ratio = node / other.max(f64::MIN_POSITIVE);
+            println!(
+                "raft-node {MEM} / openraft at {proposers:>4} proposers: {node:>9.0} / {other:>9.0} entries/s = {ratio:.2} \
+                 (target >= {target:.1}: {})",
+                if ratio >= target { "met" } else { "not met" }
+            );
+        }
     }
     for (name, lat) in &o.latency {
         println!(

@@ -5,7 +5,7 @@ use crate::cluster::LocalCluster;
 use indicatif::ProgressBar;
 use raft_node::ProposeError;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -97,61 +97,60 @@ pub fn ticket_of(data: &[u8]) -> Option<u64> {
 
 /// Runs `spec.proposers` concurrent proposers until `spec.entries`
 /// proposals are acknowledged. Each proposer waits for its proposal to
-/// commit before sending the next, following the leader when it changes.
+/// commit before sending the next. A proposer looks for the leader once and
+/// again only when its proposal is refused, so that the load measures the
+/// cluster rather than the search; it keeps its own records, merged at the
+/// end, so that proposers do not contend on a shared report.
 pub async fn run_load(
     cluster: &LocalCluster,
     spec: &LoadSpec,
     progress: Option<ProgressBar>,
 ) -> Result<LoadReport, LoadError> {
     let next_ticket = Arc::new(AtomicU64::new(0));
-    let report = Arc::new(Mutex::new(LoadReport::default()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..spec.proposers.max(1) {
         let nodes = cluster.nodes.clone();
         let next_ticket = next_ticket.clone();
-        let report = report.clone();
         let progress = progress.clone();
         let spec = *spec;
         tasks.push(tokio::spawn(async move {
+            let mut mine = LoadReport::default();
+            let mut leader = find_leader(&nodes).await?;
             loop {
                 let ticket = next_ticket.fetch_add(1, Ordering::Relaxed);
                 if ticket >= spec.entries {
-                    return Ok::<(), LoadError>(());
+                    return Ok::<LoadReport, LoadError>(mine);
                 }
                 let data = bytes::Bytes::from(payload(ticket, spec.entry_size));
                 let began = Instant::now();
-                let mut retries = 0;
                 let index = loop {
-                    let leader = find_leader(&nodes).await?;
                     match leader.propose(data.clone()).await {
                         Ok(index) => break index,
                         Err(ProposeError::ShuttingDown) => return Err(LoadError::ShuttingDown),
                         Err(_) => {
-                            retries += 1;
+                            mine.retries += 1;
                             tokio::time::sleep(Duration::from_millis(1)).await;
+                            leader = find_leader(&nodes).await?;
                         }
                     }
                 };
-                let latency = began.elapsed();
-                if let Ok(mut r) = report.lock() {
-                    r.acks.push(Ack { ticket, index });
-                    r.latencies.push(latency);
-                    r.retries += retries;
-                }
+                mine.acks.push(Ack { ticket, index });
+                mine.latencies.push(began.elapsed());
                 if let Some(p) = &progress {
                     p.inc(1);
                 }
             }
         }));
     }
+    let mut report = LoadReport::default();
     for task in tasks {
-        task.await.map_err(|e| LoadError::Task(e.to_string()))??;
+        let mine = task.await.map_err(|e| LoadError::Task(e.to_string()))??;
+        report.acks.extend(mine.acks);
+        report.latencies.extend(mine.latencies);
+        report.retries += mine.retries;
     }
-    let elapsed = start.elapsed();
-    let mut report =
-        std::mem::take(&mut *report.lock().map_err(|e| LoadError::Task(e.to_string()))?);
-    report.elapsed = elapsed;
+    report.elapsed = start.elapsed();
     Ok(report)
 }
 

@@ -6,6 +6,7 @@ use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::membership::{self, MemberChange, MembershipError, MembershipState};
 use crate::metrics::Metrics;
+use crate::proposals::{BatchReply, Proposals, Reply};
 use crate::reads::{ReadReply, Reads};
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
 use crate::state_machine::{Applied, StateMachine};
@@ -15,7 +16,6 @@ use raft_core::{
     ConfState, Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadState,
     Ready, ReadyHandler, Role, Snapshot, Transport, TransportEvent,
 };
-use std::collections::HashMap;
 use std::future::poll_fn;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
@@ -24,7 +24,11 @@ use tokio::time::MissedTickBehavior;
 pub(crate) enum Command {
     Propose {
         data: Bytes,
-        reply: oneshot::Sender<Result<Applied, ProposeError>>,
+        reply: Reply,
+    },
+    ProposeBatch {
+        entries: Vec<Bytes>,
+        reply: BatchReply,
     },
     Status {
         reply: oneshot::Sender<raft_core::Status>,
@@ -42,11 +46,6 @@ pub(crate) enum Command {
     },
 }
 
-struct Pending {
-    reply: oneshot::Sender<Result<Applied, ProposeError>>,
-    deadline: u64,
-}
-
 /// Everything the loop owns except its two input sources, which `run`
 /// keeps apart so that `select!` can borrow them independently.
 pub(crate) struct Driver<S: LogStorage, M> {
@@ -59,7 +58,7 @@ pub(crate) struct Driver<S: LogStorage, M> {
     /// Membership requests taken in but not yet proposed: they are proposed
     /// between Readies, when the log's last index is the store's.
     pub(crate) membership_requests: Vec<(Vec<MemberChange>, membership::Reply)>,
-    pending: HashMap<u64, Pending>,
+    proposals: Proposals,
     pub(crate) reads: Reads,
     pub(crate) transfers: Vec<Transfer>,
     pub(crate) next_seq: u64,
@@ -95,7 +94,7 @@ where
             snapshots,
             membership,
             membership_requests: Vec::new(),
-            pending: HashMap::new(),
+            proposals: Proposals::default(),
             reads: Reads::new(next_seq),
             transfers: Vec::new(),
             next_seq,
@@ -201,22 +200,10 @@ where
         let now = self.ticks;
         self.membership
             .expire(now, self.config.proposal_timeout_ticks);
-        let expired: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(seq, _)| *seq)
-            .collect();
-        for seq in expired {
-            if let Some(p) = self.pending.remove(&seq) {
-                let _ = p.reply.send(Err(ProposeError::Dropped {
-                    reason: format!(
-                        "not committed within {} ticks",
-                        self.config.proposal_timeout_ticks
-                    ),
-                }));
-            }
-        }
+        let ticks = self.config.proposal_timeout_ticks;
+        self.proposals.expire(now, || ProposeError::Dropped {
+            reason: format!("not committed within {ticks} ticks"),
+        });
         Ok(())
     }
 
@@ -253,6 +240,7 @@ where
     fn on_command(&mut self, command: Command) -> Result<(), NodeError> {
         match command {
             Command::Propose { data, reply } => self.propose(data, reply),
+            Command::ProposeBatch { entries, reply } => self.propose_batch(entries, reply),
             Command::Status { reply } => {
                 let _ = reply.send(self.raw.status());
                 Ok(())
@@ -269,37 +257,66 @@ where
         }
     }
 
-    fn propose(
-        &mut self,
-        data: Bytes,
-        reply: oneshot::Sender<Result<Applied, ProposeError>>,
-    ) -> Result<(), NodeError> {
+    /// The leader this node knows of, as a refusal to propose here; `None`
+    /// when this node leads.
+    fn not_leader(&self) -> Option<ProposeError> {
         let soft = self.raw.soft_state();
-        if soft.role != Role::Leader {
-            let leader = (soft.leader != raft_core::NO_NODE).then_some(soft.leader);
-            let _ = reply.send(Err(ProposeError::NotLeader { leader }));
-            return Ok(());
-        }
+        (soft.role != Role::Leader).then(|| ProposeError::NotLeader {
+            leader: (soft.leader != raft_core::NO_NODE).then_some(soft.leader),
+        })
+    }
+
+    /// Appends `data` to the leader's log under a fresh sequence number,
+    /// which it returns; a refusal that concerns only this entry comes back
+    /// as its outcome, a storage failure stops the node.
+    fn propose_entry(&mut self, data: &Bytes) -> Result<Result<u64, ProposeError>, NodeError> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let id = ProposalId {
             node: self.raw.id(),
             seq,
         };
-        match self.raw.propose(envelope::wrap(id, &data)) {
-            Ok(()) => {
-                let deadline = self.ticks + self.config.proposal_timeout_ticks;
-                self.pending.insert(seq, Pending { reply, deadline });
-                Ok(())
-            }
+        match self.raw.propose(envelope::wrap(id, data)) {
+            Ok(()) => Ok(Ok(seq)),
             Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
-            Err(e) => {
-                let _ = reply.send(Err(ProposeError::Dropped {
-                    reason: e.to_string(),
-                }));
-                Ok(())
+            Err(e) => Ok(Err(ProposeError::Dropped {
+                reason: e.to_string(),
+            })),
+        }
+    }
+
+    fn propose(&mut self, data: Bytes, reply: Reply) -> Result<(), NodeError> {
+        if let Some(refusal) = self.not_leader() {
+            let _ = reply.send(Err(refusal));
+            return Ok(());
+        }
+        match self.propose_entry(&data)? {
+            Ok(seq) => {
+                let deadline = self.ticks + self.config.proposal_timeout_ticks;
+                self.proposals.wait(seq, reply, deadline);
+            }
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
             }
         }
+        Ok(())
+    }
+
+    /// Proposes every entry of a batch in order, all into the same Ready.
+    fn propose_batch(&mut self, entries: Vec<Bytes>, reply: BatchReply) -> Result<(), NodeError> {
+        if let Some(refusal) = self.not_leader() {
+            let _ = reply.send(vec![Err(refusal); entries.len()]);
+            return Ok(());
+        }
+        let batch = self.proposals.open_batch(entries.len(), reply);
+        let deadline = self.ticks + self.config.proposal_timeout_ticks;
+        for (slot, data) in entries.iter().enumerate() {
+            match self.propose_entry(data)? {
+                Ok(seq) => self.proposals.wait_in_batch(seq, batch, slot, deadline),
+                Err(refusal) => self.proposals.settle_in_batch(batch, slot, Err(refusal)),
+            }
+        }
+        Ok(())
     }
 
     /// Handles Readies until the node has nothing more, through raft-core's
@@ -325,7 +342,7 @@ where
             me: self.raw.id(),
             transport,
             state_machine: &mut self.state_machine,
-            pending: &mut self.pending,
+            proposals: &mut self.proposals,
             snapshots: &mut self.snapshots,
             read_states: Vec::new(),
             membership: &mut self.membership,
@@ -361,7 +378,7 @@ where
             applied: self.raw.applied(),
             peer_match,
             readies: self.readies,
-            pending_proposals: self.pending.len(),
+            pending_proposals: self.proposals.len(),
             pending_reads: self.reads.len(),
             read_rounds: self.reads.rounds_issued,
             snapshots: self.snapshots.metrics.clone(),
@@ -370,9 +387,7 @@ where
     }
 
     fn fail_pending(&mut self, error: ProposeError) {
-        for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(error.clone()));
-        }
+        self.proposals.fail_all(error);
     }
 }
 
@@ -382,7 +397,7 @@ struct ReadyIo<'a, T, M> {
     me: NodeId,
     transport: &'a mut T,
     state_machine: &'a mut M,
-    pending: &'a mut HashMap<u64, Pending>,
+    proposals: &'a mut Proposals,
     snapshots: &'a mut Snapshots,
     /// The confirmed reads the Readies carried, settled after them.
     read_states: Vec<ReadState>,
@@ -460,12 +475,9 @@ where
                 Some((id, payload)) => {
                     let response = self.state_machine.apply(e.index, &payload);
                     if id.node == self.me {
-                        if let Some(p) = self.pending.remove(&id.seq) {
-                            let _ = p.reply.send(Ok(Applied {
-                                index: e.index,
-                                response,
-                            }));
-                        }
+                        let index = e.index;
+                        self.proposals
+                            .resolve(id.seq, Ok(Applied { index, response }));
                     }
                 }
                 None => {
@@ -480,19 +492,17 @@ where
         if self.membership.conf_changed(self.me, entry, conf_state) {
             self.snapshots.force();
         }
-        if !membership::is_member(conf_state, self.me) && !self.pending.is_empty() {
+        if !membership::is_member(conf_state, self.me) && !self.proposals.is_empty() {
             // A removed node applies nothing after its removal: its
             // proposals would only time out. The caller may retry elsewhere.
             tracing::info!(
                 id = self.me,
-                waiting = self.pending.len(),
+                waiting = self.proposals.len(),
                 "removed from the group; failing pending proposals"
             );
-            for (_, p) in self.pending.drain() {
-                let _ = p.reply.send(Err(ProposeError::Dropped {
-                    reason: "this node was removed from the group".to_string(),
-                }));
-            }
+            self.proposals.fail_all(ProposeError::Dropped {
+                reason: "this node was removed from the group".to_string(),
+            });
         }
         Ok(())
     }

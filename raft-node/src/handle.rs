@@ -136,6 +136,35 @@ impl NodeHandle {
         answer.await.map_err(|_| ProposeError::ShuttingDown)?
     }
 
+    /// Proposes every entry of `entries`, in order, in one request to the
+    /// loop (so they all enter the same Ready and usually the same append),
+    /// and resolves once each is settled, with one result per entry in the
+    /// order given: [`Applied`] once committed and applied here, or why
+    /// not. Entries are independent: one refused (say, by the
+    /// uncommitted-size limit) does not stop the others. A node that does
+    /// not lead refuses them all with [`ProposeError::NotLeader`]. For
+    /// clients with many entries at hand, this saves a queue slot, a
+    /// wake-up and a reply channel per entry.
+    pub async fn propose_batch(
+        &self,
+        entries: impl IntoIterator<Item = Bytes>,
+    ) -> Vec<Result<Applied, ProposeError>> {
+        let entries: Vec<Bytes> = entries.into_iter().collect();
+        let len = entries.len();
+        let (reply, answer) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::ProposeBatch { entries, reply })
+            .await
+            .is_err()
+        {
+            return vec![Err(ProposeError::ShuttingDown); len];
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| vec![Err(ProposeError::ShuttingDown); len])
+    }
+
     /// A linearizable read barrier: resolves with a read index once this
     /// node's state machine has applied up to it, so that reading the
     /// state machine afterwards sees every write acknowledged (by any node)

@@ -10,7 +10,10 @@
 //! Proposals that arrive while a Ready is being written wait in the queue and
 //! all go into the next Ready: under load, one fsync commits many proposals
 //! (group commit). [`NodeHandle::propose`] resolves with the entry's index
-//! once it is committed and applied on this node.
+//! once it is committed and applied on this node; a client with many
+//! entries at hand hands them over at once with
+//! [`NodeHandle::propose_batch`], which resolves with one result per entry,
+//! in order.
 //!
 //! raft-core stays free of tokio; this crate is where the runtime lives.
 //!
@@ -146,6 +149,7 @@ mod handle;
 mod member_ops;
 mod membership;
 mod metrics;
+mod proposals;
 mod reads;
 mod snapshotting;
 mod state_machine;
