@@ -6,7 +6,7 @@ use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::membership::{self, MemberChange, MembershipError, MembershipState};
 use crate::metrics::Metrics;
-use crate::proposals::{BatchReply, Proposals, Reply};
+use crate::proposals::{BatchReply, Proposals, Reply, Waiter};
 use crate::reads::{ReadReply, Reads};
 use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
 use crate::state_machine::{Applied, StateMachine};
@@ -59,6 +59,10 @@ pub(crate) struct Driver<S: LogStorage, M> {
     /// between Readies, when the log's last index is the store's.
     pub(crate) membership_requests: Vec<(Vec<MemberChange>, membership::Reply)>,
     proposals: Proposals,
+    /// Proposals taken in since the inputs were last drained, already
+    /// tagged: they enter the log together, as one `MsgProp`, so that the
+    /// followers get one append for all of them rather than one each.
+    staged: Vec<(u64, Bytes, Waiter)>,
     pub(crate) reads: Reads,
     pub(crate) transfers: Vec<Transfer>,
     pub(crate) next_seq: u64,
@@ -95,6 +99,7 @@ where
             membership,
             membership_requests: Vec::new(),
             proposals: Proposals::default(),
+            staged: Vec::new(),
             reads: Reads::new(next_seq),
             transfers: Vec::new(),
             next_seq,
@@ -189,7 +194,7 @@ where
             }
             budget -= 1;
         }
-        Ok(())
+        self.flush_proposals()
     }
 
     fn on_tick(&mut self) -> Result<(), NodeError> {
@@ -238,6 +243,11 @@ where
     }
 
     fn on_command(&mut self, command: Command) -> Result<(), NodeError> {
+        if !matches!(command, Command::Propose { .. } | Command::ProposeBatch { .. }) {
+            // Whatever else was asked after these proposals sees them in
+            // the log (a transfer, say, would otherwise refuse them).
+            self.flush_proposals()?;
+        }
         match command {
             Command::Propose { data, reply } => self.propose(data, reply),
             Command::ProposeBatch { entries, reply } => self.propose_batch(entries, reply),
@@ -266,57 +276,100 @@ where
         })
     }
 
-    /// Appends `data` to the leader's log under a fresh sequence number,
-    /// which it returns; a refusal that concerns only this entry comes back
-    /// as its outcome, a storage failure stops the node.
-    fn propose_entry(&mut self, data: &Bytes) -> Result<Result<u64, ProposeError>, NodeError> {
+    /// Tags `data` with a fresh sequence number and stages it for the next
+    /// `MsgProp`.
+    fn stage(&mut self, data: &Bytes, waiter: Waiter) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let id = ProposalId {
             node: self.raw.id(),
             seq,
         };
-        match self.raw.propose(envelope::wrap(id, data)) {
-            Ok(()) => Ok(Ok(seq)),
-            Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
-            Err(e) => Ok(Err(ProposeError::Dropped {
-                reason: e.to_string(),
-            })),
-        }
+        self.staged.push((seq, envelope::wrap(id, data), waiter));
     }
 
     fn propose(&mut self, data: Bytes, reply: Reply) -> Result<(), NodeError> {
-        if let Some(refusal) = self.not_leader() {
-            let _ = reply.send(Err(refusal));
-            return Ok(());
-        }
-        match self.propose_entry(&data)? {
-            Ok(seq) => {
-                let deadline = self.ticks + self.config.proposal_timeout_ticks;
-                self.proposals.wait(seq, reply, deadline);
-            }
-            Err(refusal) => {
+        match self.not_leader() {
+            Some(refusal) => {
                 let _ = reply.send(Err(refusal));
             }
+            None => self.stage(&data, Waiter::One(reply)),
         }
         Ok(())
     }
 
-    /// Proposes every entry of a batch in order, all into the same Ready.
+    /// Stages every entry of a batch, in order.
     fn propose_batch(&mut self, entries: Vec<Bytes>, reply: BatchReply) -> Result<(), NodeError> {
         if let Some(refusal) = self.not_leader() {
             let _ = reply.send(vec![Err(refusal); entries.len()]);
             return Ok(());
         }
         let batch = self.proposals.open_batch(entries.len(), reply);
-        let deadline = self.ticks + self.config.proposal_timeout_ticks;
         for (slot, data) in entries.iter().enumerate() {
-            match self.propose_entry(data)? {
-                Ok(seq) => self.proposals.wait_in_batch(seq, batch, slot, deadline),
-                Err(refusal) => self.proposals.settle_in_batch(batch, slot, Err(refusal)),
+            self.stage(data, Waiter::InBatch { batch, slot });
+        }
+        Ok(())
+    }
+
+    /// Appends the staged proposals to the log as one `MsgProp`. Raft takes
+    /// or refuses a `MsgProp` whole (the uncommitted-size limit, say), so a
+    /// refused group is proposed again entry by entry: each entry is then
+    /// taken or refused on its own, as if proposed alone.
+    fn flush_proposals(&mut self) -> Result<(), NodeError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let staged = std::mem::take(&mut self.staged);
+        if let Some(refusal) = self.not_leader() {
+            for (_, _, waiter) in staged {
+                self.proposals.settle(waiter, Err(refusal.clone()));
+            }
+            return Ok(());
+        }
+        let deadline = self.ticks + self.config.proposal_timeout_ticks;
+        let entries = staged
+            .iter()
+            .map(|(_, data, _)| Entry::new(data.clone()))
+            .collect();
+        match self.propose_entries(entries)? {
+            Ok(()) => {
+                for (seq, _, waiter) in staged {
+                    self.proposals.wait(seq, waiter, deadline);
+                }
+            }
+            Err(refusal) if staged.len() == 1 => {
+                for (_, _, waiter) in staged {
+                    self.proposals.settle(waiter, Err(refusal.clone()));
+                }
+            }
+            Err(_) => {
+                for (seq, data, waiter) in staged {
+                    match self.propose_entries(vec![Entry::new(data)])? {
+                        Ok(()) => self.proposals.wait(seq, waiter, deadline),
+                        Err(refusal) => self.proposals.settle(waiter, Err(refusal)),
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// Steps one `MsgProp` carrying `entries`; a refusal comes back as the
+    /// proposals' outcome, a storage failure stops the node.
+    fn propose_entries(
+        &mut self,
+        entries: Vec<Entry>,
+    ) -> Result<Result<(), ProposeError>, NodeError> {
+        let mut proposal = Message::new(MessageType::MsgProp);
+        proposal.from = self.raw.id();
+        proposal.entries = entries;
+        match self.raw.step(proposal) {
+            Ok(()) => Ok(Ok(())),
+            Err(raft_core::Error::Storage(e)) => Err(raft_core::Error::Storage(e).into()),
+            Err(e) => Ok(Err(ProposeError::Dropped {
+                reason: e.to_string(),
+            })),
+        }
     }
 
     /// Handles Readies until the node has nothing more, through raft-core's
@@ -387,6 +440,9 @@ where
     }
 
     fn fail_pending(&mut self, error: ProposeError) {
+        for (_, _, waiter) in std::mem::take(&mut self.staged) {
+            self.proposals.settle(waiter, Err(error.clone()));
+        }
         self.proposals.fail_all(error);
     }
 }

@@ -6,6 +6,7 @@
 use crate::error::ProposeError;
 use crate::state_machine::Applied;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use tokio::sync::oneshot;
 
 /// What one proposal resolves to.
@@ -15,8 +16,11 @@ pub(crate) type Reply = oneshot::Sender<Outcome>;
 /// Where a batch's outcomes go, all at once.
 pub(crate) type BatchReply = oneshot::Sender<Vec<Outcome>>;
 
-enum Waiter {
+/// Who waits for a proposal's outcome.
+pub(crate) enum Waiter {
+    /// A proposal made alone.
     One(Reply),
+    /// Slot `slot` of batch `batch` (from [`Proposals::open_batch`]).
     InBatch { batch: u64, slot: usize },
 }
 
@@ -31,10 +35,34 @@ struct Batch {
     reply: BatchReply,
 }
 
+/// Hashes the runtime's sequence numbers, which are unique and come from a
+/// counter, with one multiplication (Fibonacci hashing, which spreads them
+/// over the high bits hashbrown's probing reads) instead of SipHash.
+#[derive(Default)]
+pub(crate) struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(FIBONACCI);
+    }
+}
+
+const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Every proposal of this node not yet answered, by sequence number.
 #[derive(Default)]
 pub(crate) struct Proposals {
-    pending: HashMap<u64, Pending>,
+    pending: HashMap<u64, Pending, BuildHasherDefault<SeqHasher>>,
     batches: HashMap<u64, Batch>,
     next_batch: u64,
 }
@@ -49,10 +77,14 @@ impl Proposals {
         self.pending.is_empty()
     }
 
-    /// `seq` was proposed alone; `reply` answers it.
-    pub(crate) fn wait(&mut self, seq: u64, reply: Reply, deadline: u64) {
-        let waiter = Waiter::One(reply);
+    /// `seq` is in the log; `waiter` hears of it when it applies, or fails.
+    pub(crate) fn wait(&mut self, seq: u64, waiter: Waiter, deadline: u64) {
         self.pending.insert(seq, Pending { waiter, deadline });
+    }
+
+    /// Answers `waiter` now: its proposal never entered the log.
+    pub(crate) fn settle(&mut self, waiter: Waiter, outcome: Outcome) {
+        self.answer(waiter, outcome);
     }
 
     /// Opens a batch of `len` entries answered through `reply`; its slots
@@ -76,15 +108,9 @@ impl Proposals {
         batch
     }
 
-    /// Slot `slot` of `batch` was proposed as `seq`.
-    pub(crate) fn wait_in_batch(&mut self, seq: u64, batch: u64, slot: usize, deadline: u64) {
-        let waiter = Waiter::InBatch { batch, slot };
-        self.pending.insert(seq, Pending { waiter, deadline });
-    }
-
-    /// Answers slot `slot` of `batch` now (it was refused before it entered
-    /// the log); the batch replies when this was its last open slot.
-    pub(crate) fn settle_in_batch(&mut self, batch: u64, slot: usize, outcome: Outcome) {
+    /// Fills slot `slot` of `batch`; the batch replies when this was its
+    /// last open slot.
+    fn settle_in_batch(&mut self, batch: u64, slot: usize, outcome: Outcome) {
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
@@ -158,9 +184,10 @@ mod tests {
         let mut p = Proposals::default();
         let (tx, mut rx) = oneshot::channel();
         let batch = p.open_batch(3, tx);
-        p.wait_in_batch(10, batch, 0, 5);
-        p.settle_in_batch(batch, 1, Err(ProposeError::ShuttingDown));
-        p.wait_in_batch(11, batch, 2, 5);
+        p.wait(10, Waiter::InBatch { batch, slot: 0 }, 5);
+        let refused = Waiter::InBatch { batch, slot: 1 };
+        p.settle(refused, Err(ProposeError::ShuttingDown));
+        p.wait(11, Waiter::InBatch { batch, slot: 2 }, 5);
         assert_eq!(p.len(), 2);
         p.resolve(11, applied(8));
         assert!(rx.try_recv().is_err(), "one slot is still open");
@@ -177,11 +204,11 @@ mod tests {
     fn expiry_and_failure_reach_singles_and_batches() {
         let mut p = Proposals::default();
         let (one, mut one_rx) = oneshot::channel();
-        p.wait(1, one, 3);
+        p.wait(1, Waiter::One(one), 3);
         let (tx, mut rx) = oneshot::channel();
         let batch = p.open_batch(2, tx);
-        p.wait_in_batch(2, batch, 0, 3);
-        p.wait_in_batch(3, batch, 1, 9);
+        p.wait(2, Waiter::InBatch { batch, slot: 0 }, 3);
+        p.wait(3, Waiter::InBatch { batch, slot: 1 }, 9);
         let dropped = || ProposeError::Dropped {
             reason: "late".into(),
         };
@@ -193,6 +220,17 @@ mod tests {
             rx.try_recv().expect("failed"),
             vec![Err(dropped()), Err(ProposeError::ShuttingDown)]
         );
+    }
+
+    #[test]
+    fn sequence_numbers_spread_over_the_high_bits() {
+        let top = |seq: u64| {
+            let mut h = SeqHasher::default();
+            h.write_u64(seq);
+            h.finish() >> 57
+        };
+        let distinct: std::collections::HashSet<u64> = (1000..1128).map(top).collect();
+        assert!(distinct.len() > 64, "{} distinct", distinct.len());
     }
 
     #[test]

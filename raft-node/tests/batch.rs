@@ -76,36 +76,85 @@ async fn a_follower_refuses_the_whole_batch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_refused_by_raft_fail_alone_and_the_rest_apply() {
-    // Room for one 60-byte entry (plus its header) in the uncommitted tail:
-    // the first entry of the batch is taken, the next two are dropped, and
-    // the batch still answers for all three, in order.
+    // The uncommitted tail holds 100 payload bytes (each entry carries a
+    // 17-byte header). With the leader cut off, a 60-byte entry stays
+    // uncommitted (77 bytes); a batch of an empty entry (17) and another
+    // 60-byte one (77) does not fit as a whole, and is then taken entry by
+    // entry: the empty one fits, the large one is refused.
     let c = start_with(3, 3, |id| {
         let mut c = config(id);
         c.raft.max_uncommitted_entries_size = 100;
+        c.proposal_timeout_ticks = 4000;
         c
     });
-    let leader = timeout(c.leader()).await.unwrap();
-    let batch: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i; 60])).collect();
-    let results = timeout(leader.propose_batch(batch.clone())).await.unwrap();
-    assert_eq!(results.len(), 3);
-    let first = results[0].as_ref().expect("the first entry fits");
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    c.isolate(leader.id());
+    let first = tokio::spawn({
+        let leader = leader.clone();
+        async move { leader.propose(vec![1u8; 60]).await }
+    });
+    timeout(leader.wait_for(|m| m.pending_proposals == 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let batch = vec![Bytes::new(), Bytes::from(vec![2u8; 60])];
+    let mixed = tokio::spawn({
+        let (leader, batch) = (leader.clone(), batch.clone());
+        async move { leader.propose_batch(batch).await }
+    });
+    timeout(leader.wait_for(|m| m.pending_proposals == 2))
+        .await
+        .unwrap()
+        .unwrap();
+    c.net.heal();
+    let first = timeout(first).await.unwrap().unwrap().unwrap();
+    let results = timeout(mixed).await.unwrap().unwrap();
+    assert_eq!(results.len(), 2);
+    let small = results[0].as_ref().expect("the empty entry fits");
+    assert!(small.index > first, "{results:?}");
     assert!(
         matches!(results[1], Err(ProposeError::Dropped { .. })),
         "{results:?}"
     );
-    assert!(
-        matches!(results[2], Err(ProposeError::Dropped { .. })),
-        "{results:?}"
-    );
-    let leader_log = &c.applied[(leader.id() - 1) as usize];
-    assert!(leader_log
-        .lock()
-        .unwrap()
-        .contains(&(first.index, batch[0].clone())));
-    assert!(!c.saw(leader.id(), &batch[1]) && !c.saw(leader.id(), &batch[2]));
-    // Once the first committed, the tail has room again.
+    assert!(!c.saw(leader.id(), &batch[1]));
+    // Once the tail committed, there is room again.
     let again = timeout(leader.propose_batch(vec![batch[1].clone()]))
         .await
         .unwrap();
-    assert!(again[0].as_ref().unwrap().index > first.index);
+    assert!(again[0].as_ref().unwrap().index > small.index);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_and_single_proposals_all_apply() {
+    let c = start(3);
+    let leader = timeout(c.leader()).await.unwrap().clone();
+    let mut tasks = Vec::new();
+    for k in 0..8u32 {
+        let leader = leader.clone();
+        tasks.push(tokio::spawn(async move {
+            if k % 2 == 0 {
+                leader
+                    .propose_batch(entries(k * 100..k * 100 + 20))
+                    .await
+                    .into_iter()
+                    .map(|r| r.map(|a| a.index))
+                    .collect::<Vec<_>>()
+            } else {
+                let mut out = Vec::new();
+                for e in entries(k * 100..k * 100 + 20) {
+                    out.push(leader.propose(e).await);
+                }
+                out
+            }
+        }));
+    }
+    let mut indexes = Vec::new();
+    for t in tasks {
+        for r in timeout(t).await.unwrap().unwrap() {
+            indexes.push(r.unwrap());
+        }
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 160, "every entry has an index of its own");
 }
