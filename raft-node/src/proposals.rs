@@ -6,7 +6,6 @@
 use crate::error::ProposeError;
 use crate::state_machine::Applied;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use tokio::sync::oneshot;
 
 /// What one proposal resolves to.
@@ -35,34 +34,10 @@ struct Batch {
     reply: BatchReply,
 }
 
-/// Hashes the runtime's sequence numbers, which are unique and come from a
-/// counter, with one multiplication (Fibonacci hashing, which spreads them
-/// over the high bits hashbrown's probing reads) instead of SipHash.
-#[derive(Default)]
-pub(crate) struct SeqHasher(u64);
-
-impl Hasher for SeqHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(FIBONACCI);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(FIBONACCI);
-    }
-}
-
-const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
-
 /// Every proposal of this node not yet answered, by sequence number.
 #[derive(Default)]
 pub(crate) struct Proposals {
-    pending: HashMap<u64, Pending, BuildHasherDefault<SeqHasher>>,
+    pending: HashMap<u64, Pending>,
     batches: HashMap<u64, Batch>,
     next_batch: u64,
 }
@@ -220,17 +195,6 @@ mod tests {
             rx.try_recv().expect("failed"),
             vec![Err(dropped()), Err(ProposeError::ShuttingDown)]
         );
-    }
-
-    #[test]
-    fn sequence_numbers_spread_over_the_high_bits() {
-        let top = |seq: u64| {
-            let mut h = SeqHasher::default();
-            h.write_u64(seq);
-            h.finish() >> 57
-        };
-        let distinct: std::collections::HashSet<u64> = (1000..1128).map(top).collect();
-        assert!(distinct.len() > 64, "{} distinct", distinct.len());
     }
 
     #[test]
