@@ -87,7 +87,10 @@ fn per_iter(proposers: usize) -> u64 {
 
 fn record(name: &str, proposers: usize, entries: u64, elapsed: Duration) {
     observe(|o| {
-        let slot = o.throughput.entry((name.to_string(), proposers)).or_default();
+        let slot = o
+            .throughput
+            .entry((name.to_string(), proposers))
+            .or_default();
         slot.0 += entries;
         slot.1 += elapsed;
     });
@@ -137,19 +140,23 @@ fn cluster_throughput(c: &mut Criterion) {
         bench_node(&mut group, &rt, &mem, MEM, proposers);
         let entries = per_iter(proposers);
         group.throughput(Throughput::Elements(entries));
-        group.bench_with_input(BenchmarkId::new(OPENRAFT, proposers), &proposers, |b, &p| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let (written, elapsed) = rt
-                        .block_on(openraft.run_clients(p, entries, ENTRY_SIZE))
-                        .expect("openraft load");
-                    total += elapsed;
-                    record(OPENRAFT, p, written, elapsed);
-                }
-                total
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new(OPENRAFT, proposers),
+            &proposers,
+            |b, &p| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (written, elapsed) = rt
+                            .block_on(openraft.run_clients(p, entries, ENTRY_SIZE))
+                            .expect("openraft load");
+                        total += elapsed;
+                        record(OPENRAFT, p, written, elapsed);
+                    }
+                    total
+                });
+            },
+        );
     }
     rt.block_on(openraft.shutdown()).expect("openraft shutdown");
     rt.block_on(mem.shutdown()).expect("shutdown");

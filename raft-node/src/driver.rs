@@ -243,7 +243,10 @@ where
     }
 
     fn on_command(&mut self, command: Command) -> Result<(), NodeError> {
-        if !matches!(command, Command::Propose { .. } | Command::ProposeBatch { .. }) {
+        if !matches!(
+            command,
+            Command::Propose { .. } | Command::ProposeBatch { .. }
+        ) {
             // Whatever else was asked after these proposals sees them in
             // the log (a transfer, say, would otherwise refuse them).
             self.flush_proposals()?;

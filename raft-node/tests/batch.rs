@@ -57,7 +57,9 @@ async fn a_follower_refuses_the_whole_batch() {
         .await
         .unwrap()
         .unwrap();
-    let results = timeout(follower.propose_batch(entries(0..3))).await.unwrap();
+    let results = timeout(follower.propose_batch(entries(0..3)))
+        .await
+        .unwrap();
     assert_eq!(
         results,
         vec![

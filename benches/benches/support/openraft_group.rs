@@ -9,9 +9,7 @@
 //! that neither log grows without bound during a long run.
 
 use bytes::Bytes;
-use openraft::error::{
-    InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable,
-};
+use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::RPCOption;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -19,9 +17,9 @@ use openraft::raft::{
 };
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot};
 use openraft::{
-    BasicNode, Config, Entry, EntryPayload, LogId, OptionalSend, RaftLogReader,
-    RaftNetwork, RaftNetworkFactory, RaftSnapshotBuilder, SnapshotMeta, SnapshotPolicy,
-    StorageError, StoredMembership, Vote,
+    BasicNode, Config, Entry, EntryPayload, LogId, OptionalSend, RaftLogReader, RaftNetwork,
+    RaftNetworkFactory, RaftSnapshotBuilder, SnapshotMeta, SnapshotPolicy, StorageError,
+    StoredMembership, Vote,
 };
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -93,7 +91,10 @@ impl RaftLogStorage<Types> for LogStore {
         Ok(lock(&self.0).vote)
     }
 
-    async fn save_committed(&mut self, committed: Option<LogId<Id>>) -> Result<(), StorageError<Id>> {
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId<Id>>,
+    ) -> Result<(), StorageError<Id>> {
         lock(&self.0).committed = committed;
         Ok(())
     }
@@ -102,7 +103,11 @@ impl RaftLogStorage<Types> for LogStore {
         Ok(lock(&self.0).committed)
     }
 
-    async fn append<I>(&mut self, entries: I, done: LogFlushed<Types>) -> Result<(), StorageError<Id>>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        done: LogFlushed<Types>,
+    ) -> Result<(), StorageError<Id>>
     where
         I: IntoIterator<Item = Entry<Types>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -211,10 +216,13 @@ impl RaftStateMachine<Types> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<Types>>, StorageError<Id>> {
-        Ok(lock(&self.0).snapshot.as_ref().map(|(meta, data)| Snapshot {
-            meta: meta.clone(),
-            snapshot: Box::new(Cursor::new(data.clone())),
-        }))
+        Ok(lock(&self.0)
+            .snapshot
+            .as_ref()
+            .map(|(meta, data)| Snapshot {
+                meta: meta.clone(),
+                snapshot: Box::new(Cursor::new(data.clone())),
+            }))
     }
 }
 
@@ -410,4 +418,3 @@ impl Group {
         Ok(())
     }
 }
-
