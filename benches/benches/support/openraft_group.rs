@@ -250,16 +250,19 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn raft<E: std::error::Error>(&mut self) -> Result<Raft, RPCError<Id, BasicNode, E>> {
+    fn raft(&mut self) -> Option<Raft> {
         if self.raft.is_none() {
             let nodes = self.router.0.read().unwrap_or_else(|p| p.into_inner());
             self.raft = nodes.get(&self.target).cloned();
         }
-        self.raft.clone().ok_or_else(|| {
-            let gone = std::io::Error::new(std::io::ErrorKind::NotFound, "no such node");
-            RPCError::Unreachable(Unreachable::new(&gone))
-        })
+        self.raft.clone()
     }
+}
+
+/// The answer for a target not (yet) in the router.
+fn gone<E: std::error::Error>() -> RPCError<Id, BasicNode, E> {
+    let gone = std::io::Error::new(std::io::ErrorKind::NotFound, "no such node");
+    RPCError::Unreachable(Unreachable::new(&gone))
 }
 
 impl RaftNetwork<Types> for Connection {
@@ -268,7 +271,7 @@ impl RaftNetwork<Types> for Connection {
         rpc: AppendEntriesRequest<Types>,
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<Id>, RPCError<Id, BasicNode, RaftError<Id>>> {
-        let raft = self.raft()?;
+        let raft = self.raft().ok_or_else(gone)?;
         let target = self.target;
         raft.append_entries(rpc)
             .await
@@ -283,7 +286,7 @@ impl RaftNetwork<Types> for Connection {
         InstallSnapshotResponse<Id>,
         RPCError<Id, BasicNode, RaftError<Id, InstallSnapshotError>>,
     > {
-        let raft = self.raft()?;
+        let raft = self.raft().ok_or_else(gone)?;
         let target = self.target;
         raft.install_snapshot(rpc)
             .await
@@ -295,7 +298,7 @@ impl RaftNetwork<Types> for Connection {
         rpc: VoteRequest<Id>,
         _option: RPCOption,
     ) -> Result<VoteResponse<Id>, RPCError<Id, BasicNode, RaftError<Id>>> {
-        let raft = self.raft()?;
+        let raft = self.raft().ok_or_else(gone)?;
         let target = self.target;
         raft.vote(rpc)
             .await
