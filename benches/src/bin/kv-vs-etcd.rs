@@ -74,7 +74,10 @@ fn run(args: Args) -> Result<(), BenchError> {
         .enable_all()
         .build()
         .map_err(io("starting the client runtime"))?;
-    eprintln!("starting raft-kv (3 nodes) and etcd (3 members, {})", etcd.display());
+    eprintln!(
+        "starting raft-kv (3 nodes) and etcd (3 members, {})",
+        etcd.display()
+    );
     let systems = servers.block_on(Systems::start(&etcd))?;
     let outcome = clients.block_on(async {
         tokio::select! {

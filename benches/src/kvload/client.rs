@@ -69,12 +69,10 @@ impl Connections {
             });
             self.open.insert(addr, sender);
         }
-        self.open
-            .get_mut(&addr)
-            .ok_or(BenchError::Connect {
-                addr,
-                source: std::io::ErrorKind::NotConnected.into(),
-            })
+        self.open.get_mut(&addr).ok_or(BenchError::Connect {
+            addr,
+            source: std::io::ErrorKind::NotConnected.into(),
+        })
     }
 
     /// Sends one request on the connection to `addr` and reads the answer.

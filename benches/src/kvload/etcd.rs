@@ -152,10 +152,12 @@ impl EtcdCluster {
     }
 
     fn check_running(&mut self, i: usize) -> Result<(), BenchError> {
-        let exited = self.children[i].try_wait().map_err(|source| BenchError::Io {
-            what: "checking on etcd".into(),
-            source,
-        })?;
+        let exited = self.children[i]
+            .try_wait()
+            .map_err(|source| BenchError::Io {
+                what: "checking on etcd".into(),
+                source,
+            })?;
         match exited {
             None => Ok(()),
             Some(status) => {

@@ -87,7 +87,9 @@ pub async fn run_case(
                     Ok(()) => latencies.push(began.elapsed()),
                     Err(e) => {
                         errors += 1;
-                        first_error.get_or_insert_with(|| e.to_string());
+                        if first_error.is_none() {
+                            first_error = Some(e.to_string());
+                        }
                         tokio::time::sleep(ERROR_PAUSE).await;
                     }
                 }
@@ -175,8 +177,7 @@ mod tests {
 
     #[test]
     fn keys_are_spread_and_in_range() {
-        let keys: std::collections::HashSet<u64> =
-            (0..100).map(|n| key_of(3, n, 1000)).collect();
+        let keys: std::collections::HashSet<u64> = (0..100).map(|n| key_of(3, n, 1000)).collect();
         assert_eq!(keys.len(), 100);
         assert!(keys.iter().all(|k| *k < 1000));
         assert_ne!(key_of(0, 0, 1000), key_of(1, 0, 1000));
