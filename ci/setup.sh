@@ -23,6 +23,10 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 # nm: ci/trace.sh checks that a default build carries no tracing code.
 command -v nm >/dev/null 2>&1 || missing+=(binutils)
+# etcd: the kv-vs-etcd bench and its test run a real 3-node etcd (3.4) on
+# 127.0.0.1 beside raft-kv. The package may also start a system etcd on the
+# default ports; the bench uses free ports of its own.
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 # Optional but worth it: RocksDB's C++ is then compiled once per machine.
 command -v ccache >/dev/null 2>&1 || missing+=(ccache)
 if [ ${#missing[@]} -gt 0 ]; then
