@@ -13,7 +13,9 @@
 //! and [`TRANSFER_REQUEST`], followed by a u64 node id, asks for
 //! leadership to move there (answered "committed" with that id once it
 //! leads). A refused read or transfer is answered "dropped", or "not the
-//! leader" with 0 when the node knows no leader.
+//! leader" with 0 when the node knows no leader. A third,
+//! [`MEMBER_REQUEST`], asks the leader to list or change the members; its
+//! request and answer are laid out in [`crate::member_wire`].
 //!
 //! Only the leader accepts proposals (raft-node answers a follower's with
 //! `NotLeader`), so [`Client`] does what etcdctl does with `--endpoints`: it
@@ -21,6 +23,10 @@
 //! refusal when it knows that node's address, tries the next endpoint when it
 //! does not, and gives up after a bounded number of tries.
 
+use crate::member_wire::{
+    read_body, MemberAnswer, MemberList, MemberRefusal, MemberRequest, WireError,
+    MAX_MEMBER_ANSWER, MEMBER_REQUEST,
+};
 use raft_core::NodeId;
 use std::fmt;
 use std::net::SocketAddr;
@@ -51,6 +57,31 @@ pub enum Request<'a> {
     Read,
     /// Move leadership to this node.
     Transfer(NodeId),
+    /// List or change the members (the leader answers).
+    Member(&'a MemberRequest),
+}
+
+/// What came back, by the kind of request.
+enum Reply {
+    Plain(Answer),
+    Members(MemberAnswer),
+}
+
+/// What the leader-following loop does with a reply.
+enum Step<T> {
+    Done(T),
+    Retry(Option<NodeId>),
+    Fail(ClientError),
+}
+
+/// Judges replies to proposals, reads and transfers.
+fn plain(reply: Reply) -> Step<u64> {
+    match reply {
+        Reply::Plain(Answer::Committed(index)) => Step::Done(index),
+        Reply::Plain(Answer::NotLeader(leader)) => Step::Retry(leader),
+        Reply::Plain(_) => Step::Retry(None),
+        Reply::Members(_) => Step::Fail(ClientError::UnexpectedAnswer(u8::MAX)),
+    }
 }
 
 /// How long the client waits for a TCP connection to a node.
@@ -170,6 +201,12 @@ pub enum ClientError {
     /// The server sent a tag this client does not know.
     #[error("unexpected answer tag {0}")]
     UnexpectedAnswer(u8),
+    /// A membership request or answer was malformed.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The leader refused the membership change.
+    #[error(transparent)]
+    Refused(#[from] MemberRefusal),
     /// A node named a leader whose client address is not among the endpoints,
     /// and every endpoint has refused.
     #[error("not the leader; node {0} leads, and its client address is not among the endpoints (give it as {0}=ADDR)")]
@@ -245,28 +282,57 @@ impl Client {
         self.call(Request::Transfer(to)).await
     }
 
-    /// Sends `request` until a node answers it, following leader hints as
-    /// [`Client::propose`] describes.
+    /// Lists or changes the members through the leader: the answer is the
+    /// membership after the change. A refusal (a change in progress, one
+    /// that would leave no voter, an invalid one) ends in
+    /// [`ClientError::Refused`] without further tries.
+    pub async fn member(&mut self, request: &MemberRequest) -> Result<MemberList, ClientError> {
+        let judge = |reply: Reply| match reply {
+            Reply::Members(MemberAnswer::Members(list)) => Step::Done(list),
+            Reply::Members(MemberAnswer::NotLeader(leader)) => Step::Retry(leader),
+            Reply::Members(MemberAnswer::Refused(refusal)) => Step::Fail(refusal.into()),
+            Reply::Members(_) => Step::Retry(None),
+            Reply::Plain(_) => Step::Fail(ClientError::UnexpectedAnswer(u8::MAX)),
+        };
+        Ok(self.follow(Request::Member(request), judge).await?.0)
+    }
+
     async fn call(&mut self, request: Request<'_>) -> Result<Committed, ClientError> {
+        let (index, endpoint, tries) = self.follow(request, plain).await?;
+        Ok(Committed {
+            index,
+            endpoint,
+            tries,
+        })
+    }
+
+    /// Sends `request` until a node answers it to `judge`'s satisfaction,
+    /// following leader hints as [`Client::propose`] describes; returns the
+    /// result, the endpoint that gave it and the number of tries.
+    async fn follow<T>(
+        &mut self,
+        request: Request<'_>,
+        judge: impl Fn(Reply) -> Step<T>,
+    ) -> Result<(T, Endpoint, u32), ClientError> {
         let mut failed = vec![false; self.endpoints.len()];
         let mut rounds = 0u32;
         let mut last = String::new();
         for tries in 1..=self.max_tries {
             let at = self.current;
             let hint = match self.ask(at, request).await {
-                Ok(Answer::Committed(index)) => {
-                    return Ok(Committed {
-                        index,
-                        endpoint: self.endpoints[at],
-                        tries,
-                    })
-                }
-                Ok(answer) => {
-                    tracing::debug!(endpoint = %self.endpoints[at], %answer, "proposal refused");
-                    last = format!("{}: {answer}", self.endpoints[at]);
-                    match answer {
-                        Answer::NotLeader(leader) => leader,
-                        _ => None,
+                Ok(reply) => {
+                    let text = match &reply {
+                        Reply::Plain(answer) => answer.to_string(),
+                        Reply::Members(answer) => format!("{answer:?}"),
+                    };
+                    match judge(reply) {
+                        Step::Done(value) => return Ok((value, self.endpoints[at], tries)),
+                        Step::Fail(e) => return Err(e),
+                        Step::Retry(leader) => {
+                            tracing::debug!(endpoint = %self.endpoints[at], answer = %text, "request refused");
+                            last = format!("{}: {text}", self.endpoints[at]);
+                            leader
+                        }
                     }
                 }
                 Err(e) => {
@@ -315,7 +381,7 @@ impl Client {
 
     /// One request to endpoint `at`, over the kept connection when it is
     /// to that endpoint.
-    async fn ask(&mut self, at: usize, request: Request<'_>) -> Result<Answer, ClientError> {
+    async fn ask(&mut self, at: usize, request: Request<'_>) -> Result<Reply, ClientError> {
         let stream = match &mut self.connection {
             Some((i, stream)) if *i == at => stream,
             slot => {
@@ -342,8 +408,17 @@ impl Client {
                 stream.write_u32(TRANSFER_REQUEST).await?;
                 stream.write_u64(to).await?;
             }
+            Request::Member(member) => {
+                let body = member.encode()?;
+                stream.write_u32(MEMBER_REQUEST).await?;
+                stream.write_u32(body.len() as u32).await?;
+                stream.write_all(&body).await?;
+                let tag = stream.read_u8().await?;
+                let body = read_body(stream, MAX_MEMBER_ANSWER).await??;
+                return Ok(Reply::Members(MemberAnswer::decode(tag, body)?));
+            }
         }
-        Answer::read_from(stream).await
+        Ok(Reply::Plain(Answer::read_from(stream).await?))
     }
 }
 

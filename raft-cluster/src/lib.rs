@@ -29,8 +29,10 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod client_port;
 pub mod cluster;
 pub mod failover;
 pub mod load;
+pub mod member_wire;
 pub mod membership;
 pub mod state;

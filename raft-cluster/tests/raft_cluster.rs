@@ -1,6 +1,6 @@
 //! The raft-cluster binary end to end: the one-command demo, and a
 //! multi-host cluster of three `raft-cluster node` processes on loopback
-//! driven by `raft-cluster propose`.
+//! driven by `raft-cluster propose`, `read`, `transfer` and `member`.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
@@ -276,5 +276,38 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The leader lists the members with their QUIC addresses, and refuses
+    // to remove one that is not there.
+    let tagged_all: Vec<String> = client.iter().map(|a| tagged(*a)).collect();
+    let member = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["member", "--to", &tagged_all.join(",")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = member(&["list"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("voters [1, 2, 3], learners []"),
+        "{stdout}"
+    );
+    for (i, addr) in raft.iter().enumerate() {
+        let line = format!("node {}: voter at {addr}", i + 1);
+        assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
+    }
+    let out = member(&["remove", "9"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("invalid membership change: node 9 is not a member"),
+        "{stderr}"
     );
 }

@@ -1,11 +1,14 @@
-//! `raft-cluster propose`: proposes entries through the client ports that
-//! nodes open with `raft-cluster node --client ADDR`, sending each to the
-//! leader (see [`raft_cluster::client`]).
+//! `raft-cluster propose`, `read`, `transfer` and `member`: requests through
+//! the client ports that nodes open with `raft-cluster node --client ADDR`,
+//! each sent to the node that answers it, the leader for most (see
+//! [`raft_cluster::client`]).
 
 use crate::AnyError;
-use clap::Args;
+use clap::{Args, Subcommand};
 use raft_cluster::client::{parse_endpoints, Client, Endpoint};
+use raft_cluster::member_wire::MemberRequest;
 use raft_core::NodeId;
+use std::net::SocketAddr;
 
 #[derive(Args, Debug)]
 pub struct ProposeArgs {
@@ -91,5 +94,75 @@ pub async fn transfer(args: TransferArgs) -> Result<(), AnyError> {
     let started = std::time::Instant::now();
     client.transfer(args.target).await?;
     println!("node {} leads now ({:.1?})", args.target, started.elapsed());
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct MemberArgs {
+    /// Client addresses of the cluster's nodes, as for `propose`; the
+    /// leader answers.
+    #[arg(long = "to", alias = "endpoints", required = true, value_parser = parse_to)]
+    to: Vec<Vec<Endpoint>>,
+    /// Requests before giving up.
+    #[arg(long, default_value_t = 20)]
+    max_tries: u32,
+    #[command(subcommand)]
+    action: MemberAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum MemberAction {
+    /// Add node ID, whose peers reach it at ADDR (its QUIC `--listen`), as a
+    /// voter, or as a learner with --learner (promote it once caught up).
+    Add {
+        id: NodeId,
+        addr: SocketAddr,
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Make learner ID a voter.
+    Promote { id: NodeId },
+    /// Remove voter or learner ID (the leader included).
+    Remove { id: NodeId },
+    /// Print the members the leader has applied.
+    List,
+}
+
+pub async fn member(args: MemberArgs) -> Result<(), AnyError> {
+    let endpoints: Vec<Endpoint> = args.to.into_iter().flatten().collect();
+    let mut client = Client::new(endpoints, args.max_tries)?;
+    let request = match args.action {
+        MemberAction::Add { id, addr, learner } => {
+            let address = addr.to_string();
+            if learner {
+                MemberRequest::AddLearner { id, address }
+            } else {
+                MemberRequest::AddVoter { id, address }
+            }
+        }
+        MemberAction::Promote { id } => MemberRequest::Promote(id),
+        MemberAction::Remove { id } => MemberRequest::Remove(id),
+        MemberAction::List => MemberRequest::List,
+    };
+    let list = client.member(&request).await?;
+    println!("{list}");
+    let members = list
+        .voters
+        .iter()
+        .map(|id| (id, "voter"))
+        .chain(list.learners.iter().map(|id| (id, "learner")))
+        .chain(
+            list.voters_outgoing
+                .iter()
+                .filter(|id| !list.voters.contains(id))
+                .map(|id| (id, "outgoing voter")),
+        );
+    for (id, role) in members {
+        let address = list
+            .addresses
+            .get(id)
+            .map_or("address unknown", String::as_str);
+        println!("  node {id}: {role} at {address}");
+    }
     Ok(())
 }

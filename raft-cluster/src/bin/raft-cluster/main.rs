@@ -42,6 +42,10 @@ enum Command {
     Read(client::ReadArgs),
     /// Move leadership to another node through a client port.
     Transfer(client::TransferArgs),
+    /// List, add, promote or remove members through the leader's client
+    /// port: `member --to ... add 4 10.0.0.4:7001 --learner`, `promote 4`,
+    /// `remove 1`, `list`.
+    Member(client::MemberArgs),
     /// Write a development CA and node certificates (PEM) for a multi-host
     /// test cluster.
     DevCerts {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             Some(Command::Propose(args)) => client::run(args).await,
             Some(Command::Read(args)) => client::read(args).await,
             Some(Command::Transfer(args)) => client::transfer(args).await,
+            Some(Command::Member(args)) => client::member(args).await,
             Some(Command::DevCerts { out, ids }) => multihost::write_dev_certs(&out, &ids),
         }
     });

@@ -4,16 +4,14 @@
 
 use crate::AnyError;
 use clap::Args;
-use raft_cluster::client::{Answer, MAX_REQUEST, READ_REQUEST, TRANSFER_REQUEST};
+use raft_cluster::client_port::ClientPort;
 use raft_cluster::state::ChecksumMachine;
 use raft_core::{ConfState, EntryId, NodeId};
-use raft_node::{NodeHandle, ProposeError, ReadError, TransferError};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::{QuicTransport, TlsMaterial};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
@@ -38,9 +36,15 @@ pub struct NodeArgs {
     /// PEM of this node's private key.
     #[arg(long)]
     key: PathBuf,
-    /// Address for `raft-cluster propose` (TCP); none if omitted.
+    /// Address for `raft-cluster propose`, `read`, `transfer` and `member`
+    /// (TCP); none if omitted.
     #[arg(long)]
     client: Option<SocketAddr>,
+    /// Join a running cluster: a new log starts with no members (the
+    /// `--peer`s are only where to find them), and the node waits for the
+    /// leader to add it with `raft-cluster member add`.
+    #[arg(long)]
+    join: bool,
 }
 
 fn parse_peer(s: &str) -> Result<(NodeId, SocketAddr), String> {
@@ -59,12 +63,19 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
         config = config.with_peer(*id, *addr);
     }
     let transport = QuicTransport::bind(config)?;
-    let mut voters: Vec<NodeId> = args.peers.iter().map(|(id, _)| *id).collect();
-    voters.push(args.id);
+    let (control, local) = (transport.control(), transport.local_addr());
+    let mut voters: Vec<NodeId> = Vec::new();
+    if !args.join {
+        voters.extend(args.peers.iter().map(|(id, _)| *id));
+        voters.push(args.id);
+    }
     let store = open_or_create(&args.data, &voters)?;
     let mut node_config = raft_cluster::cluster::node_config(args.id);
     node_config.tick_interval = std::time::Duration::from_millis(100);
     let node = raft_node::spawn(node_config, store, transport, ChecksumMachine::new())?;
+    // Members added later are reached at the address their change carries;
+    // removed ones are dropped.
+    raft_cluster::membership::follow(&node, control.clone());
     println!(
         "node {} listening on {} (data in {})",
         args.id,
@@ -74,8 +85,9 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
     if let Some(addr) = args.client {
         let listener = TcpListener::bind(addr).await?;
         println!("client port {addr}");
-        let server = node.clone();
-        tokio::spawn(async move { serve_clients(listener, server).await });
+        ClientPort::new(node.clone())
+            .with_peers(control, local)
+            .spawn(listener);
     }
     tokio::signal::ctrl_c().await?;
     println!("shutting down");
@@ -95,70 +107,6 @@ fn open_or_create(dir: &Path, voters: &[NodeId]) -> Result<RocksStorage, AnyErro
         Ok(RocksStorage::create(dir, conf, EntryId::default())?)
     } else {
         Ok(RocksStorage::open(dir)?)
-    }
-}
-
-async fn serve_clients(listener: TcpListener, node: NodeHandle) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let node = node.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = serve_client(stream, node).await {
-                        tracing::info!(%peer, error = %e, "client connection closed");
-                    }
-                });
-            }
-            Err(e) => tracing::warn!(error = %e, "accepting a client failed"),
-        }
-    }
-}
-
-async fn serve_client(mut stream: TcpStream, node: NodeHandle) -> Result<(), AnyError> {
-    loop {
-        let len = match stream.read_u32().await {
-            Ok(len) => len,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e.into()),
-        };
-        if len == READ_REQUEST {
-            let answer = match node.read_index().await {
-                Ok(index) => Answer::Committed(index),
-                Err(ReadError::NoLeader) => Answer::NotLeader(None),
-                Err(ReadError::ShuttingDown) => Answer::ShuttingDown,
-                Err(_) => Answer::Dropped,
-            };
-            answer.write_to(&mut stream).await?;
-            continue;
-        }
-        if len == TRANSFER_REQUEST {
-            let to = stream.read_u64().await?;
-            let answer = match node.transfer_leader(to).await {
-                Ok(()) => Answer::Committed(to),
-                Err(TransferError::NoLeader) => Answer::NotLeader(None),
-                Err(TransferError::ShuttingDown) => Answer::ShuttingDown,
-                Err(e) => {
-                    tracing::info!(to, error = %e, "leadership transfer failed");
-                    Answer::Dropped
-                }
-            };
-            answer.write_to(&mut stream).await?;
-            continue;
-        }
-        if len > MAX_REQUEST {
-            return Err(format!("request of {len} bytes refused").into());
-        }
-        let mut data = vec![0; len as usize];
-        stream.read_exact(&mut data).await?;
-        let answer = match node.propose(data).await {
-            Ok(index) => Answer::Committed(index),
-            Err(ProposeError::NotLeader { leader }) => Answer::NotLeader(leader),
-            Err(ProposeError::ShuttingDown) => Answer::ShuttingDown,
-            // Dropped, and any refusal a later raft-node adds: the proposal
-            // did not commit here, and the client may retry it.
-            Err(_) => Answer::Dropped,
-        };
-        answer.write_to(&mut stream).await?;
     }
 }
 
