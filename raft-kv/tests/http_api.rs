@@ -194,3 +194,79 @@ async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
     assert_eq!(value, Some("after".into()));
     kv.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_links_cut_and_heal_through_the_fault_hook() {
+    let mut kv = LocalKv::start(LocalOptions::default()).await.unwrap();
+    let old = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+    for other in (1..=3).filter(|id| *id != old) {
+        kv.cut(old, other).unwrap();
+    }
+    assert_eq!(kv.link_faults(old).unwrap().blocked().len(), 2);
+    // The other two elect among themselves; CheckQuorum deposes the old one.
+    let mut new = None;
+    for _ in 0..1000 {
+        new = (1..=3).filter(|id| *id != old).find(|id| {
+            kv.node(*id)
+                .is_some_and(|n| n.metrics().role == raft_core::Role::Leader)
+        });
+        if new.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let new = new.expect("the cut-off majority elects a leader");
+    kv.heal().unwrap();
+    assert!(kv.link_faults(old).unwrap().blocked().is_empty());
+    let at = kv.http_addr(new).unwrap();
+    assert_eq!(request(at, "PUT", "/kv/k", b"v").await.unwrap().status, 200);
+    // Healed, the old leader catches up and reads the write itself.
+    let old_at = kv.http_addr(old).unwrap();
+    let mut read = None;
+    for _ in 0..500 {
+        if let Ok(r) = request(old_at, "GET", "/kv/k", b"").await {
+            if r.status == 200 {
+                read = Some(r.json()["value"].clone());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(read, Some("v".into()));
+    kv.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_endpoint_exists_only_when_switched_on() {
+    let mut off = cluster(ServiceConfig::default()).await;
+    let at = off.http_addr(1).unwrap();
+    let reply = request(at, "POST", "/admin/faults", br#"{"blocked":[2]}"#)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 404, "{reply:?}");
+    off.shutdown().await.unwrap();
+
+    let faults = raft_core::LinkFaults::new();
+    let mut config = ServiceConfig::default();
+    config.link_faults = Some(faults.clone());
+    let mut on = cluster(config).await;
+    let at = on.http_addr(1).unwrap();
+    let set = request(at, "POST", "/admin/faults", br#"{"blocked":[3,2]}"#)
+        .await
+        .unwrap();
+    assert_eq!(set.status, 200, "{set:?}");
+    assert_eq!(set.json()["blocked"], serde_json::json!([2, 3]));
+    assert_eq!(faults.blocked(), vec![2, 3]);
+    let get = request(at, "GET", "/admin/faults", b"").await.unwrap();
+    assert_eq!(get.json()["blocked"], serde_json::json!([2, 3]));
+    let bad = request(at, "POST", "/admin/faults", br#"{"blocked":"all"}"#)
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let healed = request(at, "POST", "/admin/faults", br#"{"blocked":[]}"#)
+        .await
+        .unwrap();
+    assert_eq!(healed.json()["blocked"], serde_json::json!([]));
+    assert!(faults.blocked().is_empty());
+    on.shutdown().await.unwrap();
+}

@@ -6,62 +6,26 @@ use crate::AnyError;
 use clap::Args;
 use raft_cluster::client::{Answer, MAX_REQUEST, READ_REQUEST, TRANSFER_REQUEST};
 use raft_cluster::state::ChecksumMachine;
-use raft_core::{ConfState, EntryId, NodeId};
+use raft_core::NodeId;
 use raft_node::{NodeHandle, ProposeError, ReadError, TransferError};
-use raft_storage_rocks::RocksStorage;
-use raft_transport_quic::{QuicTransport, TlsMaterial};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    /// This node's id (1, 2, ...), as named in its certificate.
-    #[arg(long)]
-    id: NodeId,
-    /// Address to listen on for peers (QUIC/UDP).
-    #[arg(long)]
-    listen: SocketAddr,
-    /// A peer as ID=ADDR; repeat for each other node.
-    #[arg(long = "peer", value_parser = parse_peer)]
-    peers: Vec<(NodeId, SocketAddr)>,
-    /// Directory of this node's log; created on first start, reopened after.
-    #[arg(long)]
-    data: PathBuf,
-    /// PEM of the CA that signed every node's certificate.
-    #[arg(long)]
-    ca: PathBuf,
-    /// PEM of this node's certificate.
-    #[arg(long)]
-    cert: PathBuf,
-    /// PEM of this node's private key.
-    #[arg(long)]
-    key: PathBuf,
+    #[command(flatten)]
+    node: raft_cluster::multihost::NodeArgs,
     /// Address for `raft-cluster propose` (TCP); none if omitted.
     #[arg(long)]
     client: Option<SocketAddr>,
 }
 
-fn parse_peer(s: &str) -> Result<(NodeId, SocketAddr), String> {
-    let (id, addr) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected ID=ADDR, got {s:?}"))?;
-    let id = id.parse().map_err(|_| format!("bad node id {id:?}"))?;
-    let addr = addr.parse().map_err(|_| format!("bad address {addr:?}"))?;
-    Ok((id, addr))
-}
-
 pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
-    let tls = TlsMaterial::from_pem_files(&args.ca, &args.cert, &args.key)?;
-    let mut config = raft_transport_quic::Config::new(args.id, args.listen, tls);
-    for (id, addr) in &args.peers {
-        config = config.with_peer(*id, *addr);
-    }
-    let transport = QuicTransport::bind(config)?;
-    let mut voters: Vec<NodeId> = args.peers.iter().map(|(id, _)| *id).collect();
-    voters.push(args.id);
-    let store = open_or_create(&args.data, &voters)?;
+    let NodeArgs { node: args, client } = args;
+    let transport = args.bind_quic()?;
+    let store = args.open_or_create_log()?;
     let mut node_config = raft_cluster::cluster::node_config(args.id);
     node_config.tick_interval = std::time::Duration::from_millis(100);
     let node = raft_node::spawn(node_config, store, transport, ChecksumMachine::new())?;
@@ -71,7 +35,7 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
         args.listen,
         args.data.display()
     );
-    if let Some(addr) = args.client {
+    if let Some(addr) = client {
         let listener = TcpListener::bind(addr).await?;
         println!("client port {addr}");
         let server = node.clone();
@@ -81,21 +45,6 @@ pub async fn run(args: NodeArgs) -> Result<(), AnyError> {
     println!("shutting down");
     node.shutdown().await?;
     Ok(())
-}
-
-/// Reopens the log in `dir`, or creates it for `voters` if `dir` is new.
-fn open_or_create(dir: &Path, voters: &[NodeId]) -> Result<RocksStorage, AnyError> {
-    let fresh = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(e) => return Err(e.into()),
-    };
-    if fresh {
-        let conf = ConfState::with_voters(voters.iter().copied());
-        Ok(RocksStorage::create(dir, conf, EntryId::default())?)
-    } else {
-        Ok(RocksStorage::open(dir)?)
-    }
 }
 
 async fn serve_clients(listener: TcpListener, node: NodeHandle) {
@@ -164,14 +113,7 @@ async fn serve_client(mut stream: TcpStream, node: NodeHandle) -> Result<(), Any
 
 /// Writes a development CA and a certificate per node id.
 pub fn write_dev_certs(out: &Path, ids: &[NodeId]) -> Result<(), AnyError> {
-    std::fs::create_dir_all(out)?;
-    let ca = raft_transport_quic::dev_certs::DevCa::new()?;
-    std::fs::write(out.join("ca.pem"), ca.cert_pem())?;
-    for id in ids {
-        let pem = ca.node_pem(*id)?;
-        std::fs::write(out.join(format!("node-{id}.pem")), pem.cert)?;
-        std::fs::write(out.join(format!("node-{id}.key")), pem.key)?;
-    }
+    raft_cluster::multihost::write_dev_certs(out, ids)?;
     println!(
         "wrote ca.pem and node certificates for {ids:?} to {}",
         out.display()
