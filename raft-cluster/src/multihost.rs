@@ -149,7 +149,9 @@ mod tests {
             parse_peer("2=127.0.0.1:7002"),
             Ok((2, "127.0.0.1:7002".parse().unwrap()))
         );
-        assert!(parse_peer("127.0.0.1:7002").unwrap_err().contains("ID=ADDR"));
+        assert!(parse_peer("127.0.0.1:7002")
+            .unwrap_err()
+            .contains("ID=ADDR"));
         assert!(parse_peer("x=127.0.0.1:1").unwrap_err().contains("node id"));
         assert!(parse_peer("2=nowhere").unwrap_err().contains("address"));
     }

@@ -262,7 +262,11 @@ mod tests {
         let mut cx = Context::from_waker(waker);
         assert_eq!(
             a.poll_recv(&mut cx),
-            Poll::Ready(Some(TransportEvent::Message(msg(3, 1, MessageType::MsgVote))))
+            Poll::Ready(Some(TransportEvent::Message(msg(
+                3,
+                1,
+                MessageType::MsgVote
+            ))))
         );
         assert!(a.poll_recv(&mut cx).is_pending());
     }

@@ -292,7 +292,12 @@ pub(crate) async fn set_faults(
         let body = svc.body(body)?;
         let FaultsBody { blocked } = serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("faults body: {e}")))?;
-        let faults = svc.inner.config.link_faults.as_ref().ok_or(ApiError::NotFound)?;
+        let faults = svc
+            .inner
+            .config
+            .link_faults
+            .as_ref()
+            .ok_or(ApiError::NotFound)?;
         faults.set_blocked(blocked);
         tracing::info!(id = svc.inner.node.id(), blocked = ?faults.blocked(), "link faults set");
         Ok(Json(json!({ "blocked": faults.blocked() })).into_response())

@@ -205,8 +205,10 @@ fn may_write(op: &Op, value: Option<&str>) -> bool {
 fn acknowledged_write(op: &Op) -> bool {
     matches!(
         (&op.input, &op.output),
-        (KvInput::Put { .. } | KvInput::Delete { .. }, Some(KvOutput::Done))
-            | (KvInput::Cas { .. }, Some(KvOutput::Swapped(true)))
+        (
+            KvInput::Put { .. } | KvInput::Delete { .. },
+            Some(KvOutput::Done)
+        ) | (KvInput::Cas { .. }, Some(KvOutput::Swapped(true)))
     )
 }
 
@@ -254,4 +256,3 @@ pub async fn final_reads(nodes: &[SocketAddr], history: &History) {
         run(history, nodes, 1000 + i as u64, 0, input).await;
     }
 }
-

@@ -81,7 +81,10 @@ fn main() -> ExitCode {
             Command::Node(args) => node::run(args).await,
             Command::DevCerts { out, ids } => {
                 raft_cluster::multihost::write_dev_certs(&out, &ids)?;
-                println!("wrote ca.pem and certificates for nodes {ids:?} to {}", out.display());
+                println!(
+                    "wrote ca.pem and certificates for nodes {ids:?} to {}",
+                    out.display()
+                );
                 Ok(())
             }
         }
