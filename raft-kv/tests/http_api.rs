@@ -160,6 +160,19 @@ async fn bad_requests_get_4xx_with_a_json_error() {
     kv.shutdown().await.unwrap();
 }
 
+/// The value a node serves at `path` once it answers 200 (within 5 s).
+async fn read_eventually(at: std::net::SocketAddr, path: &str) -> Option<serde_json::Value> {
+    for _ in 0..500 {
+        if let Ok(r) = request(at, "GET", path, b"").await {
+            if r.status == 200 {
+                return Some(r.json()["value"].clone());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
     // What `raft-kv local` runs: RocksDB logs and QUIC links.
@@ -181,17 +194,7 @@ async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
     // Back on its log and its old addresses, it catches up and answers a
     // linearizable read itself.
     kv.restart_node(leader).await.unwrap();
-    let mut value = None;
-    for _ in 0..500 {
-        if let Ok(r) = request(at, "GET", "/kv/k", b"").await {
-            if r.status == 200 {
-                value = Some(r.json()["value"].clone());
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(value, Some("after".into()));
+    assert_eq!(read_eventually(at, "/kv/k").await, Some("after".into()));
     kv.shutdown().await.unwrap();
 }
 
@@ -222,17 +225,7 @@ async fn quic_links_cut_and_heal_through_the_fault_hook() {
     assert_eq!(request(at, "PUT", "/kv/k", b"v").await.unwrap().status, 200);
     // Healed, the old leader catches up and reads the write itself.
     let old_at = kv.http_addr(old).unwrap();
-    let mut read = None;
-    for _ in 0..500 {
-        if let Ok(r) = request(old_at, "GET", "/kv/k", b"").await {
-            if r.status == 200 {
-                read = Some(r.json()["value"].clone());
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(read, Some("v".into()));
+    assert_eq!(read_eventually(old_at, "/kv/k").await, Some("v".into()));
     kv.shutdown().await.unwrap();
 }
 
