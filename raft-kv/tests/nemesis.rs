@@ -9,7 +9,8 @@
 mod common;
 
 use common::request;
-use common::workload::{client, final_reads, verdict, History};
+use common::workload::{client, final_reads, perform, verdict, Ending, History, KEYS};
+use raft_lincheck::kv::KvInput;
 use raft_lincheck::{Recorder, Verdict};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
@@ -192,7 +193,15 @@ async fn set_faults(p: &Processes, i: usize, blocked: &[usize]) -> bool {
 
 async fn heal(p: &Processes) {
     for i in (0..NODES).filter(|i| p.running(*i)) {
-        assert!(set_faults(p, i, &[]).await, "node {} did not heal", i + 1);
+        let start = Instant::now();
+        while !set_faults(p, i, &[]).await {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "node {} did not heal",
+                i + 1
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -245,6 +254,24 @@ async fn nemesis(p: &mut Processes, faults: &mut Faults, round: u64) {
     p.spawn(follower);
 }
 
+/// Deletes every key, so that each round's history starts from the empty
+/// store its model assumes (the previous round's values are still there).
+async fn clear(nodes: &[SocketAddr]) {
+    let start = Instant::now();
+    for (i, key) in KEYS.iter().enumerate() {
+        let input = KvInput::Delete {
+            key: key.to_string(),
+        };
+        while !matches!(perform(nodes, i, &input).await, Ending::Done(..)) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "could not clear key {key}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_processes_stay_linearizable_under_kills_transfers_and_cuts() {
     let mut p = Processes::start();
@@ -253,6 +280,7 @@ async fn separate_processes_stay_linearizable_under_kills_transfers_and_cuts() {
     let mut faults = Faults::default();
     let (mut operations, mut unknown, mut anomalies) = (0, 0, 0);
     for round in 0..ROUNDS {
+        clear(&nodes).await;
         let history: History = Arc::new(Mutex::new(Recorder::new()));
         let done = Arc::new(AtomicBool::new(false));
         // Fresh client ids each round keep the written values unique.

@@ -300,7 +300,7 @@ pub(crate) async fn set_faults(
             .ok_or(ApiError::NotFound)?;
         faults.set_blocked(blocked);
         tracing::info!(id = svc.inner.node.id(), blocked = ?faults.blocked(), "link faults set");
-        Ok(Json(json!({ "blocked": faults.blocked() })).into_response())
+        Ok::<_, ApiError>(Json(json!({ "blocked": faults.blocked() })).into_response())
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
