@@ -6,7 +6,8 @@
 //! ([`load`]), and the checks made on the logs after a failover
 //! ([`failover`]). The `raft-cluster` binary builds on them: with no
 //! arguments it runs the one-command demo; `raft-cluster node` runs one node
-//! of a cluster spread over hosts, and `raft-cluster propose` is its client
+//! of a cluster spread over hosts (its setup shared through [`multihost`]),
+//! and `raft-cluster propose` is its client
 //! ([`client`]), which finds the leader among the nodes it is given.
 //!
 //! ```
@@ -35,4 +36,5 @@ pub mod failover;
 pub mod load;
 pub mod member_wire;
 pub mod membership;
+pub mod multihost;
 pub mod state;

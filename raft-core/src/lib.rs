@@ -129,7 +129,9 @@ pub use ready_loop::ReadyHandler;
 pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;
 pub use storage::{InitialState, LogStorage, LogWrite, MemStorage, StorageError};
-pub use transport::{MemNetwork, MemTransport, Transport, TransportEvent};
+pub use transport::{
+    FaultyTransport, LinkFaults, MemNetwork, MemTransport, Transport, TransportEvent,
+};
 pub use types::{
     ConfState, Entry, EntryId, EntryType, HardState, NodeId, Role, SoftState, NO_NODE,
 };

@@ -15,7 +15,9 @@
 //! [`http`] is the HTTP/JSON API a node serves (writes through the log,
 //! linearizable reads by default, followers redirect to the leader) and
 //! [`local`] runs a cluster of such nodes on RocksDB and QUIC, which the
-//! `raft-kv local` command starts.
+//! `raft-kv local` command starts. [`server::KvServer`] is one such node;
+//! `raft-kv node` runs one per process, on hosts of their own (the
+//! multi-host mode), with an optional link fault endpoint for tests.
 //!
 //! ```
 //! use raft_kv::{Command, KvStore, Outcome};
@@ -49,6 +51,8 @@ pub mod http;
 #[cfg(feature = "http")]
 pub mod local;
 mod machine;
+#[cfg(feature = "http")]
+pub mod server;
 mod store;
 
 pub use command::{Command, DecodeError, Outcome};

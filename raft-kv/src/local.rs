@@ -1,14 +1,18 @@
 //! A local cluster serving the HTTP API: every node in this process, each
 //! with its own RocksDB log (or an in-memory one), its Raft messages over
 //! QUIC on 127.0.0.1 (or in-process channels), and its HTTP service on
-//! 127.0.0.1. Nodes can be stopped and restarted on their logs, which is
-//! how the tests inject leader failures.
+//! 127.0.0.1. Nodes can be stopped and restarted on their logs, and links
+//! cut through each node's [`LinkFaults`] (over either transport), which is
+//! how the tests inject leader failures and partitions.
 
-use crate::http::{serve, Service, ServiceConfig};
+use crate::http::ServiceConfig;
 use crate::machine::KvMachine;
+use crate::server::KvServer;
 use raft_cluster::cluster::{node_config, StorageKind, TransportKind};
-use raft_core::{ConfState, EntryId, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{spawn, NodeHandle};
+use raft_core::{
+    ConfState, EntryId, FaultyTransport, LinkFaults, MemNetwork, MemStorage, NodeId, Role,
+};
+use raft_node::NodeHandle;
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::dev_certs::DevCa;
 use raft_transport_quic::QuicTransport;
@@ -17,8 +21,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How to start a [`LocalKv`].
 #[derive(Clone, Debug)]
@@ -83,19 +85,9 @@ pub enum LocalError {
     /// In-memory logs do not survive a stop.
     #[error("node {0} keeps its log in memory and cannot restart")]
     CannotRestart(NodeId),
-    /// Links over QUIC have no fault hook here.
-    #[error("only in-process links can be cut")]
-    NoFaultHook,
     /// No leader within the time given.
     #[error("no leader was elected within {0:?}")]
     NoLeader(Duration),
-}
-
-struct Running {
-    node: NodeHandle,
-    machine: KvMachine,
-    stop_http: oneshot::Sender<()>,
-    http: JoinHandle<()>,
 }
 
 enum Links {
@@ -110,9 +102,11 @@ enum Links {
 /// the tasks to end with the runtime.
 pub struct LocalKv {
     options: LocalOptions,
-    running: Vec<Option<Running>>,
+    running: Vec<Option<KvServer>>,
     http: HashMap<NodeId, SocketAddr>,
     links: Links,
+    /// Each node's fault hook, kept across restarts.
+    faults: Vec<LinkFaults>,
     data: Option<PathBuf>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -157,9 +151,9 @@ impl LocalKv {
         let (links, mut transports) = match options.transport {
             TransportKind::InProcess => {
                 let net = MemNetwork::new(65_536);
-                let t: Vec<Transport> = ids
+                let t: Vec<AnyTransport> = ids
                     .iter()
-                    .map(|&id| Transport::Memory(net.join(id)))
+                    .map(|&id| Box::new(net.join(id)) as AnyTransport)
                     .collect();
                 (Links::Memory(net), t)
             }
@@ -175,7 +169,10 @@ impl LocalKv {
                 for e in &endpoints {
                     set_peers(e, &addrs);
                 }
-                let t = endpoints.into_iter().map(Transport::Quic).collect();
+                let t = endpoints
+                    .into_iter()
+                    .map(|e| Box::new(e) as AnyTransport)
+                    .collect();
                 (
                     Links::Quic {
                         ca: Box::new(ca),
@@ -190,6 +187,7 @@ impl LocalKv {
             running: Vec::new(),
             http,
             links,
+            faults: ids.iter().map(|_| LinkFaults::new()).collect(),
             data,
             _temp: temp,
         };
@@ -205,47 +203,35 @@ impl LocalKv {
         &self,
         id: NodeId,
         listener: tokio::net::TcpListener,
-        transport: Transport,
+        transport: AnyTransport,
         restart: bool,
-    ) -> Result<Running, LocalError> {
+    ) -> Result<KvServer, LocalError> {
         let voters = 1..=self.options.nodes;
-        let machine = KvMachine::new();
-        let config = node_config(id);
-        let node = match (&self.data, transport) {
-            (Some(root), transport) => {
+        let storage: AnyStorage = match &self.data {
+            Some(root) => {
                 let dir = root.join(format!("node-{id}"));
-                let store = if restart {
+                Box::new(if restart {
                     RocksStorage::open(&dir)?
                 } else {
                     RocksStorage::create(&dir, ConfState::with_voters(voters), EntryId::default())?
-                };
-                transport.spawn(config, store, machine.clone())?
+                })
             }
-            (None, transport) => {
-                transport.spawn(config, MemStorage::with_voters(voters), machine.clone())?
-            }
+            None => Box::new(MemStorage::with_voters(voters)),
         };
-        let service = Service::new(
-            node.clone(),
-            machine.clone(),
+        // Not `slot`: during `start` the nodes are not all in `running` yet.
+        let faults = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.faults.get(i))
+            .cloned()
+            .ok_or(LocalError::NoSuchNode(id))?;
+        Ok(KvServer::start(
+            node_config(id),
+            storage,
+            FaultyTransport::new(transport, faults),
+            listener,
             self.http.clone(),
             self.options.service.clone(),
-        );
-        let (stop_http, stopped) = oneshot::channel();
-        let http = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(e) = serve(listener, service, shutdown).await {
-                tracing::warn!(id, error = %e, "HTTP service stopped");
-            }
-        });
-        Ok(Running {
-            node,
-            machine,
-            stop_http,
-            http,
-        })
+        )?)
     }
 
     fn slot(&self, id: NodeId) -> Result<usize, LocalError> {
@@ -272,7 +258,7 @@ impl LocalKv {
         self.slot(id)
             .ok()
             .and_then(|i| self.running[i].as_ref())
-            .map(|r| &r.node)
+            .map(KvServer::node)
     }
 
     /// Node `id`'s store, if it runs.
@@ -280,7 +266,7 @@ impl LocalKv {
         self.slot(id)
             .ok()
             .and_then(|i| self.running[i].as_ref())
-            .map(|r| &r.machine)
+            .map(KvServer::machine)
     }
 
     /// The running node that thinks it leads, if any.
@@ -288,8 +274,8 @@ impl LocalKv {
         self.running
             .iter()
             .flatten()
-            .find(|r| r.node.metrics().role == Role::Leader)
-            .map(|r| r.node.id())
+            .find(|r| r.node().metrics().role == Role::Leader)
+            .map(|r| r.node().id())
     }
 
     /// Waits until some running node leads.
@@ -309,18 +295,8 @@ impl LocalKv {
     /// Stops node `id`'s service and Raft node (its log stays).
     pub async fn stop_node(&mut self, id: NodeId) -> Result<(), LocalError> {
         let i = self.slot(id)?;
-        if let Some(r) = self.running[i].take() {
-            let _ = r.stop_http.send(());
-            let stopped = r.node.shutdown().await;
-            // Requests in flight fail fast once the node is down; a client
-            // holding a connection open must not keep the port taken.
-            if tokio::time::timeout(Duration::from_secs(2), r.http)
-                .await
-                .is_err()
-            {
-                tracing::warn!(id, "HTTP service slow to stop");
-            }
-            stopped?;
+        if let Some(server) = self.running[i].take() {
+            server.stop().await?;
         }
         Ok(())
     }
@@ -342,7 +318,7 @@ impl LocalKv {
         })
         .await?;
         let transport = match &self.links {
-            Links::Memory(net) => Transport::Memory(net.join(id)),
+            Links::Memory(net) => Box::new(net.join(id)) as AnyTransport,
             Links::Quic { ca, addrs } => {
                 let quic = *addrs.get(i).ok_or(LocalError::NoSuchNode(id))?;
                 let endpoint = retry(|| async {
@@ -351,7 +327,7 @@ impl LocalKv {
                 })
                 .await?;
                 set_peers(&endpoint, addrs);
-                Transport::Quic(endpoint)
+                Box::new(endpoint)
             }
         };
         let running = self.start_node(id, listener, transport, true)?;
@@ -360,27 +336,23 @@ impl LocalKv {
     }
 
     /// Drops every Raft message between `a` and `b`, both ways, until
-    /// [`LocalKv::heal`] (in-process links only).
+    /// [`LocalKv::heal`].
     pub fn cut(&self, a: NodeId, b: NodeId) -> Result<(), LocalError> {
-        match &self.links {
-            Links::Memory(net) => {
-                net.cut(a, b);
-                net.cut(b, a);
-                Ok(())
-            }
-            Links::Quic { .. } => Err(LocalError::NoFaultHook),
-        }
+        let (fa, fb) = (self.slot(a)?, self.slot(b)?);
+        self.faults[fa].block(b);
+        self.faults[fb].block(a);
+        Ok(())
     }
 
     /// Restores every cut link.
     pub fn heal(&self) -> Result<(), LocalError> {
-        match &self.links {
-            Links::Memory(net) => {
-                net.heal();
-                Ok(())
-            }
-            Links::Quic { .. } => Err(LocalError::NoFaultHook),
-        }
+        self.faults.iter().for_each(LinkFaults::heal);
+        Ok(())
+    }
+
+    /// Node `id`'s fault hook (it survives the node's restarts).
+    pub fn link_faults(&self, id: NodeId) -> Option<&LinkFaults> {
+        self.slot(id).ok().map(|i| &self.faults[i])
     }
 
     /// Stops every node.
@@ -417,25 +389,6 @@ fn set_peers(endpoint: &QuicTransport, addrs: &[SocketAddr]) {
     }
 }
 
-/// Either link, so one start path serves both.
-enum Transport {
-    Memory(raft_core::MemTransport),
-    Quic(QuicTransport),
-}
-
-impl Transport {
-    fn spawn<S>(
-        self,
-        config: raft_node::NodeConfig,
-        storage: S,
-        machine: KvMachine,
-    ) -> Result<NodeHandle, raft_node::NodeError>
-    where
-        S: raft_core::LogStorage + Send + 'static,
-    {
-        match self {
-            Transport::Memory(t) => spawn(config, storage, t, machine),
-            Transport::Quic(t) => spawn(config, storage, t, machine),
-        }
-    }
-}
+/// Either link or log, so one start path serves every combination.
+type AnyTransport = Box<dyn raft_core::Transport + Send>;
+type AnyStorage = Box<dyn raft_core::LogStorage + Send>;

@@ -160,6 +160,19 @@ async fn bad_requests_get_4xx_with_a_json_error() {
     kv.shutdown().await.unwrap();
 }
 
+/// The value a node serves at `path` once it answers 200 (within 5 s).
+async fn read_eventually(at: std::net::SocketAddr, path: &str) -> Option<serde_json::Value> {
+    for _ in 0..500 {
+        if let Ok(r) = request(at, "GET", path, b"").await {
+            if r.status == 200 {
+                return Some(r.json()["value"].clone());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
     // What `raft-kv local` runs: RocksDB logs and QUIC links.
@@ -181,16 +194,72 @@ async fn the_quic_cluster_serves_and_a_restarted_leader_rejoins() {
     // Back on its log and its old addresses, it catches up and answers a
     // linearizable read itself.
     kv.restart_node(leader).await.unwrap();
-    let mut value = None;
-    for _ in 0..500 {
-        if let Ok(r) = request(at, "GET", "/kv/k", b"").await {
-            if r.status == 200 {
-                value = Some(r.json()["value"].clone());
-                break;
-            }
+    assert_eq!(read_eventually(at, "/kv/k").await, Some("after".into()));
+    kv.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_links_cut_and_heal_through_the_fault_hook() {
+    let mut kv = LocalKv::start(LocalOptions::default()).await.unwrap();
+    let old = kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
+    for other in (1..=3).filter(|id| *id != old) {
+        kv.cut(old, other).unwrap();
+    }
+    assert_eq!(kv.link_faults(old).unwrap().blocked().len(), 2);
+    // The other two elect among themselves; CheckQuorum deposes the old one.
+    let mut new = None;
+    for _ in 0..1000 {
+        new = (1..=3).filter(|id| *id != old).find(|id| {
+            kv.node(*id)
+                .is_some_and(|n| n.metrics().role == raft_core::Role::Leader)
+        });
+        if new.is_some() {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(value, Some("after".into()));
+    let new = new.expect("the cut-off majority elects a leader");
+    kv.heal().unwrap();
+    assert!(kv.link_faults(old).unwrap().blocked().is_empty());
+    let at = kv.http_addr(new).unwrap();
+    assert_eq!(request(at, "PUT", "/kv/k", b"v").await.unwrap().status, 200);
+    // Healed, the old leader catches up and reads the write itself.
+    let old_at = kv.http_addr(old).unwrap();
+    assert_eq!(read_eventually(old_at, "/kv/k").await, Some("v".into()));
     kv.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_endpoint_exists_only_when_switched_on() {
+    let mut off = cluster(ServiceConfig::default()).await;
+    let at = off.http_addr(1).unwrap();
+    let reply = request(at, "POST", "/admin/faults", br#"{"blocked":[2]}"#)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 404, "{reply:?}");
+    off.shutdown().await.unwrap();
+
+    let faults = raft_core::LinkFaults::new();
+    let mut config = ServiceConfig::default();
+    config.link_faults = Some(faults.clone());
+    let mut on = cluster(config).await;
+    let at = on.http_addr(1).unwrap();
+    let set = request(at, "POST", "/admin/faults", br#"{"blocked":[3,2]}"#)
+        .await
+        .unwrap();
+    assert_eq!(set.status, 200, "{set:?}");
+    assert_eq!(set.json()["blocked"], serde_json::json!([2, 3]));
+    assert_eq!(faults.blocked(), vec![2, 3]);
+    let get = request(at, "GET", "/admin/faults", b"").await.unwrap();
+    assert_eq!(get.json()["blocked"], serde_json::json!([2, 3]));
+    let bad = request(at, "POST", "/admin/faults", br#"{"blocked":"all"}"#)
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let healed = request(at, "POST", "/admin/faults", br#"{"blocked":[]}"#)
+        .await
+        .unwrap();
+    assert_eq!(healed.json()["blocked"], serde_json::json!([]));
+    assert!(faults.blocked().is_empty());
+    on.shutdown().await.unwrap();
 }

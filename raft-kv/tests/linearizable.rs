@@ -6,186 +6,15 @@
 
 mod common;
 
-use common::{cluster, request, split_location, Failure};
+use common::cluster;
+use common::workload::{client, final_reads, perform, run, verdict, Ending, History};
 use raft_kv::http::ServiceConfig;
 use raft_kv::local::LocalKv;
-use raft_lincheck::kv::{KvInput, KvModel, KvOutput};
-use raft_lincheck::{check, Budget, Recorder, Verdict};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use std::net::SocketAddr;
+use raft_lincheck::kv::KvInput;
+use raft_lincheck::{Recorder, Verdict};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-type History = Arc<Mutex<Recorder<KvInput, KvOutput>>>;
-
-/// What one operation came to.
-enum Ending {
-    /// A definite answer, and the log index of an acknowledged write.
-    Done(KvOutput, Option<u64>),
-    /// No definite answer: it may or may not have taken effect.
-    Unknown,
-}
-
-/// Sends `input` to `first`, following redirects and trying other nodes
-/// while nothing can have been proposed.
-async fn perform(nodes: &[SocketAddr], first: usize, input: &KvInput) -> Ending {
-    let (method, mut path, body) = match input {
-        KvInput::Get { key } => ("GET", format!("/kv/{key}"), Vec::new()),
-        KvInput::Put { key, value } => ("PUT", format!("/kv/{key}"), value.clone().into_bytes()),
-        KvInput::Delete { key } => ("DELETE", format!("/kv/{key}"), Vec::new()),
-        KvInput::Cas { key, expected, new } => (
-            "POST",
-            format!("/kv/{key}/cas"),
-            serde_json::json!({ "expected": expected, "new": new })
-                .to_string()
-                .into_bytes(),
-        ),
-        other => panic!("not generated: {other:?}"),
-    };
-    let mut addr = nodes[first % nodes.len()];
-    for attempt in 0..100 {
-        let sent =
-            tokio::time::timeout(Duration::from_secs(3), request(addr, method, &path, &body));
-        let reply = match sent.await {
-            Err(_) | Ok(Err(Failure::Lost(_))) => return Ending::Unknown,
-            Ok(Err(Failure::Refused)) => {
-                // A stopped node: nothing was sent; try the next one.
-                addr = nodes[(first + attempt + 1) % nodes.len()];
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-            Ok(Ok(reply)) => reply,
-        };
-        let json = || reply.json();
-        match (reply.status, input) {
-            (307, _) => {
-                let (to, p) = split_location(reply.header("location").expect("Location"));
-                (addr, path) = (to, p);
-            }
-            (503, _)
-                if json()["error"]
-                    .as_str()
-                    .is_some_and(|e| e.contains("no leader")) =>
-            {
-                // Refused before proposing: safe to retry.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                addr = nodes[(first + attempt + 1) % nodes.len()];
-            }
-            (200, KvInput::Get { .. }) => {
-                return Ending::Done(
-                    KvOutput::Value(json()["value"].as_str().map(Into::into)),
-                    None,
-                )
-            }
-            (404, KvInput::Get { .. }) => return Ending::Done(KvOutput::Value(None), None),
-            (200, KvInput::Put { .. } | KvInput::Delete { .. }) => {
-                return Ending::Done(KvOutput::Done, json()["index"].as_u64())
-            }
-            (200, KvInput::Cas { .. }) => {
-                let swapped = json()["swapped"].as_bool().expect("swapped");
-                let index = json()["index"].as_u64();
-                return Ending::Done(KvOutput::Swapped(swapped), index.filter(|_| swapped));
-            }
-            _ => return Ending::Unknown,
-        }
-    }
-    Ending::Unknown
-}
-
-/// Runs `input` as `client`, recording its call and return; returns the
-/// index of an acknowledged write.
-async fn run(
-    history: &History,
-    nodes: &[SocketAddr],
-    client: u64,
-    first: usize,
-    input: KvInput,
-) -> Option<u64> {
-    history.lock().unwrap().call(client, input.clone()).unwrap();
-    let result = perform(nodes, first, &input).await;
-    let mut h = history.lock().unwrap();
-    match result {
-        Ending::Done(output, index) => {
-            h.ret(client, output).unwrap();
-            index
-        }
-        Ending::Unknown => {
-            h.unknown(client).unwrap();
-            None
-        }
-    }
-}
-
-const KEYS: [&str; 3] = ["a", "b", "c"];
-
-/// Issues random operations until `done` is set and at least `min_ops`
-/// were issued, so the faults always land among them.
-async fn client(
-    history: History,
-    nodes: Vec<SocketAddr>,
-    client: u64,
-    min_ops: usize,
-    done: Arc<AtomicBool>,
-) -> Vec<u64> {
-    let mut rng = StdRng::seed_from_u64(client);
-    let mut acked = Vec::new();
-    for n in 0.. {
-        if n >= min_ops && done.load(Ordering::Relaxed) {
-            break;
-        }
-        let key = KEYS[rng.random_range(0..KEYS.len())].to_string();
-        let value = format!("{client}-{n}");
-        let input = match rng.random_range(0..10) {
-            0..=3 => KvInput::Get { key },
-            4..=5 => KvInput::Put { key, value },
-            6 => KvInput::Delete { key },
-            _ => {
-                // Expect a value some client may have written, or absence.
-                let expected = match rng.random_range(0..3) {
-                    0 => None,
-                    _ => Some(format!(
-                        "{}-{}",
-                        rng.random_range(1..=4),
-                        n.saturating_sub(rng.random_range(0..3))
-                    )),
-                };
-                KvInput::Cas {
-                    key,
-                    expected,
-                    new: value,
-                }
-            }
-        };
-        let first = rng.random_range(0..nodes.len());
-        acked.extend(run(&history, &nodes, client, first, input).await);
-    }
-    acked
-}
-
-fn verdict(history: History) -> (Verdict, usize, usize) {
-    let h = Arc::try_unwrap(history)
-        .expect("clients done")
-        .into_inner()
-        .unwrap();
-    let ops = h.finish_all();
-    let unknown = ops.iter().filter(|o| o.output.is_none()).count();
-    let v = check(&KvModel, &ops, Budget::default()).expect("a well-formed history");
-    (v, ops.len(), unknown)
-}
-
-/// Reads every key through the leader, recorded: a write acknowledged and
-/// then lost shows up as a read the history cannot explain.
-async fn final_reads(kv: &LocalKv, history: &History) {
-    let nodes = kv.http_addrs();
-    for (i, key) in KEYS.iter().enumerate() {
-        let input = KvInput::Get {
-            key: key.to_string(),
-        };
-        run(history, &nodes, 100 + i as u64, 0, input).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_clients_stay_linearizable_while_the_leader_restarts_or_is_cut_off() {
@@ -194,7 +23,10 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts_or_is_cu
     let history: History = Arc::new(Mutex::new(Recorder::new()));
     let done = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (1..=4)
-        .map(|c| tokio::spawn(client(history.clone(), nodes.clone(), c, 50, done.clone())))
+        .map(|c| {
+            let (history, nodes, done) = (history.clone(), nodes.clone(), done.clone());
+            tokio::spawn(client(history, nodes, c, 1..=4, 50, done))
+        })
         .collect();
     // Alternately: stop and restart the leader; cut the leader off from
     // both followers (CheckQuorum deposes it, the others elect) and heal.
@@ -222,7 +54,7 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts_or_is_cu
         acked.extend(c.await.unwrap());
     }
     kv.wait_for_leader(Duration::from_secs(10)).await.unwrap();
-    final_reads(&kv, &history).await;
+    final_reads(&nodes, &history).await;
 
     // Two acknowledged writes never share a log index: each was committed
     // at its own place, which a later leader cannot have overwritten.
@@ -235,9 +67,13 @@ async fn concurrent_clients_stay_linearizable_while_the_leader_restarts_or_is_cu
         "acknowledged writes share an index"
     );
 
-    let (v, ops, unknown) = verdict(history);
-    println!("{ops} operations ({unknown} unknown outcomes), {} acknowledged writes, {restarts} leader restarts, {isolations} leader isolations: {v:?}", acked.len());
-    assert_eq!(v, Verdict::Linearizable);
+    let checked = verdict(history);
+    println!(
+        "{} operations ({} unknown outcomes), {} acknowledged writes, {restarts} leader restarts, {isolations} leader isolations: {:?}",
+        checked.operations, checked.unknown, acked.len(), checked.verdict
+    );
+    assert_eq!(checked.verdict, Verdict::Linearizable);
+    assert_eq!(checked.lost, 0, "acknowledged writes lost");
     assert!(
         acked.len() > 50,
         "too few writes succeeded: {}",
@@ -272,7 +108,7 @@ async fn write_then_read_a_follower(kv: &LocalKv, rounds: usize) -> Verdict {
         .await;
     }
     kv.heal().unwrap();
-    verdict(history).0
+    verdict(history).verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,7 +162,7 @@ async fn write_to_a_cut_off_leader(kv: &LocalKv) -> Verdict {
     kv.heal().unwrap();
     let get = KvInput::Get { key: "x".into() };
     run(&history, &nodes, 3, new as usize - 1, get).await;
-    verdict(history).0
+    verdict(history).verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

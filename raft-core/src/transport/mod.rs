@@ -6,9 +6,15 @@
 //! unreachability reports come back through [`Transport::try_recv`] or, for
 //! async runtimes, [`Transport::poll_recv`]. Receiving uses `std::task` only,
 //! so the trait ties raft-core to no async runtime.
+//!
+//! [`FaultyTransport`] wraps any transport with a link fault hook: a
+//! [`LinkFaults`] handle blocks peers, whose messages are then dropped both
+//! ways, for partition tests over real transports.
 
+mod faults;
 mod memory;
 
+pub use faults::{FaultyTransport, LinkFaults};
 pub use memory::{MemNetwork, MemTransport};
 
 use crate::message::Message;

@@ -53,6 +53,12 @@ struct TransferBody {
     to: u64,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsBody {
+    blocked: Vec<u64>,
+}
+
 type Answer = Result<Response, ApiError>;
 
 impl Service {
@@ -264,6 +270,39 @@ pub(crate) async fn transfer(
         }
     };
     svc.finish(Op::Transfer, answer.await)
+}
+
+pub(crate) async fn get_faults(State(svc): State<Service>) -> Response {
+    let blocked = svc
+        .inner
+        .config
+        .link_faults
+        .as_ref()
+        .map(|f| f.blocked())
+        .unwrap_or_default();
+    Json(json!({ "blocked": blocked })).into_response()
+}
+
+/// Blocks exactly the listed peers (an empty list heals every link).
+pub(crate) async fn set_faults(
+    State(svc): State<Service>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let answer = async {
+        let body = svc.body(body)?;
+        let FaultsBody { blocked } = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("faults body: {e}")))?;
+        let faults = svc
+            .inner
+            .config
+            .link_faults
+            .as_ref()
+            .ok_or(ApiError::NotFound)?;
+        faults.set_blocked(blocked);
+        tracing::info!(id = svc.inner.node.id(), blocked = ?faults.blocked(), "link faults set");
+        Ok::<_, ApiError>(Json(json!({ "blocked": faults.blocked() })).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn status(State(svc): State<Service>) -> Response {

@@ -9,6 +9,7 @@
 //! | `POST /transfer` (body: `{"to": id}`) | `{"leader"}` once `to` leads |
 //! | `GET /status` | the node's Raft state as JSON |
 //! | `GET /metrics` | Prometheus text |
+//! | `GET`/`POST /admin/faults` (body: `{"blocked": [ids]}`) | `{"blocked"}`; only with [`ServiceConfig::link_faults`] |
 //!
 //! Writes go through the log with
 //! [`NodeHandle::propose_with_response`](raft_node::NodeHandle::propose_with_response)
@@ -30,6 +31,7 @@ use crate::machine::KvMachine;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use raft_core::LinkFaults;
 use raft_node::NodeHandle;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,6 +54,11 @@ pub struct ServiceConfig {
     /// is committed (the proposal goes on in the background).
     #[doc(hidden)]
     pub unsafe_ack_before_commit: bool,
+    /// The node's link fault hook, to serve `/admin/faults` (which blocks
+    /// Raft messages to and from the listed peers) for fault-injection
+    /// tests; without it the endpoint does not exist. Never expose it to
+    /// untrusted clients: it partitions the node at will.
+    pub link_faults: Option<LinkFaults>,
 }
 
 impl Default for ServiceConfig {
@@ -61,6 +68,7 @@ impl Default for ServiceConfig {
             max_key_len: 1024,
             unsafe_follower_local_reads: false,
             unsafe_ack_before_commit: false,
+            link_faults: None,
         }
     }
 }
@@ -102,7 +110,14 @@ impl Service {
 
     /// The routes, ready for `axum::serve`.
     pub fn router(&self) -> Router {
-        Router::new()
+        let mut router = Router::new();
+        if self.inner.config.link_faults.is_some() {
+            router = router.route(
+                "/admin/faults",
+                get(handlers::get_faults).post(handlers::set_faults),
+            );
+        }
+        router
             .route(
                 "/kv/{key}",
                 get(handlers::get_key)

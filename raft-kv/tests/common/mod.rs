@@ -1,8 +1,11 @@
 //! What the service tests share: a bare HTTP/1.1 client (one request per
-//! connection, so a stopped node's port is never held) and a cluster
-//! starter.
+//! connection, so a stopped node's port is never held), a cluster
+//! starter, and the recorded workload of the linearizability tests
+//! ([`workload`]).
 
 #![allow(dead_code)]
+
+pub mod workload;
 
 use raft_cluster::cluster::{StorageKind, TransportKind};
 use raft_kv::http::ServiceConfig;

@@ -2,9 +2,14 @@
 //!
 //! `raft-kv local` starts a 3-node cluster in this process (RocksDB logs,
 //! QUIC between the nodes, HTTP on 127.0.0.1:8081-8083 by default) and
-//! serves until Ctrl-C.
+//! serves until Ctrl-C. `raft-kv node` runs one node of a cluster spread
+//! over hosts (one process each), and `raft-kv dev-certs` writes the
+//! development certificates its `--ca`, `--cert` and `--key` take.
+
+mod node;
 
 use clap::{Parser, Subcommand};
+use raft_core::NodeId;
 use raft_kv::local::{LocalKv, LocalOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +36,19 @@ enum Command {
         /// temporary one.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Run one node of a multi-host cluster serving the HTTP API until
+    /// Ctrl-C or SIGTERM.
+    Node(node::NodeArgs),
+    /// Write a development CA and node certificates (ca.pem, node-ID.pem,
+    /// node-ID.key) for `node`; never for production.
+    DevCerts {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Node ids, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        ids: Vec<NodeId>,
     },
 }
 
@@ -60,6 +78,15 @@ fn main() -> ExitCode {
                 port,
                 data_dir,
             } => local(nodes, port, data_dir).await,
+            Command::Node(args) => node::run(args).await,
+            Command::DevCerts { out, ids } => {
+                raft_cluster::multihost::write_dev_certs(&out, &ids)?;
+                println!(
+                    "wrote ca.pem and certificates for nodes {ids:?} to {}",
+                    out.display()
+                );
+                Ok(())
+            }
         }
     });
     match result {
