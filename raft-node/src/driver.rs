@@ -58,6 +58,9 @@ pub(crate) struct Driver<S: LogStorage, M> {
     /// Membership requests taken in but not yet proposed: they are proposed
     /// between Readies, when the log's last index is the store's.
     pub(crate) membership_requests: Vec<(Vec<MemberChange>, membership::Reply)>,
+    /// Requests adding a member, held until the log no longer starts at
+    /// index 1 (see `log_past_bootstrap`).
+    pub(crate) awaiting_compaction: Vec<(Vec<MemberChange>, membership::Reply)>,
     proposals: Proposals,
     /// Proposals taken in since the inputs were last drained, already
     /// tagged: they enter the log together, as one `MsgProp`, so that the
@@ -98,6 +101,7 @@ where
             snapshots,
             membership,
             membership_requests: Vec::new(),
+            awaiting_compaction: Vec::new(),
             proposals: Proposals::default(),
             staged: Vec::new(),
             reads: Reads::new(next_seq),
@@ -162,7 +166,8 @@ where
         self.reads.fail_all(ReadError::ShuttingDown);
         self.fail_transfers(TransferError::ShuttingDown);
         self.membership.fail(MembershipError::ShuttingDown);
-        for (_, reply) in self.membership_requests.drain(..) {
+        let unproposed = self.awaiting_compaction.drain(..);
+        for (_, reply) in self.membership_requests.drain(..).chain(unproposed) {
             let _ = reply.send(Err(MembershipError::ShuttingDown));
         }
         if let Err(e) = &result {

@@ -104,7 +104,10 @@
 //! a snapshot: the leader's log does not hold the group's bootstrap
 //! configuration (it is in storage, not in entries), and raft refuses a
 //! snapshot that does not name the node, so the runtime makes a snapshot
-//! as soon as a change adding a member is applied, whatever the policy. A
+//! as soon as a change adding a member is applied, whatever the policy; and
+//! a change adding a member to a log never compacted (still starting at
+//! index 1) waits until a snapshot was made and the log compacted up to it,
+//! so that the new member is sent a snapshot, never the log from index 1. A
 //! node that applies its own removal fails its waiting proposals at once.
 //!
 //! ```

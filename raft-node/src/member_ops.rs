@@ -4,7 +4,7 @@
 use crate::driver::Driver;
 use crate::envelope::ProposalId;
 use crate::error::NodeError;
-use crate::membership::{to_conf_change, MembershipError};
+use crate::membership::{self, to_conf_change, MemberChange, MembershipError};
 use crate::state_machine::StateMachine;
 use raft_core::{LogStorage, Role};
 
@@ -35,6 +35,10 @@ where
                 let _ = reply.send(Err(e));
                 continue;
             }
+            if self.adds_member(&changes) && !self.log_past_bootstrap()? {
+                self.awaiting_compaction.push((changes, reply));
+                continue;
+            }
             let seq = self.next_seq;
             self.next_seq += 1;
             let id = ProposalId {
@@ -61,6 +65,69 @@ where
             }
         }
         Ok(())
+    }
+
+    /// Whether `changes` bring in a node that is not a member yet: it will
+    /// start with an empty log and must join from a snapshot.
+    fn adds_member(&self, changes: &[MemberChange]) -> bool {
+        let current = self.membership.conf_state();
+        changes.iter().any(|c| match c {
+            MemberChange::AddVoter { id, .. } | MemberChange::AddLearner { id, .. } => {
+                !membership::is_member(current, *id)
+            }
+            MemberChange::Promote(_) | MemberChange::Remove(_) => false,
+        })
+    }
+
+    /// Whether the log no longer starts at index 1, so that a new member
+    /// (whose log is empty) is sent a snapshot rather than entries.
+    ///
+    /// The group's bootstrap configuration lives in storage, not in log
+    /// entries. Fed the log from index 1, a new member would replay the
+    /// change adding it on top of an empty configuration, which raft-core
+    /// refuses (`RemovedAllVoters`), stopping that node. So before the first
+    /// change that adds a member, the log is compacted: at once to the
+    /// stored snapshot if there is one past the bootstrap point, otherwise
+    /// after a snapshot made for this purpose, the requests waiting until
+    /// then in `awaiting_compaction`.
+    fn log_past_bootstrap(&mut self) -> Result<bool, NodeError> {
+        let first = self
+            .raw
+            .store()
+            .first_index()
+            .map_err(raft_core::Error::from)?;
+        if first > 1 {
+            return Ok(true);
+        }
+        let stored = self.snapshots.metrics.last_index;
+        if stored >= first {
+            self.compact_to(stored)?;
+            return Ok(true);
+        }
+        if self.awaiting_compaction.is_empty() {
+            tracing::info!(
+                id = self.raw.id(),
+                "compacting the log before adding a member, so that it joins from a snapshot"
+            );
+        }
+        self.snapshots.force_full_compaction();
+        Ok(false)
+    }
+
+    /// Hands the requests that waited for the log's first compaction back
+    /// to the loop, which proposes them between the next Readies.
+    pub(crate) fn resume_awaiting_compaction(&mut self) {
+        let waiting = std::mem::take(&mut self.awaiting_compaction);
+        self.membership_requests.extend(waiting);
+    }
+
+    /// Fails the requests waiting for a compaction that will not come.
+    pub(crate) fn fail_awaiting_compaction(&mut self, reason: &str) {
+        for (_, reply) in self.awaiting_compaction.drain(..) {
+            let _ = reply.send(Err(MembershipError::Dropped {
+                reason: format!("the log could not be compacted before adding a member: {reason}"),
+            }));
+        }
     }
 
     /// Whether the log holds a membership change not applied yet (one

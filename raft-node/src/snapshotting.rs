@@ -26,6 +26,10 @@ pub(crate) struct Snapshots {
     /// A snapshot is wanted now, whatever the policy says: a member was
     /// added, and it can only join from a snapshot that names it.
     forced: bool,
+    /// The next snapshot compacts the whole log, keeping no catch-up
+    /// entries: a member is about to be added while the log still starts
+    /// at index 1.
+    compact_all: bool,
     pub(crate) metrics: SnapshotMetrics,
 }
 
@@ -45,6 +49,7 @@ impl Snapshots {
             base: stored.min(applied),
             bytes_since: 0,
             forced: false,
+            compact_all: false,
             metrics: SnapshotMetrics {
                 last_index: stored,
                 ..SnapshotMetrics::default()
@@ -79,6 +84,12 @@ impl Snapshots {
     /// replayed from the log.
     pub(crate) fn force(&mut self) {
         self.forced = true;
+    }
+
+    /// Asks for a snapshot now, after which the log is compacted up to it.
+    pub(crate) fn force_full_compaction(&mut self) {
+        self.forced = true;
+        self.compact_all = true;
     }
 
     fn is_due(&self) -> bool {
@@ -187,10 +198,16 @@ where
             "the log storage does not support {what}; snapshot policy turned off for this node"
         );
         self.snapshots.policy = SnapshotPolicy::disabled();
+        self.snapshots.compact_all = false;
+        self.fail_awaiting_compaction(&format!("the log storage does not support {what}"));
     }
 
     fn snapshot_failed(&mut self, index: u64, error: &SnapshotError) {
         self.snapshots.metrics.failed += 1;
+        if self.snapshots.compact_all {
+            self.snapshots.compact_all = false;
+            self.fail_awaiting_compaction(&error.to_string());
+        }
         tracing::warn!(id = self.raw.id(), index, %error, "state machine snapshot failed; will retry after the next interval");
     }
 
@@ -212,6 +229,10 @@ where
             Ok(_) => {}
             Err(StorageError::SnapshotOutOfDate | StorageError::Compacted) => {
                 tracing::debug!(id, index, "snapshot overtaken by a newer one; dropped");
+                // The newer snapshot moved the log past index 1 as well.
+                if std::mem::take(&mut self.snapshots.compact_all) {
+                    self.resume_awaiting_compaction();
+                }
                 return Ok(());
             }
             Err(StorageError::Unsupported(what)) => {
@@ -222,8 +243,29 @@ where
         }
         self.snapshots.metrics.made += 1;
         self.snapshots.metrics.last_index = index;
-        let keep = self.snapshots.policy.catch_up_entries;
-        let target = index.saturating_sub(keep);
+        let keep = if self.snapshots.compact_all {
+            0
+        } else {
+            self.snapshots.policy.catch_up_entries
+        };
+        let compacted_to = self.compact_to(index.saturating_sub(keep))?;
+        tracing::info!(
+            id,
+            index,
+            bytes = size,
+            compacted_to,
+            "snapshot stored, log compacted"
+        );
+        if std::mem::take(&mut self.snapshots.compact_all) {
+            self.resume_awaiting_compaction();
+        }
+        self.publish_metrics();
+        Ok(())
+    }
+
+    /// Compacts the log up to `target` (covered by a stored snapshot), if
+    /// it still holds entries there; returns the index it is compacted to.
+    pub(crate) fn compact_to(&mut self, target: u64) -> Result<u64, NodeError> {
         let store = self.raw.store_mut();
         let first = store.first_index().map_err(raft_core::Error::from)?;
         if target >= first {
@@ -232,21 +274,14 @@ where
                 Err(StorageError::Compacted) => {}
                 Err(StorageError::Unsupported(what)) => {
                     self.storage_cannot(what);
-                    return Ok(());
+                    return Ok(first.saturating_sub(1));
                 }
                 Err(e) => return Err(raft_core::Error::from(e).into()),
             }
         }
+        let store = self.raw.store_mut();
         let first = store.first_index().map_err(raft_core::Error::from)?;
         self.snapshots.metrics.compacted_to = first.saturating_sub(1);
-        tracing::info!(
-            id,
-            index,
-            bytes = size,
-            compacted_to = first.saturating_sub(1),
-            "snapshot stored, log compacted"
-        );
-        self.publish_metrics();
-        Ok(())
+        Ok(first.saturating_sub(1))
     }
 }

@@ -196,6 +196,47 @@ async fn a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader() 
     }
 }
 
+/// Before the log was ever compacted it still starts at index 1, and the
+/// group's bootstrap membership is in storage, not in entries: a new member
+/// fed entries from index 1 would replay its own addition onto an empty
+/// configuration and stop. The runtime compacts first, so it gets a
+/// snapshot instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_before_any_compaction_joins_from_a_snapshot() {
+    let (net, mut nodes) = start(3);
+    load(&nodes, 3, "before").await;
+    let l = leader(&nodes).await;
+    assert_eq!(
+        l.metrics().snapshots.compacted_to,
+        0,
+        "nothing compacted yet"
+    );
+    nodes.push(start_node(&net, 4, MemStorage::new()));
+
+    let m = l.add_learner(4, &b"mem:4"[..]).await.unwrap();
+    assert_eq!(m.conf_state.learners, vec![4]);
+    assert!(
+        l.metrics().snapshots.compacted_to > 0,
+        "compacted before the change"
+    );
+    let index = load(&nodes, 3, "after").await;
+    let learner = &nodes[3];
+    timeout(learner.handle.wait_for(|m| m.applied >= index))
+        .await
+        .expect("the new member caught up")
+        .expect("the new member is running");
+    assert!(
+        learner.handle.metrics().snapshots.restored >= 1,
+        "joined from a snapshot"
+    );
+    all_applied(&nodes.iter().collect::<Vec<_>>(), index).await;
+    let digests: Vec<(u64, u64)> = nodes.iter().map(|n| *n.state.0.lock().unwrap()).collect();
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+    for n in &nodes {
+        n.handle.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_changes_go_through_a_joint_configuration() {
     let (net, mut nodes) = start(3);
