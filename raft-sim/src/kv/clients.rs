@@ -9,27 +9,24 @@
 //! in the same time unit still precedes it) and with the simulated time,
 //! for the report.
 
+use super::check::{check_history, Anomaly, HistoryCheck};
 use super::command::KvCommand;
 use super::store::KvStore;
 use crate::schedule::{KvKind, KvRequest, TICK};
 use bytes::Bytes;
 use raft_core::NodeId;
-use raft_lincheck::kv::{KvInput, KvModel, KvOutput};
-use raft_lincheck::{check, Budget, Operation, Verdict};
+use raft_lincheck::kv::{KvInput, KvOutput};
 use std::collections::BTreeMap;
 
 /// A request unanswered this many ticks after its call is given up.
 pub const KV_TIMEOUT_TICKS: u64 = 40;
 
-/// Search steps per key before the check gives up without a verdict.
-const BUDGET_STEPS: u64 = 2_000_000;
-
 /// When something happened: its place in the simulation's order, and the
 /// simulated time.
 #[derive(Clone, Copy, Debug)]
-struct Stamp {
-    order: u64,
-    at: u64,
+pub(super) struct Stamp {
+    pub(super) order: u64,
+    pub(super) at: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -53,14 +50,16 @@ struct Client {
     seen: BTreeMap<String, Option<String>>,
 }
 
+/// An operation called, and answered or given up.
 #[derive(Clone, Debug)]
-struct Record {
-    client: u64,
-    node: NodeId,
-    input: KvInput,
-    output: Option<KvOutput>,
-    call: Stamp,
-    ret: Stamp,
+pub(super) struct Record {
+    pub(super) client: u64,
+    pub(super) node: NodeId,
+    pub(super) input: KvInput,
+    /// `None`: given up, outcome unknown.
+    pub(super) output: Option<KvOutput>,
+    pub(super) call: Stamp,
+    pub(super) ret: Stamp,
     payload: Option<Bytes>,
 }
 
@@ -91,16 +90,6 @@ pub struct KvSummary {
     pub checked: bool,
     /// The search ran out of budget on some key: no verdict.
     pub inconclusive: bool,
-}
-
-/// A history raft-lincheck found not linearizable.
-#[derive(Clone, Debug)]
-pub struct Anomaly {
-    /// The simulated time of the last answer among the failing operations:
-    /// by then the anomaly was visible.
-    pub at: u64,
-    /// The failing key's operations, in words.
-    pub detail: String,
 }
 
 /// The clients of one run and what they recorded.
@@ -345,97 +334,16 @@ impl KvClients {
         if kept.is_empty() {
             return (summary, None);
         }
-        let history: Vec<Operation<KvInput, KvOutput>> = kept
-            .iter()
-            .map(|r| Operation {
-                client: r.client,
-                input: r.input.clone(),
-                output: r.output.clone(),
-                call: r.call.order,
-                ret: r.ret.order,
-            })
-            .collect();
         summary.checked = true;
-        // Stamps only grow, so the history is well formed; an error here
-        // would be a bug of this module, reported as an anomaly.
-        let verdict = match check(&KvModel, &history, Budget::steps(BUDGET_STEPS)) {
-            Ok(v) => v,
-            Err(e) => {
-                return (
-                    summary,
-                    Some(Anomaly {
-                        at: now,
-                        detail: format!("the recorded history is malformed: {e}"),
-                    }),
-                )
-            }
-        };
-        match verdict {
-            Verdict::NotLinearizable {
-                operations,
-                longest_prefix,
-            } => (summary, Some(describe(&kept, &operations, &longest_prefix))),
-            Verdict::Unknown => {
+        match check_history(&kept, now) {
+            HistoryCheck::Linearizable => (summary, None),
+            HistoryCheck::Inconclusive => {
                 summary.inconclusive = true;
                 (summary, None)
             }
-            _ => (summary, None),
+            HistoryCheck::Anomaly(a) => (summary, Some(a)),
         }
     }
-}
-
-fn time(at: u64) -> String {
-    format!("{}.{}", at / TICK, at % TICK)
-}
-
-fn op_line(r: &Record) -> String {
-    let output = r
-        .output
-        .as_ref()
-        .map_or("unknown".to_string(), |o| format!("{o:?}"));
-    format!(
-        "client {} at n{}, called t={}, answered t={}: {:?} -> {output}",
-        r.client,
-        r.node,
-        time(r.call.at),
-        time(r.ret.at),
-        r.input
-    )
-}
-
-/// The failing key's story: how many operations, how far the search got,
-/// the last operations it placed and the first it could not.
-fn describe(kept: &[&Record], operations: &[usize], prefix: &[usize]) -> Anomaly {
-    let key = operations
-        .first()
-        .map_or("?", |&i| kept[i].input.key())
-        .to_string();
-    let at = operations
-        .iter()
-        .map(|&i| kept[i])
-        .filter(|r| r.output.is_some())
-        .map(|r| r.ret.at)
-        .max()
-        .unwrap_or(0);
-    let mut unplaced: Vec<usize> = operations
-        .iter()
-        .copied()
-        .filter(|i| !prefix.contains(i))
-        .collect();
-    unplaced.sort_by_key(|&i| kept[i].call.order);
-    let mut detail = format!(
-        "no order of the {} operations on key {key} explains every answer; the longest order found places {}",
-        operations.len(),
-        prefix.len()
-    );
-    let tail = prefix.len().saturating_sub(3);
-    for &i in &prefix[tail..] {
-        detail += &format!("\n    placed:     {}", op_line(kept[i]));
-    }
-    for &i in unplaced.iter().take(4) {
-        detail += &format!("\n    not placed: {}", op_line(kept[i]));
-    }
-    Anomaly { at, detail }
 }
 
 #[cfg(test)]

@@ -13,13 +13,16 @@
 //!   snapshots after the hash chain's state.
 //! - [`clients`]: the simulated clients' bookkeeping: one operation at a
 //!   time each, recorded at its call and at its answer (or given up as an
-//!   unknown outcome), then the whole history checked with raft-lincheck's
-//!   key-value model.
+//!   unknown outcome).
+//! - [`check`]: the history checked with raft-lincheck's key-value model,
+//!   and the first answer that made a failing one fail.
 
+pub mod check;
 pub mod clients;
 pub mod command;
 pub mod store;
 
+pub use check::Anomaly;
 pub use clients::{KvClients, KvSummary};
 pub use command::KvCommand;
 pub use store::{KvDecodeError, KvStore};
