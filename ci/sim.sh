@@ -9,7 +9,10 @@
 # acknowledged before it began), leader transfers, and membership changes
 # (ConfChange v1 demotions and promotions, joint v2 with automatic and
 # explicit leave), each at a rate the seed draws; the second summary line
-# counts reads served, transfers done and changes applied.
+# counts reads served, transfers done and changes applied. Key-value clients
+# (gets, puts, deletes, compare-and-swaps) run in every seed too, and their
+# history is checked with raft-lincheck after the run; the third summary line
+# counts operations checked, histories and unknown outcomes.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
 # Builds with --workspace and $RAFT_FEATURES like every other step, so the

@@ -22,6 +22,13 @@
 //! removes scheduled events while the same property still breaks, so the
 //! report is short.
 //!
+//! Key-value clients ([`kv`]) run against the cluster too: gets through
+//! ReadIndex, puts, deletes and compare-and-swaps through the log, each
+//! recorded with its call and answer (or as an unknown outcome). Once the
+//! run ends, raft-lincheck checks that history against its key-value
+//! model; a non-linearizable one is a [`Property::Linearizability`]
+//! violation, shrunk like any other.
+//!
 //! ```
 //! use raft_sim::{run, SimOptions};
 //!
@@ -43,6 +50,7 @@
 
 pub mod backend;
 pub mod checker;
+pub mod kv;
 pub mod network;
 mod node;
 mod options;

@@ -21,7 +21,7 @@ const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,
   [--no-client-ops (no reads, transfers or membership changes)]
   [--snapshot-every K (0: no compaction; default: the seed decides)]
   [--fault skip-up-to-date|commit-old-term|joint-incoming-only|read-without-heartbeat
-           |stale-snapshot|compact-past-snapshot]
+           |stale-snapshot|compact-past-snapshot|stale-local-reads]
   (--fault needs a build with --features fault-injection)";
 
 struct Args {
@@ -115,6 +115,7 @@ fn inject(name: &str, opts: &mut SimOptions) -> Result<(), String> {
         "read-without-heartbeat" => opts.config_hook = Some(read),
         "stale-snapshot" => opts.sim_fault = Some(SimFault::StaleSnapshotData),
         "compact-past-snapshot" => opts.sim_fault = Some(SimFault::CompactPastSnapshot),
+        "stale-local-reads" => opts.sim_fault = Some(SimFault::StaleLocalReads),
         other => return Err(format!("unknown fault {other}")),
     }
     Ok(())
@@ -205,6 +206,9 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     // Reads served, transfers done, membership changes applied, joint
     // configurations entered.
     let ops = [(); 4].map(|_| AtomicU64::new(0));
+    // Key-value operations checked, histories checked, unknown outcomes,
+    // histories beyond the search budget.
+    let kv = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -255,6 +259,15 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         for (total, n) in ops.iter().zip(counts) {
                             total.fetch_add(n, Ordering::Relaxed);
                         }
+                        let counts = [
+                            s.kv.ops,
+                            u64::from(s.kv.checked && !s.kv.inconclusive),
+                            s.kv.unknown,
+                            u64::from(s.kv.inconclusive),
+                        ];
+                        for (total, n) in kv.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
@@ -285,6 +298,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let [reads, transfers, changes, joint] = ops.map(|n| n.into_inner());
     println!(
         "client operations in passing seeds: {reads} reads served, {transfers} leader transfers done, {changes} membership changes applied ({joint} entering a joint configuration)"
+    );
+    let [kv_ops, histories, unknown, inconclusive] = kv.map(|n| n.into_inner());
+    println!(
+        "key-value clients in passing seeds: {kv_ops} operations in {histories} histories checked linearizable, {unknown} unknown outcomes, {inconclusive} histories beyond the search budget"
     );
     Ok(failed)
 }
@@ -329,6 +346,17 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.conf_changes_proposed,
         s.conf_changes_applied,
         s.joint_entered
+    );
+    println!(
+        "seed {seed}: key-value clients: {} operations checked{}, {} unknown outcomes{}",
+        s.kv.ops,
+        if s.kv.checked { "" } else { " (no history)" },
+        s.kv.unknown,
+        if s.kv.inconclusive {
+            "; beyond the search budget: no verdict"
+        } else {
+            ""
+        }
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

@@ -3,6 +3,7 @@
 
 use crate::backend::SimStorage;
 use crate::checker::Violation;
+use crate::kv::KvSummary;
 use crate::network::NetStats;
 use crate::schedule::Profile;
 #[cfg(feature = "fault-injection")]
@@ -41,9 +42,9 @@ pub struct SimOptions {
     /// applied entries; `None` lets each seed draw it
     /// ([`Profile::snapshot_every`]), `Some(0)` turns compaction off.
     pub snapshot_every: Option<u64>,
-    /// Schedule linearizable reads, leader transfers and membership
-    /// changes (demotions, promotions, joint configurations) besides
-    /// proposals.
+    /// Schedule linearizable reads, leader transfers, membership changes
+    /// (demotions, promotions, joint configurations) and key-value clients'
+    /// requests besides proposals.
     pub client_ops: bool,
     /// Breaks one of the simulator's own rules on purpose, to prove the
     /// checker catches it.
@@ -135,6 +136,8 @@ pub struct RunStats {
     pub conf_changes_applied: u64,
     /// Of those, the ones that entered a joint configuration.
     pub joint_entered: u64,
+    /// The key-value clients' history and its check.
+    pub kv: KvSummary,
 }
 
 /// The result of one seed.

@@ -10,8 +10,10 @@ use crate::rng::Rng;
 use raft_core::{Config, NodeId};
 use std::fmt;
 
+mod kv;
 mod ops;
 
+pub use kv::{KvKind, KvRequest, KV_CLIENTS};
 pub use ops::MemberOp;
 
 /// Simulated time units per Raft tick. Messages take a few units, so
@@ -32,6 +34,8 @@ pub(crate) mod stream {
     pub const SNAPSHOT: u64 = 7;
     /// Reads, transfers and membership changes.
     pub const OPS: u64 = 8;
+    /// The key-value clients' requests.
+    pub const KV: u64 = 9;
 }
 
 /// Message-level faults in force until the next change.
@@ -112,6 +116,8 @@ pub enum Event {
     /// The leader is asked to leave a joint configuration (an empty
     /// ConfChange v2), if it is in one.
     LeaveJoint,
+    /// A key-value client's request.
+    Kv(KvRequest),
 }
 
 impl fmt::Display for Event {
@@ -141,6 +147,7 @@ impl fmt::Display for Event {
             Event::TransferLeader { to } => write!(f, "transfer leadership to n{to}"),
             Event::Membership(op) => write!(f, "membership change, {op}"),
             Event::LeaveJoint => write!(f, "leave the joint configuration"),
+            Event::Kv(req) => write!(f, "{req}"),
         }
     }
 }
@@ -213,8 +220,8 @@ pub struct Schedule {
 impl Schedule {
     /// The schedule of `seed` for a cluster of `nodes` (or 3 or 5, as the
     /// seed decides) with a fault phase of `fault_ticks` ticks.
-    /// With `with_ops`, reads, leader transfers and membership changes
-    /// join in (see [`MemberOp`]).
+    /// With `with_ops`, reads, leader transfers, membership changes (see
+    /// [`MemberOp`]) and key-value requests ([`KvRequest`]) join in.
     pub fn generate(seed: u64, nodes: Option<usize>, fault_ticks: u64, with_ops: bool) -> Schedule {
         let mut rng = Rng::stream(seed, stream::SCHEDULE);
         let nodes = nodes.unwrap_or(if rng.chance(500) { 3 } else { 5 });
@@ -362,6 +369,7 @@ impl Schedule {
         }
         if with_ops {
             events.extend(ops::generate(seed, nodes, fault_ticks));
+            events.extend(kv::generate(seed, nodes, fault_ticks));
         }
         // Stable: events at the same time keep their generation order.
         events.sort_by_key(|t| t.at);
@@ -400,6 +408,11 @@ mod tests {
                     | Event::Read { node }
                     | Event::TransferLeader { to: node } => {
                         assert!((1..=5).contains(&node))
+                    }
+                    Event::Kv(req) => {
+                        assert!((1..=5).contains(&req.node), "{req}");
+                        assert!((1..=KV_CLIENTS).contains(&req.client), "{req}");
+                        assert!(req.key < 3, "{req}");
                     }
                     Event::CutLink { from, to } => {
                         assert_ne!(from, to);

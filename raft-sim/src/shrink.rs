@@ -10,7 +10,7 @@ use crate::checker::Violation;
 use crate::schedule::Event;
 use crate::sim::{run_subset, Outcome, SimError, SimOptions};
 
-const KINDS: u8 = 6;
+const KINDS: u8 = 7;
 
 /// Groups events into kinds that can be dropped together.
 fn kind_of(event: &Event) -> u8 {
@@ -21,6 +21,7 @@ fn kind_of(event: &Event) -> u8 {
         Event::Crash { .. } | Event::Restart { .. } | Event::CrashLeader | Event::RestartAll => 3,
         Event::Read { .. } => 4,
         Event::TransferLeader { .. } | Event::Membership(_) | Event::LeaveJoint => 5,
+        Event::Kv(_) => 6,
     }
 }
 

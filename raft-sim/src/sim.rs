@@ -23,16 +23,18 @@
 //! to the client), it stays at that index in every node's log.
 
 use crate::checker::{Checker, Property, Violation};
+use crate::kv::KvClients;
 use crate::network::{Lost, Network};
 use crate::node::{Input, SimNode};
 pub use crate::options::{Outcome, RunStats, SimError, SimOptions};
 use crate::rng::Rng;
-use crate::schedule::{stream, Event, NetParams, Schedule, TICK};
+use crate::schedule::{stream, Event, NetParams, Schedule, KV_CLIENTS, TICK};
 use crate::storage::{Backend, Disk};
 use bytes::Bytes;
 use raft_core::{Message, MessageType, NodeId, Role, SnapshotStatus};
 use std::collections::VecDeque;
 
+mod kv;
 mod ops;
 
 enum Phase {
@@ -74,6 +76,8 @@ struct Sim {
     recent: VecDeque<String>,
     /// The transfer last asked for: the transferee, and the term then.
     transfer: Option<(NodeId, u64)>,
+    /// The key-value clients and their history.
+    kv: KvClients,
 }
 
 /// Runs `seed` with its whole schedule.
@@ -96,6 +100,7 @@ pub fn run_subset(
     }
     let mut sim = Sim::new(seed, opts.clone(), schedule, mask)?;
     let violation = sim.start().and_then(|()| sim.run_loop()).err();
+    let violation = violation.or_else(|| sim.kv_check());
     if let Some(v) = &violation {
         sim.log(format!("VIOLATION: {v}"));
     }
@@ -151,6 +156,7 @@ impl Sim {
             trace: opts.trace.then(Vec::new),
             recent: VecDeque::new(),
             transfer: None,
+            kv: KvClients::new(KV_CLIENTS, opts.trace),
             schedule,
             opts,
         })
@@ -266,6 +272,7 @@ impl Sim {
                 }
             }
             if self.now.is_multiple_of(TICK) {
+                self.kv_sweep();
                 match phase {
                     Phase::Faults => {}
                     Phase::Stabilizing { deadline } => {
@@ -355,7 +362,9 @@ impl Sim {
             let crashed_at_write = node.take_crash_at_write();
             for (ctx, index) in std::mem::take(&mut node.reads_served) {
                 self.chk.on_read_served(id, &ctx, index)?;
+                self.kv.read_served(&ctx, &node.kv, self.now);
             }
+            self.kv.poll_writes(id, &node.kv, self.now);
             self.chk.check_electability()?;
             first_result.get_or_insert(accepted);
             let (now_role, term) = (node.role(), node.term());
@@ -393,6 +402,7 @@ impl Sim {
                 }
             }
         }
+        self.flush_kv_lines();
         Ok(first_result.unwrap_or(false))
     }
 

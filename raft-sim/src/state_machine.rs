@@ -5,7 +5,8 @@
 //! small enough to snapshot often, yet two nodes (or a node and the
 //! checker's committed log) agree on it only if they applied the same
 //! payloads in the same order. A snapshot's data is the state's encoding:
-//! the index it covers, then the hash.
+//! the index it covers, then the hash, then the application's own bytes
+//! (the nodes' key-value store, [`crate::kv`]).
 
 use bytes::{Bytes, BytesMut};
 use raft_core::Entry;
@@ -47,23 +48,26 @@ impl StateMachine {
         self.hash = fold(self.hash, &e.data);
     }
 
-    /// The snapshot data of this state.
-    pub fn encode(&self) -> Bytes {
-        let mut b = BytesMut::with_capacity(16);
+    /// The snapshot data of this state, followed by the application's
+    /// bytes `app`.
+    pub fn encode(&self, app: &[u8]) -> Bytes {
+        let mut b = BytesMut::with_capacity(16 + app.len());
         b.extend_from_slice(&self.index.to_le_bytes());
         b.extend_from_slice(&self.hash.to_le_bytes());
+        b.extend_from_slice(app);
         b.freeze()
     }
 
-    /// The state a snapshot's data holds; an empty snapshot (no data) is
-    /// the initial state. `None` for data no node wrote.
-    pub fn decode(data: &[u8]) -> Option<StateMachine> {
+    /// The state a snapshot's data holds, and the application's bytes after
+    /// it; an empty snapshot (no data) is the initial state with no
+    /// application bytes. `None` for data no node wrote.
+    pub fn decode(data: &[u8]) -> Option<(StateMachine, &[u8])> {
         if data.is_empty() {
-            return Some(StateMachine::default());
+            return Some((StateMachine::default(), data));
         }
         let index = u64::from_le_bytes(data.get(..8)?.try_into().ok()?);
         let hash = u64::from_le_bytes(data.get(8..16)?.try_into().ok()?);
-        (data.len() == 16).then_some(StateMachine { index, hash })
+        Some((StateMachine { index, hash }, data.get(16..)?))
     }
 }
 
@@ -80,6 +84,10 @@ pub enum SimFault {
     /// Nodes compact their log to its last index instead of to their
     /// snapshot: entries neither in the snapshot nor in the log are lost.
     CompactPastSnapshot,
+    /// A follower answers a key-value client's get from its own state at
+    /// once, without ReadIndex: it may not have applied a write already
+    /// answered to another client.
+    StaleLocalReads,
 }
 
 #[cfg(test)]
@@ -100,13 +108,20 @@ mod tests {
         let mut a = StateMachine::default();
         a.apply(&ent(1, b"ab"));
         a.apply(&ent(2, b"c"));
-        assert_eq!(StateMachine::decode(&a.encode()), Some(a));
+        assert_eq!(StateMachine::decode(&a.encode(b"")), Some((a, &b""[..])));
+        assert_eq!(
+            StateMachine::decode(&a.encode(b"kv")),
+            Some((a, &b"kv"[..]))
+        );
         let mut b = StateMachine::default();
         b.apply(&ent(1, b"a"));
         b.apply(&ent(2, b"bc"));
         assert_eq!(a.index, b.index);
         assert_ne!(a.hash, b.hash);
-        assert_eq!(StateMachine::decode(b""), Some(StateMachine::default()));
+        assert_eq!(
+            StateMachine::decode(b""),
+            Some((StateMachine::default(), &b""[..]))
+        );
         assert_eq!(StateMachine::decode(b"short"), None);
     }
 }

@@ -118,6 +118,17 @@ fn committing_with_the_incoming_majority_alone_while_joint_is_caught() {
 }
 
 #[test]
+fn followers_answering_gets_from_their_own_state_is_caught() {
+    hunt_with(
+        SimOptions {
+            sim_fault: Some(SimFault::StaleLocalReads),
+            ..SimOptions::default()
+        },
+        &[Property::Linearizability],
+    );
+}
+
+#[test]
 fn answering_a_read_without_confirming_leadership_is_caught() {
     fn fault(c: &mut Config) {
         c.fault = Some(Fault::ReadWithoutHeartbeat);

@@ -165,3 +165,41 @@ fn without_client_ops_no_read_transfer_or_change_happens() {
         (0, 0, 0)
     );
 }
+
+#[test]
+fn key_value_histories_are_checked_under_faults() {
+    let (mut ops, mut checked, mut unknown, mut inconclusive) = (0, 0, 0, 0);
+    for nodes in [3, 5] {
+        for seed in 0..20 {
+            let out = run(seed, &opts(nodes)).expect("simulation runs");
+            assert!(
+                out.violation.is_none(),
+                "seed {seed}, {nodes} nodes: {:?}",
+                out.violation
+            );
+            let kv = out.stats.kv;
+            assert!(kv.checked, "seed {seed}, {nodes} nodes: no history: {kv:?}");
+            ops += kv.ops;
+            checked += u64::from(kv.checked);
+            unknown += kv.unknown;
+            inconclusive += u64::from(kv.inconclusive);
+        }
+    }
+    assert_eq!(checked, 40);
+    assert_eq!(inconclusive, 0, "histories beyond the search budget");
+    // Faults leave some clients without an answer.
+    assert!(ops > 40 * 10, "{ops} operations checked");
+    assert!(unknown > 0, "{unknown} unknown outcomes");
+    eprintln!("{ops} key-value operations checked, {unknown} unknown outcomes");
+}
+
+#[test]
+fn without_client_ops_there_is_no_key_value_history() {
+    let quiet = SimOptions {
+        client_ops: false,
+        ..opts(3)
+    };
+    let out = run(4, &quiet).expect("simulation runs");
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+    assert_eq!((out.stats.kv.ops, out.stats.kv.checked), (0, false));
+}

@@ -45,6 +45,10 @@ pub enum Property {
     /// A read returns a state that includes every write acknowledged
     /// before the read began.
     LinearizableRead,
+    /// The key-value clients' history (gets, puts, deletes,
+    /// compare-and-swaps, with their answers or unknown outcomes) is
+    /// linearizable: checked with raft-lincheck once the run ends.
+    Linearizability,
 }
 
 impl fmt::Display for Property {
@@ -61,6 +65,7 @@ impl fmt::Display for Property {
             Property::Liveness => "liveness",
             Property::SnapshotState => "snapshot state",
             Property::LinearizableRead => "linearizable read",
+            Property::Linearizability => "linearizable key-value history",
         };
         f.write_str(s)
     }

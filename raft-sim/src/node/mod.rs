@@ -4,12 +4,14 @@
 //! checker. A node can be armed to crash in its next write, after that
 //! Ready's early sends left.
 //!
-//! Each node has a state machine ([`StateMachine`]) and, when
+//! Each node has a state machine ([`StateMachine`]) and a key-value store
+//! ([`KvStore`], in the same snapshots) and, when
 //! `snapshot_every` is set, snapshots it and compacts its log every that
 //! many applied entries. It restores a received snapshot through the
 //! Ready loop's `restore` hook, and its disk's snapshot when it restarts.
 
 use crate::checker::{Checked, Checker, Property, Violation};
+use crate::kv::KvStore;
 use crate::rng::Rng;
 #[cfg(feature = "fault-injection")]
 use crate::state_machine::SimFault;
@@ -69,6 +71,8 @@ pub struct SimNode {
     durable: HardState,
     applied: u64,
     state: StateMachine,
+    /// The key-value clients' store, applied with `state`.
+    pub kv: KvStore,
     /// Snapshot and compact every this many applied entries (0: never).
     snapshot_every: u64,
     /// The index of the latest snapshot on the disk, as this process knows.
@@ -110,6 +114,7 @@ impl SimNode {
             durable: HardState::default(),
             applied: 0,
             state: StateMachine::default(),
+            kv: KvStore::default(),
             snapshot_every,
             snapshot_index: 0,
             #[cfg(feature = "fault-injection")]
@@ -185,7 +190,7 @@ impl SimNode {
         let store = DiskHandle(self.disk.clone());
         let snap = crate::storage::stored_snapshot(&store)
             .map_err(|e| chk.fail(Property::Storage, format!("n{} snapshot: {e}", self.id)))?;
-        let state = self.decode(chk, &snap, "from its disk")?;
+        let (state, kv) = self.decode(chk, &snap, "from its disk")?;
         // As etcd's server does: entries up to the snapshot are in the
         // state machine already and must not be applied again.
         let mut config = self.config.clone();
@@ -205,6 +210,7 @@ impl SimNode {
         self.snaps.restored_at_boot += u64::from(state.index > 0);
         self.set_snapshot(state);
         self.state = state;
+        self.kv = kv;
         let status = raw.status();
         self.conf = status.conf_state;
         chk.on_conf(self.id, &self.conf);
@@ -353,15 +359,16 @@ impl SimNode {
         }
     }
 
-    /// The state a snapshot holds, checked against the committed log.
+    /// The state a snapshot holds, checked against the committed log, and
+    /// the key-value store in it.
     fn decode(
         &self,
         chk: &Checker,
         snap: &Snapshot,
         what: &str,
-    ) -> Result<StateMachine, Violation> {
-        let state = match StateMachine::decode(&snap.data) {
-            Some(s) if s.index == snap.index() => s,
+    ) -> Result<(StateMachine, KvStore), Violation> {
+        let (state, kv) = match StateMachine::decode(&snap.data) {
+            Some((s, kv)) if s.index == snap.index() => (s, kv),
             _ => {
                 return Err(chk.fail(
                     Property::SnapshotState,
@@ -374,7 +381,17 @@ impl SimNode {
             }
         };
         chk.check_restored(self.id, what, state)?;
-        Ok(state)
+        let kv = KvStore::decode(kv).map_err(|e| {
+            chk.fail(
+                Property::SnapshotState,
+                format!(
+                    "n{} restored {what} a snapshot at index {}: {e}",
+                    self.id,
+                    snap.index()
+                ),
+            )
+        })?;
+        Ok((state, kv))
     }
 
     fn set_snapshot(&mut self, state: StateMachine) {
@@ -393,8 +410,9 @@ impl SimNode {
             return Ok(());
         }
         let index = self.applied;
+        let kv = self.kv.encode();
         #[allow(unused_mut)]
-        let (mut data, mut compact_to) = (self.state.encode(), index);
+        let (mut data, mut compact_to) = (self.state.encode(&kv), index);
         #[cfg(feature = "fault-injection")]
         match self.fault {
             Some(SimFault::StaleSnapshotData) => {
@@ -402,12 +420,12 @@ impl SimNode {
                     index,
                     hash: self.snapshot_state.hash,
                 }
-                .encode();
+                .encode(&kv);
             }
             Some(SimFault::CompactPastSnapshot) => {
                 compact_to = raw.store().last_index().unwrap_or(index).max(index);
             }
-            None => {}
+            _ => {}
         }
         let id = self.id;
         let storage = |e: raft_core::StorageError| {

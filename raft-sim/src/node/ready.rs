@@ -119,7 +119,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
 
     fn restore(&mut self, snapshot: &Snapshot) -> Result<(), Stop> {
         let node = &mut *self.node;
-        let state = node.decode(self.chk, snapshot, "from a leader's snapshot")?;
+        let (state, kv) = node.decode(self.chk, snapshot, "from a leader's snapshot")?;
         if state.index <= node.applied {
             let detail = format!(
                 "n{} restored a snapshot at {} after applying up to {}",
@@ -128,6 +128,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             return Err(self.chk.fail(Property::Monotonicity, detail).into());
         }
         node.state = state;
+        node.kv = kv;
         node.applied = state.index;
         node.set_snapshot(state);
         node.snaps.installed += 1;
@@ -163,6 +164,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
             self.chk.on_apply(id, e)?;
             self.node.applied = e.index;
             self.node.state.apply(e);
+            self.node.kv.apply(e);
         }
         Ok(())
     }

@@ -34,6 +34,7 @@ impl Sim {
                 self.feed(leader, Input::Transfer(to))?;
             }
             Event::Membership(op) => self.change_membership(op)?,
+            Event::Kv(req) => self.kv_request(req)?,
             Event::LeaveJoint => {
                 let Some(leader) = self.current_leader() else {
                     return Ok(());
