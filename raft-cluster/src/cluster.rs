@@ -3,8 +3,8 @@
 //! 127.0.0.1 with development certificates).
 
 use crate::state::{Checksum, ChecksumMachine};
-use raft_core::{ConfState, Config, EntryId, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{spawn, NodeConfig, NodeHandle, SnapshotPolicy};
+use raft_core::{ConfState, EntryId, MemNetwork, MemStorage, NodeId, Role};
+use raft_node::{spawn, NodeHandle, SnapshotPolicy};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::dev_certs::DevCa;
 use raft_transport_quic::QuicTransport;
@@ -13,23 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// Where the nodes' logs live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageKind {
-    /// raft-core's `MemStorage`: nothing survives the process.
-    Memory,
-    /// A RocksDB log per node, fsynced.
-    Rocks,
-}
-
-/// How the nodes' messages travel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportKind {
-    /// raft-core's `MemNetwork`, inside the process.
-    InProcess,
-    /// QUIC with mutual TLS on 127.0.0.1, development certificates.
-    Quic,
-}
+pub use raft_host::{StorageKind, TransportKind};
 
 /// Why a local cluster could not start or stop.
 #[derive(Debug, Error)]
@@ -116,24 +100,9 @@ enum Links {
     },
 }
 
-/// Timing that suits one machine: 10 ms ticks, elections after 100–200 ms
-/// of silence, CheckQuorum and pre-vote on as in production, and the
-/// runtime's default snapshot policy.
-pub fn node_config(id: NodeId) -> NodeConfig {
-    let mut config = NodeConfig::new({
-        let mut cfg = Config::new(id);
-        cfg.check_quorum = true;
-        cfg.max_inflight_msgs = 1024;
-        // A removed leader stops leading at once rather than lead a group
-        // it is no longer in until the application stops it.
-        cfg.step_down_on_removal = true;
-        cfg
-    });
-    config.tick_interval = Duration::from_millis(10);
-    config.proposal_timeout_ticks = 500;
-    config.proposal_queue = 65_536;
-    config
-}
+/// The configuration every node here starts from (it lives in
+/// [`raft_host`], shared with `raft-kv`).
+pub use raft_host::node_config;
 
 impl LocalCluster {
     /// Starts `n` voters with the runtime's default snapshot policy. With

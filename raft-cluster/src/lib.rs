@@ -6,8 +6,9 @@
 //! ([`load`]), and the checks made on the logs after a failover
 //! ([`failover`]). The `raft-cluster` binary builds on them: with no
 //! arguments it runs the one-command demo; `raft-cluster node` runs one node
-//! of a cluster spread over hosts (its setup shared through [`multihost`]),
-//! and `raft-cluster propose` is its client
+//! of a cluster spread over hosts (its setup in `raft-host`, re-exported
+//! as [`multihost`]; with `--kv-http` it applies to `raft-kv`'s store and
+//! serves its HTTP API), and `raft-cluster propose` is its client
 //! ([`client`]), which finds the leader among the nodes it is given.
 //!
 //! ```

@@ -16,8 +16,9 @@
 //! linearizable reads by default, followers redirect to the leader) and
 //! [`local`] runs a cluster of such nodes on RocksDB and QUIC, which the
 //! `raft-kv local` command starts. [`server::KvServer`] is one such node;
-//! `raft-kv node` runs one per process, on hosts of their own (the
-//! multi-host mode), with an optional link fault endpoint for tests.
+//! [`host::HostedKv`] starts one on a host of its own (the multi-host
+//! mode, one process per node), with an optional link fault endpoint for
+//! tests: `raft-kv node` and `raft-cluster node --kv-http` both run it.
 //!
 //! ```
 //! use raft_kv::{Command, KvStore, Outcome};
@@ -46,6 +47,8 @@
 #![warn(missing_docs)]
 
 mod command;
+#[cfg(feature = "http")]
+pub mod host;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http")]

@@ -8,10 +8,11 @@
 use crate::http::ServiceConfig;
 use crate::machine::KvMachine;
 use crate::server::KvServer;
-use raft_cluster::cluster::{node_config, StorageKind, TransportKind};
 use raft_core::{
     ConfState, EntryId, FaultyTransport, LinkFaults, MemNetwork, MemStorage, NodeId, Role,
 };
+use raft_host::node_config;
+pub use raft_host::{StorageKind, TransportKind};
 use raft_node::NodeHandle;
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::dev_certs::DevCa;

@@ -7,9 +7,9 @@
 
 pub mod workload;
 
-use raft_cluster::cluster::{StorageKind, TransportKind};
 use raft_kv::http::ServiceConfig;
 use raft_kv::local::{LocalKv, LocalOptions};
+use raft_kv::local::{StorageKind, TransportKind};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,8 +6,9 @@
 //! concurrent proposers, kills the leader, and checks that nothing committed
 //! was lost; then, on three fresh nodes snapshotting every 1,000 entries,
 //! stops a follower until the leader compacts past it, restarts it, and
-//! checks it was caught up by snapshot to the same state. `raft-cluster node` runs one node of a multi-host cluster and
-//! `raft-cluster propose` is a small client for it.
+//! checks it was caught up by snapshot to the same state. `raft-cluster node` runs one node of a multi-host cluster
+//! (with `--kv-http`, applying to raft-kv's store and serving its HTTP API)
+//! and `raft-cluster propose` is a small client for it.
 
 mod catchup;
 mod client;
@@ -32,7 +33,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run one node of a multi-host cluster.
+    /// Run one node of a multi-host cluster; with `--kv-http`, it serves
+    /// raft-kv's key-value HTTP API.
     Node(multihost::NodeArgs),
     /// Propose entries through the client ports of nodes started with
     /// `raft-cluster node --client`, following the leader among them.

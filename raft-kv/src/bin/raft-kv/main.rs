@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             } => local(nodes, port, data_dir).await,
             Command::Node(args) => node::run(args).await,
             Command::DevCerts { out, ids } => {
-                raft_cluster::multihost::write_dev_certs(&out, &ids)?;
+                raft_host::write_dev_certs(&out, &ids)?;
                 println!(
                     "wrote ca.pem and certificates for nodes {ids:?} to {}",
                     out.display()

@@ -2,18 +2,16 @@
 //! HTTP API, with its RocksDB log in `--data` (reopened, snapshot and all,
 //! when the directory already holds one) and QUIC between the nodes.
 
-use raft_cluster::multihost::parse_peer;
-use raft_core::{FaultyTransport, LinkFaults, NodeId};
-use raft_kv::http::ServiceConfig;
-use raft_kv::server::KvServer;
-use std::collections::HashMap;
+use raft_core::NodeId;
+use raft_host::parse_peer;
+use raft_kv::host::{HostOptions, HostedKv};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct NodeArgs {
     #[command(flatten)]
-    node: raft_cluster::multihost::NodeArgs,
+    node: raft_host::NodeArgs,
     /// Address of this node's HTTP API.
     #[arg(long)]
     http: SocketAddr,
@@ -32,54 +30,24 @@ pub struct NodeArgs {
 }
 
 pub async fn run(args: NodeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let NodeArgs {
-        node: args,
-        http,
-        peer_http,
-        tick_ms,
-        fault_injection,
-    } = args;
-    let quic = args.bind_quic()?;
-    let log = args.open_or_create_log()?;
-    let faults = LinkFaults::new();
-    let mut service = ServiceConfig::default();
-    if fault_injection {
-        service.link_faults = Some(faults.clone());
-    }
-    let mut peers: HashMap<NodeId, SocketAddr> = peer_http.into_iter().collect();
-    peers.insert(args.id, http);
-    let mut config = raft_cluster::cluster::node_config(args.id);
-    config.tick_interval = Duration::from_millis(tick_ms.max(1));
-    let listener = tokio::net::TcpListener::bind(http).await?;
-    let server = KvServer::start(
-        config,
-        log,
-        FaultyTransport::new(quic, faults),
-        listener,
-        peers,
-        service,
-    )?;
+    let mut options = HostOptions::new(args.http);
+    options.peer_http = args.peer_http;
+    options.tick = Duration::from_millis(args.tick_ms);
+    options.fault_injection = args.fault_injection;
+    let hosted = HostedKv::start(&args.node, options).await?;
     println!(
-        "raft-kv node {} serving http://{http} (Raft on {}, data in {}){}",
-        args.id,
-        args.listen,
-        args.data.display(),
-        if fault_injection {
+        "raft-kv node {} serving http://{} (Raft on {}, data in {}){}",
+        args.node.id,
+        hosted.http_addr(),
+        hosted.quic_addr(),
+        args.node.data.display(),
+        if args.fault_injection {
             "; fault injection on"
         } else {
             ""
         }
     );
-    stopped().await?;
-    server.stop().await?;
+    raft_host::stop_signal().await?;
+    hosted.stop().await?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM, which is how service managers stop it.
-async fn stopped() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
-    }
 }
