@@ -205,6 +205,8 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     // Reads served, transfers done, membership changes applied, joint
     // configurations entered.
     let ops = [(); 4].map(|_| AtomicU64::new(0));
+    // Spares started, joins (caught up by snapshot), removals for good.
+    let members = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -255,6 +257,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         for (total, n) in ops.iter().zip(counts) {
                             total.fetch_add(n, Ordering::Relaxed);
                         }
+                        let counts = [s.spares_started, s.joins, s.joins_by_snapshot, s.removals];
+                        for (total, n) in members.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
@@ -285,6 +291,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let [reads, transfers, changes, joint] = ops.map(|n| n.into_inner());
     println!(
         "client operations in passing seeds: {reads} reads served, {transfers} leader transfers done, {changes} membership changes applied ({joint} entering a joint configuration)"
+    );
+    let [started, joins, by_snapshot, removals] = members.map(|n| n.into_inner());
+    println!(
+        "membership in passing seeds: {started} spare nodes started empty, {joins} joined ({by_snapshot} caught up by snapshot), {removals} members removed for good"
     );
     Ok(failed)
 }
@@ -329,6 +339,10 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.conf_changes_proposed,
         s.conf_changes_applied,
         s.joint_entered
+    );
+    println!(
+        "seed {seed}: {} spares started, {} joined ({} by snapshot), {} removed for good",
+        s.spares_started, s.joins, s.joins_by_snapshot, s.removals
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

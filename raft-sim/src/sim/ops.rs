@@ -34,6 +34,8 @@ impl Sim {
                 self.feed(leader, Input::Transfer(to))?;
             }
             Event::Membership(op) => self.change_membership(op)?,
+            Event::Join(op) => self.join(op)?,
+            Event::Remove(op) => self.remove(op)?,
             Event::LeaveJoint => {
                 let Some(leader) = self.current_leader() else {
                     return Ok(());
@@ -109,7 +111,7 @@ impl Sim {
         }
     }
 
-    fn propose_change(&mut self, leader: NodeId, cc: AnyConfChange) -> Result<(), Violation> {
+    pub(super) fn propose_change(&mut self, leader: NodeId, cc: AnyConfChange) -> Result<(), Violation> {
         let what = format!("{cc:?}");
         let accepted = self.feed(leader, Input::ConfChange(cc))?;
         self.stats.conf_changes_proposed += u64::from(accepted);
