@@ -269,6 +269,11 @@ impl SimNode {
                     // A forwarded proposal reaching a node that lost its
                     // leader meanwhile: the client's retry is the remedy.
                     Err(Error::ProposalDropped) if is_prop => ("step", Ok(())),
+                    // A response from a node outside the configuration this
+                    // one applied (removed meanwhile, or added by a change
+                    // it has not applied yet, or lost to a restart): etcd's
+                    // node drops those silently, as a runtime must.
+                    Err(Error::StepPeerNotFound) => ("step", Ok(())),
                     r => ("step", r),
                 }
             }
