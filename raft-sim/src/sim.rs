@@ -143,7 +143,11 @@ impl Sim {
         let mut spares: Vec<Box<dyn Backend>> = Vec::with_capacity(total - n);
         for id in n + 1..=total {
             // A new member's disk: an empty log, no configuration.
-            spares.push(opts.storage.create(id as NodeId, &[]).map_err(SimError::Setup)?);
+            spares.push(
+                opts.storage
+                    .create(id as NodeId, &[])
+                    .map_err(SimError::Setup)?,
+            );
         }
         Ok(Sim {
             members: membership::Members::new(&voters, spares),
@@ -199,7 +203,8 @@ impl Sim {
         if let Some(hook) = self.opts.config_hook {
             hook(&mut config);
         }
-        let snapshot_every = (self.opts.snapshot_every).unwrap_or(self.schedule.profile.snapshot_every);
+        let snapshot_every =
+            (self.opts.snapshot_every).unwrap_or(self.schedule.profile.snapshot_every);
         #[allow(unused_mut)]
         let mut node = SimNode::start(config, Disk::new(backend), snapshot_every, &mut self.chk)?;
         #[cfg(feature = "fault-injection")]

@@ -54,7 +54,10 @@ fn spares_join_and_removed_members_stay_gone() {
     }
     assert!(started >= 10, "spares started {started}");
     assert!(joins >= 5, "joins {joins}");
-    assert!(by_snapshot >= 5, "joins caught up by snapshot {by_snapshot}");
+    assert!(
+        by_snapshot >= 5,
+        "joins caught up by snapshot {by_snapshot}"
+    );
     assert!(removals >= 5, "removals {removals}");
 }
 

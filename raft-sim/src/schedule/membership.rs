@@ -68,7 +68,11 @@ impl fmt::Display for RemoveOp {
         match self {
             RemoveOp::V1 => f.write_str("v1: remove a follower for good"),
             RemoveOp::V2 { explicit } => {
-                write!(f, "v2 joint ({}): remove a follower for good", leave(*explicit))
+                write!(
+                    f,
+                    "v2 joint ({}): remove a follower for good",
+                    leave(*explicit)
+                )
             }
         }
     }

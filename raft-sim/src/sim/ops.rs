@@ -111,7 +111,11 @@ impl Sim {
         }
     }
 
-    pub(super) fn propose_change(&mut self, leader: NodeId, cc: AnyConfChange) -> Result<(), Violation> {
+    pub(super) fn propose_change(
+        &mut self,
+        leader: NodeId,
+        cc: AnyConfChange,
+    ) -> Result<(), Violation> {
         let what = format!("{cc:?}");
         let accepted = self.feed(leader, Input::ConfChange(cc))?;
         self.stats.conf_changes_proposed += u64::from(accepted);
