@@ -9,7 +9,10 @@
 # acknowledged before it began), leader transfers, and membership changes
 # (ConfChange v1 demotions and promotions, joint v2 with automatic and
 # explicit leave), each at a rate the seed draws; the second summary line
-# counts reads served, transfers done and changes applied.
+# counts reads served, transfers done and changes applied. Half the seeds
+# also have spare nodes that join with an empty log (catching up by
+# snapshot) and remove members for good (their process stops); the third
+# summary line counts spares started, joins and removals.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
 # Builds with --workspace and $RAFT_FEATURES like every other step, so the
