@@ -12,7 +12,10 @@
 # counts reads served, transfers done and changes applied. Key-value clients
 # (gets, puts, deletes, compare-and-swaps) run in every seed too, and their
 # history is checked with raft-lincheck after the run; the third summary line
-# counts operations checked, histories and unknown outcomes.
+# counts operations checked, histories and unknown outcomes. Half the seeds
+# also have spare nodes that join with an empty log (catching up by
+# snapshot) and remove members for good (their process stops); the fourth
+# summary line counts spares started, joins and removals.
 # SIM_START shifts the seed range (default 0, so CI is reproducible).
 #
 # Builds with --workspace and $RAFT_FEATURES like every other step, so the

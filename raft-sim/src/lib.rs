@@ -11,8 +11,11 @@
 //! [`RawNode`](raft_core::RawNode) through the Ready contract on simulated
 //! disks ([`storage`]) where unsynced writes can be lost; the network
 //! ([`network`]) drops, duplicates, delays and reorders messages and cuts
-//! links. After the fault phase the cluster heals, and must elect a leader
-//! and commit new proposals everywhere within a bound.
+//! links. Membership changes too: learners demoted and promoted, joint
+//! configurations, spare nodes that join with an empty log and catch up by
+//! snapshot, members removed for good (their process stops). After the
+//! fault phase the cluster heals, and must elect a leader and commit new
+//! proposals on every current member within a bound.
 //!
 //! After every step (a message delivered, a tick, a proposal, a fault) the
 //! [`checker`] verifies election safety, log matching, leader completeness,

@@ -209,6 +209,8 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     // Key-value operations checked, histories checked, unknown outcomes,
     // histories beyond the search budget.
     let kv = [(); 4].map(|_| AtomicU64::new(0));
+    // Spares started, joins (caught up by snapshot), removals for good.
+    let members = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -268,6 +270,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         for (total, n) in kv.iter().zip(counts) {
                             total.fetch_add(n, Ordering::Relaxed);
                         }
+                        let counts = [s.spares_started, s.joins, s.joins_by_snapshot, s.removals];
+                        for (total, n) in members.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
@@ -302,6 +308,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let [kv_ops, histories, unknown, inconclusive] = kv.map(|n| n.into_inner());
     println!(
         "key-value clients in passing seeds: {kv_ops} operations in {histories} histories checked linearizable, {unknown} unknown outcomes, {inconclusive} histories beyond the search budget"
+    );
+    let [started, joins, by_snapshot, removals] = members.map(|n| n.into_inner());
+    println!(
+        "membership in passing seeds: {started} spare nodes started empty, {joins} joined ({by_snapshot} caught up by snapshot), {removals} members removed for good"
     );
     Ok(failed)
 }
@@ -357,6 +367,10 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         } else {
             ""
         }
+    );
+    println!(
+        "seed {seed}: {} spares started, {} joined ({} by snapshot), {} removed for good",
+        s.spares_started, s.joins, s.joins_by_snapshot, s.removals
     );
     // A subset is already the shortened replay; shrinking it again would
     // only repeat the search.

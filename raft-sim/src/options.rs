@@ -138,6 +138,15 @@ pub struct RunStats {
     pub joint_entered: u64,
     /// The key-value clients' history and its check.
     pub kv: KvSummary,
+    /// Spare nodes started (empty, in no configuration) to be added.
+    pub spares_started: u64,
+    /// Spares that caught up with their own addition (they hold a
+    /// configuration that includes them).
+    pub joins: u64,
+    /// Of those, the ones that got there by installing a snapshot.
+    pub joins_by_snapshot: u64,
+    /// Members removed, whose process then stopped for good.
+    pub removals: u64,
 }
 
 /// The result of one seed.

@@ -11,9 +11,11 @@ use raft_core::{Config, NodeId};
 use std::fmt;
 
 mod kv;
+mod membership;
 mod ops;
 
 pub use kv::{KvKind, KvRequest, KV_CLIENTS};
+pub use membership::{JoinOp, RemoveOp};
 pub use ops::MemberOp;
 
 /// Simulated time units per Raft tick. Messages take a few units, so
@@ -36,6 +38,8 @@ pub(crate) mod stream {
     pub const OPS: u64 = 8;
     /// The key-value clients' requests.
     pub const KV: u64 = 9;
+    /// Spare nodes, joins and removals.
+    pub const MEMBERS: u64 = 10;
 }
 
 /// Message-level faults in force until the next change.
@@ -118,6 +122,10 @@ pub enum Event {
     LeaveJoint,
     /// A key-value client's request.
     Kv(KvRequest),
+    /// The leader is asked to add a spare node, which starts empty.
+    Join(JoinOp),
+    /// The leader is asked to remove a follower for good.
+    Remove(RemoveOp),
 }
 
 impl fmt::Display for Event {
@@ -148,6 +156,8 @@ impl fmt::Display for Event {
             Event::Membership(op) => write!(f, "membership change, {op}"),
             Event::LeaveJoint => write!(f, "leave the joint configuration"),
             Event::Kv(req) => write!(f, "{req}"),
+            Event::Join(op) => write!(f, "join, {op}"),
+            Event::Remove(op) => write!(f, "removal, {op}"),
         }
     }
 }
@@ -176,8 +186,12 @@ pub struct Profile {
     pub max_size_per_msg: u64,
     /// `Config::max_committed_size_per_ready` of every node.
     pub max_committed_size_per_ready: u64,
-    /// Each node ticks when `time % TICK == phase`: real clocks are not
-    /// aligned.
+    /// Spare node ids, `nodes + 1` to `nodes + spares`: in no
+    /// configuration, they start with an empty log when the schedule first
+    /// adds one.
+    pub spares: usize,
+    /// Node `id` ticks when `time % TICK == tick_phase[id - 1]` (spares
+    /// included): real clocks are not aligned.
     pub tick_phase: Vec<u64>,
     /// Every node snapshots its state machine and compacts its log every
     /// this many applied entries; followers left behind the compaction
@@ -230,8 +244,9 @@ impl Schedule {
         // is 0, which raft-core serves one entry at a time (etcd would
         // stall or panic there), so the pairing stays in the mix.
         let committed_sizes: &[u64] = &[0, 64, 1 << 20];
-        let profile = Profile {
+        let mut profile = Profile {
             nodes,
+            spares: 0,
             pre_vote: rng.chance(750),
             check_quorum: rng.chance(500),
             max_inflight_msgs: rng.pick(&[1, 2, 4, 256]).unwrap_or(256),
@@ -370,6 +385,10 @@ impl Schedule {
         if with_ops {
             events.extend(ops::generate(seed, nodes, fault_ticks));
             events.extend(kv::generate(seed, nodes, fault_ticks));
+            let drawn = membership::generate(seed, fault_ticks);
+            profile.spares = drawn.spares;
+            profile.tick_phase.extend(drawn.tick_phase);
+            events.extend(drawn.events);
         }
         // Stable: events at the same time keep their generation order.
         events.sort_by_key(|t| t.at);
@@ -429,7 +448,9 @@ mod tests {
                     | Event::IsolateLeader
                     | Event::RestartAll
                     | Event::Membership(_)
-                    | Event::LeaveJoint => {}
+                    | Event::LeaveJoint
+                    | Event::Join(_)
+                    | Event::Remove(_) => {}
                 }
             }
         }

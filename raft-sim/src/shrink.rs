@@ -20,7 +20,11 @@ fn kind_of(event: &Event) -> u8 {
         Event::Partition { .. } | Event::CutLink { .. } | Event::IsolateLeader | Event::Heal => 2,
         Event::Crash { .. } | Event::Restart { .. } | Event::CrashLeader | Event::RestartAll => 3,
         Event::Read { .. } => 4,
-        Event::TransferLeader { .. } | Event::Membership(_) | Event::LeaveJoint => 5,
+        Event::TransferLeader { .. }
+        | Event::Membership(_)
+        | Event::LeaveJoint
+        | Event::Join(_)
+        | Event::Remove(_) => 5,
         Event::Kv(_) => 6,
     }
 }

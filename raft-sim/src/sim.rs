@@ -35,6 +35,8 @@ use raft_core::{Message, MessageType, NodeId, Role, SnapshotStatus};
 use std::collections::VecDeque;
 
 mod kv;
+mod liveness;
+mod membership;
 mod ops;
 
 enum Phase {
@@ -78,6 +80,7 @@ struct Sim {
     transfer: Option<(NodeId, u64)>,
     /// The key-value clients and their history.
     kv: KvClients,
+    members: membership::Members,
 }
 
 /// Runs `seed` with its whole schedule.
@@ -118,6 +121,7 @@ pub fn run_subset(
     sim.stats.reads_served = ops.reads_served;
     sim.stats.conf_changes_applied = ops.conf_changes_applied;
     sim.stats.joint_entered = ops.joint_entered;
+    sim.stats.spares_started = sim.nodes.len().saturating_sub(sim.schedule.profile.nodes) as u64;
     Ok(Outcome {
         seed,
         profile: sim.schedule.profile.clone(),
@@ -140,12 +144,23 @@ impl Sim {
         for &id in &voters {
             backends.push(opts.storage.create(id, &voters).map_err(SimError::Setup)?);
         }
+        let total = n + schedule.profile.spares;
+        let mut spares: Vec<Box<dyn Backend>> = Vec::with_capacity(total - n);
+        for id in n + 1..=total {
+            // A new member's disk: an empty log, no configuration.
+            spares.push(
+                opts.storage
+                    .create(id as NodeId, &[])
+                    .map_err(SimError::Setup)?,
+            );
+        }
         Ok(Sim {
+            members: membership::Members::new(&voters, spares),
             seed,
             backends,
             keep,
             nodes: Vec::with_capacity(n),
-            net: Network::new(n, Rng::stream(seed, stream::NETWORK).next_u64()),
+            net: Network::new(total, Rng::stream(seed, stream::NETWORK).next_u64()),
             chk: Checker::new(n),
             client_rng: Rng::stream(seed, stream::CLIENT),
             now: 0,
@@ -183,17 +198,24 @@ impl Sim {
         }
         let backends = std::mem::take(&mut self.backends);
         for (backend, &id) in backends.into_iter().zip(&voters) {
-            let mut config = profile.config(self.seed, id);
-            if let Some(hook) = self.opts.config_hook {
-                hook(&mut config);
-            }
-            #[allow(unused_mut)]
-            let mut node =
-                SimNode::start(config, Disk::new(backend), snapshot_every, &mut self.chk)?;
-            #[cfg(feature = "fault-injection")]
-            node.inject(self.opts.sim_fault);
-            self.nodes.push(node);
+            self.launch(id, backend)?;
         }
+        Ok(())
+    }
+
+    /// Starts node `id` (the next one) on `backend`.
+    fn launch(&mut self, id: NodeId, backend: Box<dyn Backend>) -> Result<(), Violation> {
+        let mut config = self.schedule.profile.config(self.seed, id);
+        if let Some(hook) = self.opts.config_hook {
+            hook(&mut config);
+        }
+        let snapshot_every =
+            (self.opts.snapshot_every).unwrap_or(self.schedule.profile.snapshot_every);
+        #[allow(unused_mut)]
+        let mut node = SimNode::start(config, Disk::new(backend), snapshot_every, &mut self.chk)?;
+        #[cfg(feature = "fault-injection")]
+        node.inject(self.opts.sim_fault);
+        self.nodes.push(node);
         Ok(())
     }
 
@@ -297,7 +319,8 @@ impl Sim {
                     Phase::Converging { deadline } => {
                         self.propose_live()?;
                         if self.converged() {
-                            self.chk.check_logs(true)?;
+                            self.chk.check_logs(false)?;
+                            self.chk.check_converged(&self.members.live())?;
                             self.log(format!(
                                 "converged: {} entries applied on every node",
                                 self.chk.committed_len()
@@ -336,6 +359,7 @@ impl Sim {
                     n.applied(),
                     self.chk.stored_log_len(n.id)
                 ),
+                None if self.members.is_removed(n.id) => format!("n{} removed", n.id),
                 None => format!("n{} down", n.id),
             })
             .collect();
@@ -365,7 +389,6 @@ impl Sim {
                 self.kv.read_served(&ctx, &node.kv, self.now);
             }
             self.kv.poll_writes(id, &node.kv, self.now);
-            self.chk.check_electability()?;
             first_result.get_or_insert(accepted);
             let (now_role, term) = (node.role(), node.term());
             if now_role != was && now_role == Some(Role::Leader) {
@@ -401,6 +424,8 @@ impl Sim {
                     reports.push((from, Input::SnapshotStatus(to, SnapshotStatus::Failure)));
                 }
             }
+            self.track_members()?;
+            self.chk.check_electability()?;
         }
         self.flush_kv_lines();
         Ok(first_result.unwrap_or(false))
@@ -534,6 +559,9 @@ impl Sim {
         let Some(node) = self.nodes.get_mut((id as usize).wrapping_sub(1)) else {
             return Ok(());
         };
+        if self.members.is_removed(id) {
+            return Ok(());
+        }
         if node.is_up() {
             if node.disarm() {
                 self.log(format!(
@@ -558,49 +586,5 @@ impl Sim {
             self.restart(id)?;
         }
         Ok(())
-    }
-
-    /// A leader whose term every node is in and whose leadership every node
-    /// knows.
-    fn stable_leader(&self) -> Option<(NodeId, u64)> {
-        let leader = self.nodes.iter().find(|n| n.role() == Some(Role::Leader))?;
-        let (id, term) = (leader.id, leader.term());
-        self.nodes
-            .iter()
-            .all(|n| n.is_up() && n.term() == term && n.lead() == id)
-            .then_some((id, term))
-    }
-
-    fn propose_live(&mut self) -> Result<(), Violation> {
-        for k in 0..self.live.len() {
-            let (data, accepted_at) = self.live[k].clone();
-            let waited = accepted_at.map(|t| self.now - t);
-            if self.chk.is_acked(&data) || waited.is_some_and(|w| w < RETRY_TICKS * TICK) {
-                continue;
-            }
-            let node = self.client_rng.range(1, self.nodes.len() as u64);
-            let accepted = self.feed(node, Input::Propose(data.clone()))?;
-            self.log(format!(
-                "live proposal {:?} to n{node}{}: {}",
-                data,
-                if waited.is_some() { " (retry)" } else { "" },
-                if accepted {
-                    "accepted"
-                } else {
-                    "refused, will retry"
-                }
-            ));
-            self.live[k].1 = if accepted { Some(self.now) } else { None };
-        }
-        Ok(())
-    }
-
-    fn converged(&self) -> bool {
-        let applied = self.chk.committed_len();
-        self.live.iter().all(|(data, _)| self.chk.is_acked(data))
-            && self
-                .nodes
-                .iter()
-                .all(|n| n.applied() == applied && self.chk.stored_log_len(n.id) == applied)
     }
 }

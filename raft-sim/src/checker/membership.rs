@@ -64,9 +64,55 @@ impl Checker {
         self.on_conf(node, cs);
         if index > self.last_conf_index {
             self.last_conf_index = index;
+            self.new_confs.push((index, cs.clone()));
             self.ops.conf_changes_applied += 1;
             self.ops.joint_entered += u64::from(!cs.voters_outgoing.is_empty());
         }
+    }
+
+    /// Configurations applied for the first time since the last call, by
+    /// index: the cluster's membership as it changes.
+    pub fn take_new_confs(&mut self) -> Vec<(u64, ConfState)> {
+        std::mem::take(&mut self.new_confs)
+    }
+
+    /// Watches one more node, with an empty log and no configuration; its
+    /// id is the next one.
+    pub fn add_node(&mut self) -> NodeId {
+        self.logs.push(Vec::new());
+        self.agree.push(0);
+        self.leading.push(None);
+        self.voters.push(Voters::default());
+        self.retired.push(false);
+        self.logs.len() as NodeId
+    }
+
+    /// `node` was removed for good: its process is gone, it never votes
+    /// again and its state need not converge. Its disk still counts as
+    /// holding what it holds.
+    pub fn retire(&mut self, node: NodeId) {
+        if let Some(r) = self.retired.get_mut((node as usize).wrapping_sub(1)) {
+            *r = true;
+        }
+    }
+
+    /// At the end of a run: every one of `members` stored exactly the
+    /// applied log.
+    pub fn check_converged(&self, members: &[NodeId]) -> Checked {
+        for &id in members {
+            let log = self.logs.get((id as usize).wrapping_sub(1));
+            if log != Some(&self.applied) {
+                return Err(self.fail(
+                    Property::Liveness,
+                    format!(
+                        "n{id} holds {} entries, but {} were applied: logs did not converge",
+                        log.map_or(0, Vec::len),
+                        self.applied.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// What was counted so far.

@@ -7,7 +7,7 @@
 
 use crate::state_machine::{fold, StateMachine};
 use bytes::Bytes;
-use raft_core::{Entry, HardState, NodeId};
+use raft_core::{ConfState, Entry, HardState, NodeId};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use thiserror::Error;
@@ -141,6 +141,11 @@ pub struct Checker {
     voters: Vec<Voters>,
     /// Some node worked with other voters than all nodes.
     membership_changed: bool,
+    /// Nodes removed for good: stopped, never to vote again.
+    retired: Vec<bool>,
+    /// Configurations applied for the first time (by any node), by index,
+    /// not yet taken by the simulation.
+    new_confs: Vec<(u64, ConfState)>,
     /// The highest index of an applied membership change.
     last_conf_index: u64,
     ops: OpCounts,
@@ -172,6 +177,8 @@ impl Checker {
                 nodes
             ],
             membership_changed: false,
+            retired: vec![false; nodes],
+            new_confs: Vec::new(),
             last_conf_index: 0,
             ops: OpCounts::default(),
             reads: HashMap::new(),
@@ -271,57 +278,6 @@ impl Checker {
             k += 1;
         }
         self.agree[n] = k;
-    }
-
-    /// Leader completeness, looking ahead: a node whose disk lacks a
-    /// committed entry must not be able to win an election, i.e. fewer
-    /// than a quorum of disks (its own included) may hold a log that its
-    /// log is at least as up to date as. Raft guarantees it because the
-    /// majority that committed the entry also holds an entry of the
-    /// committing leader's term after it; breaking the commit rule (figure
-    /// 8 of the Raft paper) breaks this before any overwrite happens.
-    ///
-    /// Once membership changed it is not checked: which voters a node
-    /// would ask depends on the configuration it has applied, which may
-    /// trail its log; the leader completeness check on each new leader
-    /// remains.
-    pub fn check_electability(&self) -> Checked {
-        if self.membership_changed {
-            return Ok(());
-        }
-        let committed = self.committed.len();
-        let last = |log: &Vec<Slot>| (log.last().map_or(0, |s| s.term), log.len());
-        for (n, log) in self.logs.iter().enumerate() {
-            if self.agree[n] >= committed {
-                continue;
-            }
-            let (term, len) = last(log);
-            let voters: Vec<String> = self
-                .logs
-                .iter()
-                .enumerate()
-                .filter(|(_, other)| {
-                    let (t, l) = last(other);
-                    term > t || (term == t && len >= l)
-                })
-                .map(|(v, _)| format!("n{}", v + 1))
-                .collect();
-            if voters.len() >= self.quorum {
-                let missing = self.agree[n] + 1;
-                let c = &self.committed[missing - 1];
-                return Err(self.fail(
-                    Property::LeaderCompleteness,
-                    format!(
-                        "n{} lacks committed index {missing} (term {}, committed in term {}) but its log (last term {term}, index {len}) would win the votes of {}",
-                        n + 1,
-                        c.slot.term,
-                        c.term,
-                        voters.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// `node`, in `term`, moved its commit index from `from` to `to`.
@@ -562,6 +518,7 @@ impl Checker {
     }
 }
 
+mod electability;
 mod membership;
 mod snapshot;
 

@@ -91,6 +91,8 @@ pub struct SimNode {
     crashed_at_write: Option<(CrashLoss, usize)>,
     /// The configuration this node last applied (or restored).
     pub conf: ConfState,
+    /// The index of the last membership change it applied.
+    conf_index: u64,
     /// Read states waiting for their index to be applied.
     reads_waiting: Vec<ReadState>,
     /// Reads served: the context, and the index of the state they saw.
@@ -125,6 +127,7 @@ impl SimNode {
             armed: None,
             crashed_at_write: None,
             conf: ConfState::default(),
+            conf_index: 0,
             reads_waiting: Vec::new(),
             reads_served: Vec::new(),
         };
@@ -154,6 +157,19 @@ impl SimNode {
 
     pub fn applied(&self) -> u64 {
         self.applied
+    }
+
+    /// The commit index a restart would come back with.
+    pub fn durable_commit(&self) -> u64 {
+        self.durable.commit
+    }
+
+    /// Whether this node has snapshotted and compacted its log, so that a
+    /// node joining empty gets a snapshot (and with it the configuration)
+    /// rather than the log from index 1, whose start assumes the initial
+    /// configuration the joiner lacks.
+    pub fn has_compacted(&self) -> bool {
+        self.snapshot_every > 0 && self.snapshot_index > 0
     }
 
     /// The process dies. A prefix of the unsynced writes survives.
@@ -259,6 +275,11 @@ impl SimNode {
                     // A forwarded proposal reaching a node that lost its
                     // leader meanwhile: the client's retry is the remedy.
                     Err(Error::ProposalDropped) if is_prop => ("step", Ok(())),
+                    // A response from a node outside the configuration this
+                    // one applied (removed meanwhile, or added by a change
+                    // it has not applied yet, or lost to a restart): etcd's
+                    // node drops those silently, as a runtime must.
+                    Err(Error::StepPeerNotFound) => ("step", Ok(())),
                     r => ("step", r),
                 }
             }
@@ -405,8 +426,16 @@ impl SimNode {
     /// The compaction policy: once `snapshot_every` entries were applied
     /// since the last snapshot, snapshot the state and drop the log up to
     /// it. Followers that need those entries get the snapshot instead.
+    ///
+    /// A membership change applied also snapshots at once: a node added
+    /// empty only takes a snapshot whose configuration includes it (it has
+    /// no other way to learn the membership), so the latest snapshot of
+    /// whoever leads must already hold its addition, as etcd's server
+    /// ensures by sending a snapshot of its current state.
     fn maybe_compact(&mut self, raw: &mut RawNode<DiskHandle>, chk: &Checker) -> Checked {
-        if self.snapshot_every == 0 || self.applied < self.snapshot_index + self.snapshot_every {
+        let due = self.applied >= self.snapshot_index + self.snapshot_every
+            || self.conf_index > self.snapshot_index;
+        if self.snapshot_every == 0 || !due {
             return Ok(());
         }
         let index = self.applied;

@@ -171,6 +171,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
 
     fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), Stop> {
         self.node.conf = conf_state.clone();
+        self.node.conf_index = entry.index;
         self.chk
             .on_conf_applied(self.node.id, entry.index, conf_state);
         Ok(())

@@ -35,6 +35,8 @@ impl Sim {
             }
             Event::Membership(op) => self.change_membership(op)?,
             Event::Kv(req) => self.kv_request(req)?,
+            Event::Join(op) => self.join(op)?,
+            Event::Remove(op) => self.remove(op)?,
             Event::LeaveJoint => {
                 let Some(leader) = self.current_leader() else {
                     return Ok(());
@@ -110,7 +112,11 @@ impl Sim {
         }
     }
 
-    fn propose_change(&mut self, leader: NodeId, cc: AnyConfChange) -> Result<(), Violation> {
+    pub(super) fn propose_change(
+        &mut self,
+        leader: NodeId,
+        cc: AnyConfChange,
+    ) -> Result<(), Violation> {
         let what = format!("{cc:?}");
         let accepted = self.feed(leader, Input::ConfChange(cc))?;
         self.stats.conf_changes_proposed += u64::from(accepted);
