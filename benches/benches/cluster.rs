@@ -8,7 +8,11 @@
 //!   proposers for RocksDB + in-process and RocksDB + QUIC;
 //! - `cluster_latency`: one proposer, commit latency per proposal;
 //! - `disk_limit`: sequential 1 MiB writes with fdatasync each, and one
-//!   4 KiB write + fdatasync.
+//!   4 KiB write + fdatasync;
+//! - `storage_writes`: RocksDB + QUIC, 4 KiB entries, 256 proposers, the
+//!   runtime's background writes (append thread, group commit) beside its
+//!   inline writes, alternating, with the disk's sequential 1 MiB +
+//!   fdatasync rate measured in the same group.
 //!
 //! After criterion's report, a summary prints throughput and p50/p99 as
 //! measured here, and the ratios the targets are judged by (raft-node ÷
@@ -21,6 +25,7 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use raft_benches::limits::{synced_appends, synced_overwrites};
 use raft_cluster::cluster::{LocalCluster, StorageKind, TransportKind};
 use raft_cluster::load::{percentile, run_load, LoadSpec};
+use raft_node::{SnapshotPolicy, StorageWrites};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -48,6 +53,10 @@ struct Observed {
     mib_sync: Vec<Duration>,
     page_sync: Vec<Duration>,
     page_overwrite_sync: Vec<Duration>,
+    /// `storage_writes`: mode -> (entries, time)
+    writes: BTreeMap<&'static str, (u64, Duration)>,
+    /// `storage_writes`: the disk's 1 MiB + fdatasync times, same group
+    writes_disk: Vec<Duration>,
 }
 
 static OBSERVED: Mutex<Option<Observed>> = Mutex::new(None);
@@ -232,6 +241,113 @@ fn disk_limit(c: &mut Criterion) {
     group.finish();
 }
 
+/// Entry size and proposers of the `storage_writes` comparison.
+const WRITES_ENTRY: usize = 4096;
+const WRITES_PROPOSERS: usize = 256;
+const WRITES_MODES: [(StorageWrites, &str); 2] = [
+    (StorageWrites::Inline, "inline"),
+    (StorageWrites::Background, "background"),
+];
+
+fn storage_writes(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("storage_writes");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Bytes(1 << 20));
+    group.bench_function("disk_1MiB_fdatasync", |b| {
+        b.iter_custom(|iters| {
+            let times = synced_appends(dir.path(), 1 << 20, iters as usize).expect("disk");
+            observe(|o| o.writes_disk.extend(&times));
+            times.iter().sum()
+        })
+    });
+    // Both clusters run for the whole group, and their cases alternate,
+    // so that the machine's load falls on both alike.
+    let clusters: Vec<(LocalCluster, &'static str)> = WRITES_MODES
+        .iter()
+        .map(|&(writes, name)| {
+            let started = LocalCluster::start_with_writes(
+                3,
+                StorageKind::Rocks,
+                TransportKind::Quic,
+                None,
+                SnapshotPolicy::default(),
+                writes,
+            );
+            let cluster = rt.block_on(started).expect("cluster starts");
+            rt.block_on(cluster.wait_for_leader(Duration::from_secs(10)))
+                .expect("leader");
+            (cluster, name)
+        })
+        .collect();
+    let entries = per_iter(WRITES_PROPOSERS);
+    for round in 0..2 {
+        for (cluster, name) in &clusters {
+            group.throughput(Throughput::Elements(entries));
+            let id = BenchmarkId::new(format!("rocks+quic 4KiB {name}"), round);
+            group.bench_with_input(id, &WRITES_PROPOSERS, |b, &p| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let spec = LoadSpec {
+                            entries,
+                            entry_size: WRITES_ENTRY,
+                            proposers: p,
+                        };
+                        let report = rt.block_on(run_load(cluster, &spec, None)).expect("load");
+                        total += report.elapsed;
+                        observe(|o| {
+                            let slot = o.writes.entry(name).or_default();
+                            slot.0 += report.acks.len() as u64;
+                            slot.1 += report.elapsed;
+                        });
+                    }
+                    total
+                });
+            });
+        }
+    }
+    for (cluster, _) in clusters {
+        rt.block_on(cluster.shutdown()).expect("shutdown");
+    }
+    group.finish();
+}
+
+/// The `storage_writes` lines of the summary, with the targets.
+fn writes_summary(o: &Observed) {
+    let rate = |name: &str| {
+        o.writes
+            .get(name)
+            .map(|(e, t)| *e as f64 / t.as_secs_f64().max(f64::MIN_POSITIVE))
+    };
+    let (Some(inline), Some(background)) = (rate("inline"), rate("background")) else {
+        return;
+    };
+    let mb = |entries_per_s: f64| entries_per_s * WRITES_ENTRY as f64 / 1e6;
+    let disk_total: Duration = o.writes_disk.iter().sum();
+    let disk_mb = o.writes_disk.len() as f64 * (1 << 20) as f64
+        / disk_total.as_secs_f64().max(f64::MIN_POSITIVE)
+        / 1e6;
+    let ratio = background / inline.max(f64::MIN_POSITIVE);
+    let share = mb(background) / disk_mb.max(f64::MIN_POSITIVE);
+    println!(
+        "storage writes, rocks+quic, {WRITES_ENTRY}-byte entries, {WRITES_PROPOSERS} proposers: \
+         background {background:.0} entries/s ({:.1} MB/s), inline {inline:.0} entries/s ({:.1} MB/s)",
+        mb(background),
+        mb(inline)
+    );
+    println!(
+        "  background / inline = {ratio:.2} (target >= 3: {}); background = {:.0}% of the disk's \
+         1 MiB + fdatasync rate {disk_mb:.1} MB/s (target >= 20%: {})",
+        if ratio >= 3.0 { "met" } else { "not met" },
+        100.0 * share,
+        if share >= 0.2 { "met" } else { "not met" }
+    );
+}
+
 fn summary() {
     let Ok(guard) = OBSERVED.lock() else { return };
     let Some(o) = guard.as_ref() else { return };
@@ -291,6 +407,7 @@ fn summary() {
             100.0 * best / disk_mb
         );
     }
+    writes_summary(o);
     if let Some(lat) = o.latency.get("rocks+quic") {
         let p50 = percentile(lat, 50.0);
         println!(
@@ -302,7 +419,13 @@ fn summary() {
     }
 }
 
-criterion_group!(benches, disk_limit, cluster_latency, cluster_throughput);
+criterion_group!(
+    benches,
+    disk_limit,
+    cluster_latency,
+    cluster_throughput,
+    storage_writes
+);
 
 fn main() {
     let started = Instant::now();

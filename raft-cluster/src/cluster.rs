@@ -4,7 +4,7 @@
 
 use crate::state::{Checksum, ChecksumMachine};
 use raft_core::{ConfState, EntryId, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{spawn, NodeHandle, SnapshotPolicy};
+use raft_node::{spawn, NodeHandle, SnapshotPolicy, StorageWrites};
 use raft_storage_rocks::RocksStorage;
 use raft_transport_quic::dev_certs::DevCa;
 use raft_transport_quic::QuicTransport;
@@ -88,6 +88,7 @@ pub struct LocalCluster {
     /// Each node's state machine (shared with it), node 1 first.
     states: Vec<ChecksumMachine>,
     snapshot: SnapshotPolicy,
+    writes: StorageWrites,
     links: Links,
 }
 
@@ -126,6 +127,27 @@ impl LocalCluster {
         data_dir: Option<PathBuf>,
         snapshot: SnapshotPolicy,
     ) -> Result<LocalCluster, ClusterError> {
+        LocalCluster::start_with_writes(
+            n,
+            storage,
+            transport,
+            data_dir,
+            snapshot,
+            StorageWrites::default(),
+        )
+        .await
+    }
+
+    /// [`LocalCluster::start_with`], the nodes writing their logs as
+    /// `writes` says (the benchmarks compare the modes).
+    pub async fn start_with_writes(
+        n: u64,
+        storage: StorageKind,
+        transport: TransportKind,
+        data_dir: Option<PathBuf>,
+        snapshot: SnapshotPolicy,
+        writes: StorageWrites,
+    ) -> Result<LocalCluster, ClusterError> {
         let data = match (storage, data_dir) {
             (StorageKind::Memory, _) => None,
             (StorageKind::Rocks, Some(path)) => Some(DataDir::Kept(path)),
@@ -149,6 +171,7 @@ impl LocalCluster {
             storage,
             data: data.as_ref(),
             snapshot: &snapshot,
+            writes,
             restart: false,
         };
         let state = |id: NodeId| states[id as usize - 1].clone();
@@ -197,6 +220,7 @@ impl LocalCluster {
             data,
             states,
             snapshot,
+            writes,
             links,
         })
     }
@@ -238,6 +262,7 @@ impl LocalCluster {
             storage: self.storage,
             data: self.data.as_ref(),
             snapshot: &self.snapshot,
+            writes: self.writes,
             restart: true,
         };
         let handle = match &self.links {
@@ -268,6 +293,7 @@ impl LocalCluster {
             storage: self.storage,
             data: self.data.as_ref(),
             snapshot: &self.snapshot,
+            writes: self.writes,
             restart: false,
         };
         let (handle, address) = match &mut self.links {
@@ -373,6 +399,7 @@ struct Start<'a> {
     storage: StorageKind,
     data: Option<&'a DataDir>,
     snapshot: &'a SnapshotPolicy,
+    writes: StorageWrites,
     /// Open the node's existing log rather than create a fresh one.
     restart: bool,
 }
@@ -384,6 +411,7 @@ impl Start<'_> {
     {
         let mut config = node_config(self.id);
         config.snapshot = self.snapshot.clone();
+        config.storage_writes = self.writes;
         let handle = match (self.storage, self.data) {
             (StorageKind::Rocks, Some(data)) => {
                 let dir = node_dir(data.path(), self.id);

@@ -128,7 +128,9 @@ pub use read_only::ReadState;
 pub use ready_loop::ReadyHandler;
 pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;
-pub use storage::{InitialState, LogStorage, LogWrite, MemStorage, StorageError};
+pub use storage::{
+    InitialState, LogStorage, LogWrite, MemStorage, PendingWrite, Staged, StorageError, WriteKind,
+};
 pub use transport::{
     FaultyTransport, LinkFaults, MemNetwork, MemTransport, Transport, TransportEvent,
 };

@@ -559,6 +559,11 @@ impl<S: LogStorage> RawNode<S> {
         self.raft.soft_state()
     }
 
+    /// Whether the node runs with `Config::async_storage_writes`.
+    pub fn async_storage_writes(&self) -> bool {
+        self.async_storage_writes
+    }
+
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.raft.id

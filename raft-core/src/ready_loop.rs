@@ -23,10 +23,30 @@
 //! A harness that wants the old "persist, then send everything" order needs
 //! nothing of its own: as long as the early messages are only queued (not
 //! delivered) before `persist` returns, the queue ends up in the same order.
+//!
+//! ## With `Config::async_storage_writes`
+//!
+//! The Ready's writes may finish after the Ready is handled, so the order
+//! differs where it must, and `advance` is not used:
+//!
+//! 1. [`ReadyHandler::observe`], as above;
+//! 2. [`ReadyHandler::send`] gets every message to a peer: the ones that
+//!    vouch for durable state are not among them, they travel inside the
+//!    `MsgStorageAppend` as its responses;
+//! 3. [`ReadyHandler::append`] gets the write and the `MsgStorageAppend`.
+//!    If it is durable when the hook returns, the Ready loop completes it at
+//!    once ([`RawNode::append_done`]: restore from its snapshot, then its
+//!    responses, sent or stepped); otherwise the handler calls
+//!    `append_done` itself once the write is durable, in the order the
+//!    appends were handed out. Later Readies may be handled meanwhile;
+//! 4. the committed entries of the `MsgStorageApply` go to
+//!    [`ReadyHandler::apply`] and membership changes are applied as in steps
+//!    6 and 7 above, then its response is stepped. raft-core hands out only
+//!    entries already durable here, so applying does not wait for step 3.
 
 use crate::confchange::AnyConfChange;
 use crate::error::Error;
-use crate::message::Message;
+use crate::message::{is_local_thread, Message, MessageType};
 use crate::raw_node::{RawNode, Ready};
 use crate::storage::{LogStorage, LogWrite};
 use crate::types::{ConfState, Entry};
@@ -62,6 +82,26 @@ pub trait ReadyHandler<S: LogStorage> {
         store.write(write).map_err(|e| Error::from(e).into())
     }
 
+    /// With async storage writes, takes a Ready's log changes (`write`) and
+    /// its `MsgStorageAppend` (whose entries were moved into `write`; its
+    /// `responses` vouch for the write). Returns the message when the write
+    /// is already as durable as `write.sync` asks, for the Ready loop to
+    /// complete; `None` when the write goes on elsewhere, in which case the
+    /// handler calls [`RawNode::append_done`] with the message once it is
+    /// durable, appends in the order they were handed out. By default the
+    /// write is done at once, through `persist`.
+    fn append(
+        &mut self,
+        store: &mut S,
+        write: LogWrite,
+        append: Message,
+    ) -> Result<Option<Message>, Self::Error> {
+        if !write.is_empty() {
+            self.persist(store, write)?;
+        }
+        Ok(Some(append))
+    }
+
     /// Replaces the state machine's state with `snapshot`'s (its data as the
     /// application wrote it), after the log was cut at the snapshot by
     /// `persist`. Called only for a Ready that carries a snapshot, before
@@ -73,7 +113,7 @@ pub trait ReadyHandler<S: LogStorage> {
 
     /// Applies the Ready's committed entries (possibly none) to the state
     /// machine. Called once per Ready, after the durable responses were
-    /// sent.
+    /// sent (with async storage writes: once per Ready that has any).
     fn apply(&mut self, committed: &[Entry]) -> Result<(), Self::Error>;
 
     /// Told, after `apply`, the configuration that the committed membership
@@ -94,6 +134,9 @@ impl<S: LogStorage> RawNode<S> {
     pub fn handle_ready<H: ReadyHandler<S>>(&mut self, handler: &mut H) -> Result<(), H::Error> {
         let mut rd = self.ready()?;
         handler.observe(&rd)?;
+        if self.async_storage_writes() {
+            return self.handle_async_ready(rd, handler);
+        }
         let write = rd.take_log_write();
         let (early, late) = split_by_durability(std::mem::take(&mut rd.messages));
         if !early.is_empty() {
@@ -108,19 +151,90 @@ impl<S: LogStorage> RawNode<S> {
         if let Some(snapshot) = &rd.snapshot {
             handler.restore(snapshot)?;
         }
-        handler.apply(&rd.committed_entries)?;
-        for entry in rd
-            .committed_entries
-            .iter()
-            .filter(|e| e.entry_type.is_conf_change())
-        {
+        self.apply_committed(&rd.committed_entries, handler)?;
+        self.advance()?;
+        Ok(())
+    }
+
+    /// Steps 2 to 4 of the async order (see the [module docs](self)).
+    fn handle_async_ready<H: ReadyHandler<S>>(
+        &mut self,
+        mut rd: Ready,
+        handler: &mut H,
+    ) -> Result<(), H::Error> {
+        // `ready` queues the storage messages last, after the peers' ones.
+        let (mut append, mut apply) = (None, None);
+        let mut peers = std::mem::take(&mut rd.messages);
+        while peers.last().is_some_and(|m| is_local_thread(m.to)) {
+            match peers.pop() {
+                Some(m) if m.msg_type == MessageType::MsgStorageAppend => append = Some(m),
+                Some(m) if m.msg_type == MessageType::MsgStorageApply => apply = Some(m),
+                _ => {}
+            }
+        }
+        if !peers.is_empty() {
+            handler.send(peers);
+        }
+        if let Some(mut append) = append {
+            // The entries travel in the write; the message keeps what
+            // completing it needs (responses, snapshot).
+            append.entries = Vec::new();
+            let write = rd.take_log_write();
+            if let Some(done) = handler.append(self.store_mut(), write, append)? {
+                self.append_done(done, handler)?;
+            }
+        }
+        if let Some(mut apply) = apply {
+            self.apply_committed(&apply.entries, handler)?;
+            for response in std::mem::take(&mut apply.responses) {
+                self.step(response)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// With async storage writes: the write of `append` (a `MsgStorageAppend`
+    /// handed to [`ReadyHandler::append`]) is durable. Restores the state
+    /// machine from its snapshot, if it carries one, then delivers its
+    /// responses: those to peers through [`ReadyHandler::send`], this
+    /// node's own (its vote, its append, the storage acknowledgement)
+    /// stepped here.
+    pub fn append_done<H: ReadyHandler<S>>(
+        &mut self,
+        mut append: Message,
+        handler: &mut H,
+    ) -> Result<(), H::Error> {
+        if let Some(snapshot) = append.snapshot.take() {
+            handler.restore(&snapshot)?;
+        }
+        let me = self.id();
+        let (own, peers): (Vec<Message>, Vec<Message>) = std::mem::take(&mut append.responses)
+            .into_iter()
+            .partition(|m| m.to == me);
+        if !peers.is_empty() {
+            handler.send(peers);
+        }
+        for response in own {
+            self.step(response)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `committed` through the handler, then the membership changes
+    /// among them to the node, in log order.
+    fn apply_committed<H: ReadyHandler<S>>(
+        &mut self,
+        committed: &[Entry],
+        handler: &mut H,
+    ) -> Result<(), H::Error> {
+        handler.apply(committed)?;
+        for entry in committed.iter().filter(|e| e.entry_type.is_conf_change()) {
             let conf_state = match AnyConfChange::from_entry(entry).map_err(Error::from)? {
                 Some(cc) => self.apply_conf_change(cc)?,
                 None => continue,
             };
             handler.conf_changed(entry, &conf_state)?;
         }
-        self.advance()?;
         Ok(())
     }
 

@@ -29,6 +29,35 @@ pub struct NodeConfig {
     /// A read not confirmed and applied within this many ticks fails with
     /// [`crate::ReadError::Timeout`] rather than risk a stale answer.
     pub read_timeout_ticks: u64,
+    /// How a Ready's log writes are made; decides
+    /// `raft.async_storage_writes` when the node starts.
+    pub storage_writes: StorageWrites,
+}
+
+/// How the Raft loop gets each Ready's entries and hard state to the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageWrites {
+    /// `Background` for a storage that stages its writes
+    /// ([`raft_core::WriteKind::Staged`], e.g. RocksDB), `Inline` for any
+    /// other.
+    Auto,
+    /// The loop writes each Ready itself and waits for it: inline for an
+    /// in-memory log, through tokio's `block_in_place` for one that blocks.
+    /// Responses leave and the Ready is advanced once the write returns.
+    ///
+    /// The default, because it is the faster mode as measured so far:
+    /// `Background` reached 0.72-0.77x of its entries/s on RocksDB + QUIC
+    /// with 256 proposers (README, "Storage writes off the loop").
+    #[default]
+    Inline,
+    /// raft-core's async storage writes: the loop stages each Ready's
+    /// write and carries on; an append thread runs the staged writes in
+    /// order, syncing once for all it has at hand (group commit), and
+    /// hands them back; only then do their responses (votes, append
+    /// acknowledgements, the leader's own included) leave or get stepped.
+    /// A storage that does not stage is written inline, as by `Inline`.
+    Background,
 }
 
 /// How [`crate::NodeHandle::read_index`] is confirmed by the leader.
@@ -131,7 +160,8 @@ impl Default for SnapshotPolicy {
 impl NodeConfig {
     /// The runtime's defaults around `raft`: 100 ms ticks, proposals dropped
     /// after 30 ticks uncommitted, queues of 4096, a snapshot every 10,000
-    /// entries, Safe reads failing after 30 ticks.
+    /// entries, Safe reads failing after 30 ticks, storage writes in the
+    /// background when the storage stages them.
     pub fn new(raft: raft_core::Config) -> NodeConfig {
         NodeConfig {
             raft,
@@ -142,6 +172,7 @@ impl NodeConfig {
             snapshot: SnapshotPolicy::default(),
             read_mode: ReadMode::Safe,
             read_timeout_ticks: 30,
+            storage_writes: StorageWrites::default(),
         }
     }
 

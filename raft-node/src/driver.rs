@@ -1,6 +1,7 @@
 //! The Raft loop: one tokio task per node that owns the [`RawNode`], feeds it
 //! ticks, messages and proposals, and handles each Ready.
 
+use crate::append_worker::{AppendWorker, Completion};
 use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
@@ -8,13 +9,13 @@ use crate::membership::{self, MemberChange, MembershipError, MembershipState};
 use crate::metrics::Metrics;
 use crate::proposals::{BatchReply, Proposals, Reply, Waiter};
 use crate::reads::{ReadReply, Reads};
-use crate::snapshotting::{blocking_io, finished, InFlight, Snapshots};
-use crate::state_machine::{Applied, StateMachine};
+use crate::ready_io::ReadyIo;
+use crate::snapshotting::{finished, InFlight, Snapshots};
+use crate::state_machine::StateMachine;
 use crate::transfer::{Transfer, TransferReply};
 use bytes::Bytes;
 use raft_core::{
-    ConfState, Entry, LogStorage, LogWrite, Message, MessageType, NodeId, RawNode, ReadState,
-    Ready, ReadyHandler, Role, Snapshot, Transport, TransportEvent,
+    Entry, LogStorage, Message, MessageType, NodeId, RawNode, Role, Transport, TransportEvent,
 };
 use std::future::poll_fn;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -71,6 +72,9 @@ pub(crate) struct Driver<S: LogStorage, M> {
     pub(crate) next_seq: u64,
     pub(crate) ticks: u64,
     readies: u64,
+    /// The append thread, in the background mode with a storage that
+    /// stages its writes.
+    worker: Option<AppendWorker>,
 }
 
 impl<S, M> Driver<S, M>
@@ -85,6 +89,7 @@ where
         metrics: watch::Sender<Metrics>,
         snapshots: Snapshots,
         membership: MembershipState,
+        worker: Option<AppendWorker>,
     ) -> Driver<S, M> {
         // Sequence numbers must not repeat across restarts, or an entry
         // proposed before a crash and applied after it would answer a new
@@ -109,6 +114,7 @@ where
             next_seq,
             ticks: 0,
             readies: 0,
+            worker,
         }
     }
 
@@ -117,6 +123,7 @@ where
         mut transport: T,
         mut commands: mpsc::Receiver<Command>,
         mut stop: watch::Receiver<bool>,
+        mut appended: Option<tokio::sync::mpsc::UnboundedReceiver<Completion>>,
     ) -> Result<(), NodeError> {
         let mut ticker = tokio::time::interval(self.config.tick_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -131,6 +138,7 @@ where
                     job = None;
                     self.snapshot_done(index, conf_state, made)
                 }
+                done = durable(&mut appended) => self.appends_durable(done, &mut transport),
                 event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
                     Some(event) => self.on_transport(event),
                     None => {
@@ -162,6 +170,9 @@ where
                 break Err(e);
             }
         };
+        if let Some(worker) = &mut self.worker {
+            worker.stop();
+        }
         self.fail_pending(ProposeError::ShuttingDown);
         self.reads.fail_all(ReadError::ShuttingDown);
         self.fail_transfers(TransferError::ShuttingDown);
@@ -399,16 +410,8 @@ where
     }
 
     fn handle_some_readies<T: Transport>(&mut self, transport: &mut T) -> Result<(), NodeError> {
-        let mut handler = ReadyIo {
-            me: self.raw.id(),
-            transport,
-            state_machine: &mut self.state_machine,
-            proposals: &mut self.proposals,
-            snapshots: &mut self.snapshots,
-            read_states: Vec::new(),
-            membership: &mut self.membership,
-        };
-        let handled = self.raw.handle_readies(&mut handler)?;
+        let (raw, mut handler) = self.split(transport);
+        let handled = raw.handle_readies(&mut handler)?;
         let read_states = handler.read_states;
         if handled > 0 {
             self.readies += handled as u64;
@@ -417,6 +420,45 @@ where
             self.publish_metrics();
             self.settle_reads(read_states);
             self.settle_transfers();
+        }
+        Ok(())
+    }
+
+    /// The node, and the handler of its Readies over everything else.
+    fn split<'a, T: Transport>(
+        &'a mut self,
+        transport: &'a mut T,
+    ) -> (&'a mut RawNode<S>, ReadyIo<'a, T, M>) {
+        let handler = ReadyIo {
+            me: self.raw.id(),
+            transport,
+            state_machine: &mut self.state_machine,
+            proposals: &mut self.proposals,
+            snapshots: &mut self.snapshots,
+            read_states: Vec::new(),
+            membership: &mut self.membership,
+            worker: self.worker.as_mut(),
+        };
+        (&mut self.raw, handler)
+    }
+
+    /// The append thread made these appends durable: their responses may
+    /// now leave (or, this node's own, be stepped), in order.
+    fn appends_durable<T: Transport>(
+        &mut self,
+        done: Option<Completion>,
+        transport: &mut T,
+    ) -> Result<(), NodeError> {
+        let Some(done) = done else {
+            return Err(NodeError::Task("the append thread has stopped".to_string()));
+        };
+        let appends = done.map_err(raft_core::Error::from)?;
+        if let Some(worker) = &mut self.worker {
+            worker.completed(appends.len());
+        }
+        let (raw, mut handler) = self.split(transport);
+        for append in appends {
+            raw.append_done(append, &mut handler)?;
         }
         Ok(())
     }
@@ -455,119 +497,13 @@ where
     }
 }
 
-/// The driver's side of a Ready: the transport, the state machine and the
-/// proposals waiting for their entries to apply.
-struct ReadyIo<'a, T, M> {
-    me: NodeId,
-    transport: &'a mut T,
-    state_machine: &'a mut M,
-    proposals: &'a mut Proposals,
-    snapshots: &'a mut Snapshots,
-    /// The confirmed reads the Readies carried, settled after them.
-    read_states: Vec<ReadState>,
-    membership: &'a mut MembershipState,
-}
-
-impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
-where
-    S: LogStorage,
-    T: Transport,
-    M: StateMachine,
-{
-    type Error = NodeError;
-
-    fn observe(&mut self, ready: &Ready) -> Result<(), NodeError> {
-        self.read_states.extend(ready.read_states.iter().cloned());
-        Ok(())
-    }
-
-    fn send(&mut self, messages: Vec<Message>) {
-        let snaps = messages
-            .iter()
-            .filter(|m| m.msg_type == MessageType::MsgSnap)
-            .count();
-        self.snapshots.metrics.sent += snaps as u64;
-        self.transport.send(messages);
-    }
-
-    /// The write blocks (an fsync can take milliseconds) on the loop's own
-    /// thread. On a multi-threaded runtime, `block_in_place` tells tokio so,
-    /// and it moves this worker's other tasks to another worker meanwhile.
-    fn persist(&mut self, store: &mut S, write: LogWrite) -> Result<(), NodeError> {
-        let written = blocking_io(|| store.write(write));
-        Ok(written.map_err(raft_core::Error::from)?)
-    }
-
-    /// A leader's snapshot was installed in the log: the state machine
-    /// takes its state, and the entries that follow apply on top.
-    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), NodeError> {
-        let index = snapshot.index();
-        tracing::info!(
-            id = self.me,
-            index,
-            term = snapshot.term(),
-            bytes = snapshot.data.len(),
-            "restoring the state machine from a leader's snapshot"
-        );
-        self.state_machine
-            .restore(&snapshot.data, index)
-            .map_err(|source| NodeError::Restore { index, source })?;
-        self.snapshots.restored(index);
-        self.membership
-            .restored(index, &snapshot.metadata.conf_state);
-        Ok(())
-    }
-
-    fn apply(&mut self, entries: &[Entry]) -> Result<(), NodeError> {
-        for e in entries {
-            if e.index <= self.snapshots.applied {
-                // Already in the state the machine was restored from.
-                continue;
-            }
-            self.membership.entry_applied(self.me, e);
-            if e.entry_type.is_conf_change() {
-                // raft-core applies it after this call; `conf_changed` follows.
-                self.snapshots.entry_applied(e.index, 0);
-                continue;
-            }
-            self.snapshots.entry_applied(e.index, e.data.len());
-            if e.data.is_empty() {
-                // A leader's no-op entry: nothing for the application.
-                continue;
-            }
-            match envelope::unwrap(&e.data) {
-                Some((id, payload)) => {
-                    let response = self.state_machine.apply(e.index, &payload);
-                    if id.node == self.me {
-                        let index = e.index;
-                        self.proposals
-                            .resolve(id.seq, Ok(Applied { index, response }));
-                    }
-                }
-                None => {
-                    self.state_machine.apply(e.index, &e.data);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn conf_changed(&mut self, entry: &Entry, conf_state: &ConfState) -> Result<(), NodeError> {
-        if self.membership.conf_changed(self.me, entry, conf_state) {
-            self.snapshots.force();
-        }
-        if !membership::is_member(conf_state, self.me) && !self.proposals.is_empty() {
-            // A removed node applies nothing after its removal: its
-            // proposals would only time out. The caller may retry elsewhere.
-            tracing::info!(
-                id = self.me,
-                waiting = self.proposals.len(),
-                "removed from the group; failing pending proposals"
-            );
-            self.proposals.fail_all(ProposeError::Dropped {
-                reason: "this node was removed from the group".to_string(),
-            });
-        }
-        Ok(())
+/// The next group of appends the append thread made durable; never resolves
+/// without an append thread, so that it can sit in a `select!` branch.
+async fn durable(
+    appended: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Completion>>,
+) -> Option<Completion> {
+    match appended {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

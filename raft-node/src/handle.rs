@@ -1,6 +1,7 @@
 //! Starting a node and talking to it.
 
-use crate::config::NodeConfig;
+use crate::append_worker::AppendWorker;
+use crate::config::{NodeConfig, StorageWrites};
 use crate::driver::{Command, Driver};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::membership::{MemberChange, Membership, MembershipError, MembershipState};
@@ -8,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::snapshotting::Snapshots;
 use crate::state_machine::{Applied, StateMachine};
 use bytes::Bytes;
-use raft_core::{LogStorage, NodeId, RawNode, Snapshot, Transport};
+use raft_core::{LogStorage, NodeId, RawNode, Snapshot, Transport, WriteKind};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -48,6 +49,13 @@ where
 {
     config.validate()?;
     config.raft.read_only_option = config.read_mode.raft_option();
+    let staging = storage.write_kind() == WriteKind::Staged;
+    let background = match config.storage_writes {
+        StorageWrites::Inline => false,
+        StorageWrites::Background => true,
+        StorageWrites::Auto => staging,
+    };
+    config.raft.async_storage_writes = background;
     let stored = match storage.snapshot() {
         Ok(snapshot) => snapshot,
         // A log that keeps no snapshots has none to restore.
@@ -88,6 +96,15 @@ where
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (membership, membership_rx) = MembershipState::new(raw.status().conf_state);
+    // Only a storage that stages its writes has I/O to hand off; any other
+    // is written by the loop even in the background mode.
+    let (worker, appended) = match background && staging {
+        true => {
+            let (worker, appended) = AppendWorker::start(id)?;
+            (Some(worker), Some(appended))
+        }
+        false => (None, None),
+    };
     let driver = Driver::new(
         raw,
         state_machine,
@@ -95,8 +112,9 @@ where
         metrics_tx,
         snapshots,
         membership,
+        worker,
     );
-    let task = tokio::spawn(driver.run(transport, command_rx, stop_rx));
+    let task = tokio::spawn(driver.run(transport, command_rx, stop_rx, appended));
     Ok(NodeHandle {
         id,
         commands: command_tx,

@@ -3,9 +3,17 @@
 use bytes::Bytes;
 use raft_node::ProposeError;
 
+#[macro_use]
 mod common;
 
-use common::{config, start, start_with, timeout};
+use common::{config, start, start_with, timeout, Mode};
+
+in_both_modes!(
+    a_batch_applies_in_order_with_one_result_per_entry,
+    a_follower_refuses_the_whole_batch,
+    entries_refused_by_raft_fail_alone_and_the_rest_apply,
+    concurrent_batches_and_single_proposals_all_apply,
+);
 
 fn entries(range: std::ops::Range<u32>) -> Vec<Bytes> {
     range
@@ -13,9 +21,8 @@ fn entries(range: std::ops::Range<u32>) -> Vec<Bytes> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_applies_in_order_with_one_result_per_entry() {
-    let c = start(3);
+async fn a_batch_applies_in_order_with_one_result_per_entry(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap();
     let batch = entries(0..50);
     let results = timeout(leader.propose_batch(batch.clone())).await.unwrap();
@@ -47,9 +54,8 @@ async fn a_batch_applies_in_order_with_one_result_per_entry() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_refuses_the_whole_batch() {
-    let c = start(3);
+async fn a_follower_refuses_the_whole_batch(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap();
     let leader_id = leader.id();
     let follower = c.nodes.iter().find(|n| n.id() != leader_id).unwrap();
@@ -76,14 +82,13 @@ async fn a_follower_refuses_the_whole_batch() {
         .all(|(_, d)| !d.starts_with(b"entry-"))));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_refused_by_raft_fail_alone_and_the_rest_apply() {
+async fn entries_refused_by_raft_fail_alone_and_the_rest_apply(mode: Mode) {
     // The uncommitted tail holds 100 payload bytes (each entry carries a
     // 17-byte header). With the leader cut off, a 60-byte entry stays
     // uncommitted (77 bytes); a batch of an empty entry (17) and another
     // 60-byte one (77) does not fit as a whole, and is then taken entry by
     // entry: the empty one fits, the large one is refused.
-    let c = start_with(3, 3, |id| {
+    let c = start_with(mode, 3, 3, |id| {
         let mut c = config(id);
         c.raft.max_uncommitted_entries_size = 100;
         c.proposal_timeout_ticks = 4000;
@@ -126,9 +131,8 @@ async fn entries_refused_by_raft_fail_alone_and_the_rest_apply() {
     assert!(again[0].as_ref().unwrap().index > small.index);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_batches_and_single_proposals_all_apply() {
-    let c = start(3);
+async fn concurrent_batches_and_single_proposals_all_apply(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap().clone();
     let mut tasks = Vec::new();
     for k in 0..8u32 {

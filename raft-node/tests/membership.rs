@@ -5,11 +5,23 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
 use raft_node::{
-    spawn, MemberChange, Membership, MembershipError, NodeConfig, NodeHandle, SnapshotError,
-    SnapshotJob, SnapshotPolicy, StateMachine,
+    MemberChange, Membership, MembershipError, NodeConfig, NodeHandle, SnapshotError, SnapshotJob,
+    SnapshotPolicy, StateMachine,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+#[macro_use]
+mod common;
+
+use common::Mode;
+
+in_both_modes!(
+    a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader,
+    several_changes_go_through_a_joint_configuration,
+    refusals_are_typed,
+    a_member_added_before_any_compaction_joins_from_a_snapshot,
+);
 
 /// A running hash of what was applied, in order, and how many entries.
 #[derive(Clone, Default)]
@@ -48,7 +60,7 @@ struct Node {
     state: Hasher,
 }
 
-fn start_node(net: &MemNetwork, id: NodeId, storage: MemStorage) -> Node {
+fn start_node(mode: Mode, net: &MemNetwork, id: NodeId, storage: MemStorage) -> Node {
     let mut raft = Config::new(id);
     raft.random_seed = Some(id);
     raft.pre_vote = true;
@@ -60,14 +72,16 @@ fn start_node(net: &MemNetwork, id: NodeId, storage: MemStorage) -> Node {
     policy.catch_up_entries = 5;
     config.snapshot = policy;
     let state = Hasher::default();
-    let handle = spawn(config, storage, net.join(id), state.clone()).unwrap();
+    let handle = mode
+        .spawn(config, storage, net.join(id), state.clone())
+        .unwrap();
     Node { handle, state }
 }
 
-fn start(n: u64) -> (MemNetwork, Vec<Node>) {
+fn start(mode: Mode, n: u64) -> (MemNetwork, Vec<Node>) {
     let net = MemNetwork::new(4096);
     let nodes = (1..=n)
-        .map(|id| start_node(&net, id, MemStorage::with_voters(1..=n)))
+        .map(|id| start_node(mode, &net, id, MemStorage::with_voters(1..=n)))
         .collect();
     (net, nodes)
 }
@@ -128,9 +142,8 @@ async fn change(nodes: &[Node], changes: Vec<MemberChange>) -> Result<Membership
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader() {
-    let (net, mut nodes) = start(3);
+async fn a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader(mode: Mode) {
+    let (net, mut nodes) = start(mode, 3);
     load(&nodes, 60, "before").await;
     let old = leader(&nodes).await;
     let old_id = old.id();
@@ -143,7 +156,7 @@ async fn a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader() 
     assert_eq!(m.conf_state.learners, vec![4]);
     assert_eq!(m.addresses.get(&4).map(|a| &a[..]), Some(&b"mem:4"[..]));
     // The new member starts empty: it learns the group from the leader.
-    nodes.push(start_node(&net, 4, MemStorage::new()));
+    nodes.push(start_node(mode, &net, 4, MemStorage::new()));
     let index = load(&nodes, 10, "learner").await;
     let learner = &nodes[3];
     if timeout(learner.handle.wait_for(|m| m.applied >= index))
@@ -201,9 +214,8 @@ async fn a_learner_catches_up_by_snapshot_is_promoted_and_replaces_the_leader() 
 /// fed entries from index 1 would replay its own addition onto an empty
 /// configuration and stop. The runtime compacts first, so it gets a
 /// snapshot instead.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_added_before_any_compaction_joins_from_a_snapshot() {
-    let (net, mut nodes) = start(3);
+async fn a_member_added_before_any_compaction_joins_from_a_snapshot(mode: Mode) {
+    let (net, mut nodes) = start(mode, 3);
     load(&nodes, 3, "before").await;
     let l = leader(&nodes).await;
     assert_eq!(
@@ -211,7 +223,7 @@ async fn a_member_added_before_any_compaction_joins_from_a_snapshot() {
         0,
         "nothing compacted yet"
     );
-    nodes.push(start_node(&net, 4, MemStorage::new()));
+    nodes.push(start_node(mode, &net, 4, MemStorage::new()));
 
     let m = l.add_learner(4, &b"mem:4"[..]).await.unwrap();
     assert_eq!(m.conf_state.learners, vec![4]);
@@ -237,16 +249,15 @@ async fn a_member_added_before_any_compaction_joins_from_a_snapshot() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_changes_go_through_a_joint_configuration() {
-    let (net, mut nodes) = start(3);
+async fn several_changes_go_through_a_joint_configuration(mode: Mode) {
+    let (net, mut nodes) = start(mode, 3);
     // Too few entries for the policy's snapshot: the new members join from
     // the one the runtime makes because members were added.
     load(&nodes, 5, "x").await;
     let l = leader(&nodes).await;
     let gone = (1..=3).find(|id| *id != l.id()).unwrap();
-    nodes.push(start_node(&net, 4, MemStorage::new()));
-    nodes.push(start_node(&net, 5, MemStorage::new()));
+    nodes.push(start_node(mode, &net, 4, MemStorage::new()));
+    nodes.push(start_node(mode, &net, 5, MemStorage::new()));
     let changes = vec![
         MemberChange::AddVoter {
             id: 4,
@@ -279,9 +290,8 @@ async fn several_changes_go_through_a_joint_configuration() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_are_typed() {
-    let (net, nodes) = start(3);
+async fn refusals_are_typed(mode: Mode) {
+    let (net, nodes) = start(mode, 3);
     load(&nodes, 1, "x").await;
     let l = leader(&nodes).await;
     let follower = nodes.iter().find(|n| n.handle.id() != l.id()).unwrap();

@@ -4,9 +4,21 @@ use raft_core::{NodeId, Role};
 use raft_node::{NodeConfigError, NodeHandle, ReadError, ReadMode, TransferError};
 use std::time::Duration;
 
+#[macro_use]
 mod common;
 
-use common::{config, start, start_with, timeout, Cluster};
+use common::{config, start, start_with, timeout, Cluster, Mode};
+
+in_both_modes!(
+    a_read_after_an_acknowledged_write_sees_it_on_every_node,
+    concurrent_reads_share_rounds,
+    a_cut_off_leader_refuses_reads_instead_of_answering_stale,
+    a_node_without_a_leader_says_so,
+    lease_reads_need_check_quorum_and_then_work,
+    leadership_moves_where_asked_and_the_caller_hears_it,
+    transfers_that_cannot_happen_fail_with_a_reason,
+    shutdown_fails_waiting_reads,
+);
 
 /// Waits until every node knows `leader` leads.
 async fn settled(c: &Cluster, leader: NodeId) {
@@ -18,9 +30,8 @@ async fn settled(c: &Cluster, leader: NodeId) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_after_an_acknowledged_write_sees_it_on_every_node() {
-    let c = start(3);
+async fn a_read_after_an_acknowledged_write_sees_it_on_every_node(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap();
     settled(&c, leader.id()).await;
     for round in 0..5u8 {
@@ -40,9 +51,8 @@ async fn a_read_after_an_acknowledged_write_sees_it_on_every_node() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_reads_share_rounds() {
-    let c = start_with(3, 3, |id| {
+async fn concurrent_reads_share_rounds(mode: Mode) {
+    let c = start_with(mode, 3, 3, |id| {
         let mut cfg = config(id);
         cfg.read_timeout_ticks = 100_000;
         cfg
@@ -73,9 +83,8 @@ async fn concurrent_reads_share_rounds() {
     assert!((1..=2).contains(&rounds), "{rounds} rounds for 200 reads");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_off_leader_refuses_reads_instead_of_answering_stale() {
-    let c = start(3);
+async fn a_cut_off_leader_refuses_reads_instead_of_answering_stale(mode: Mode) {
+    let c = start(mode, 3);
     let old = timeout(c.leader()).await.unwrap().clone();
     settled(&c, old.id()).await;
     c.isolate(old.id());
@@ -119,18 +128,16 @@ async fn a_cut_off_leader_refuses_reads_instead_of_answering_stale() {
     assert!(c.saw(old.id(), b"fresh"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_without_a_leader_says_so() {
+async fn a_node_without_a_leader_says_so(mode: Mode) {
     // Only node 1 of three runs: no election can succeed.
-    let c = start_with(3, 1, config);
+    let c = start_with(mode, 3, 1, config);
     let err = c.node(1).read_index().await.unwrap_err();
     assert_eq!(err, ReadError::NoLeader);
     let err = c.node(1).transfer_leader(2).await.unwrap_err();
     assert_eq!(err, TransferError::NoLeader);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lease_reads_need_check_quorum_and_then_work() {
+async fn lease_reads_need_check_quorum_and_then_work(mode: Mode) {
     let mut bad = config(1);
     bad.read_mode = ReadMode::Lease;
     assert!(matches!(
@@ -145,7 +152,7 @@ async fn lease_reads_need_check_quorum_and_then_work() {
         Err(NodeConfigError::ReadModeConflict)
     ));
 
-    let c = start_with(3, 3, |id| {
+    let c = start_with(mode, 3, 3, |id| {
         let mut cfg = config(id);
         cfg.raft.check_quorum = true;
         cfg.read_mode = ReadMode::Lease;
@@ -161,9 +168,8 @@ async fn lease_reads_need_check_quorum_and_then_work() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leadership_moves_where_asked_and_the_caller_hears_it() {
-    let c = start(3);
+async fn leadership_moves_where_asked_and_the_caller_hears_it(mode: Mode) {
+    let c = start(mode, 3);
     let first = timeout(c.leader()).await.unwrap().id();
     settled(&c, first).await;
     let to = first % 3 + 1;
@@ -198,9 +204,8 @@ async fn leadership_moves_where_asked_and_the_caller_hears_it() {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transfers_that_cannot_happen_fail_with_a_reason() {
-    let c = start(3);
+async fn transfers_that_cannot_happen_fail_with_a_reason(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap().clone();
     settled(&c, leader.id()).await;
     assert_eq!(
@@ -220,9 +225,8 @@ async fn transfers_that_cannot_happen_fail_with_a_reason() {
     leader.propose(&b"still"[..]).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_fails_waiting_reads() {
-    let c = start(3);
+async fn shutdown_fails_waiting_reads(mode: Mode) {
+    let c = start(mode, 3);
     let leader = timeout(c.leader()).await.unwrap().clone();
     settled(&c, leader.id()).await;
     c.isolate(leader.id());

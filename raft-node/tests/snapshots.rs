@@ -13,6 +13,19 @@ use raft_node::{
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[macro_use]
+mod common;
+
+use common::Mode;
+
+in_both_modes!(
+    a_follower_behind_the_compaction_point_is_caught_up_by_snapshot,
+    a_restarted_node_restores_its_snapshot_then_applies_the_rest,
+    the_policy_snapshots_at_n_entries_and_at_n_bytes,
+    a_disabled_policy_never_compacts,
+    a_failing_snapshot_is_counted_and_the_node_carries_on,
+);
+
 /// A state with real content: how many payloads were applied, a running
 /// hash of them in order, and the last index. Shared so tests can read it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -135,13 +148,21 @@ struct Node {
     storage: Shared,
 }
 
-fn start_node(net: &MemNetwork, id: NodeId, storage: Shared, policy: SnapshotPolicy) -> Node {
+fn start_node(
+    mode: Mode,
+    net: &MemNetwork,
+    id: NodeId,
+    storage: Shared,
+    policy: SnapshotPolicy,
+) -> Node {
     let sm = Hasher {
         off_loop: id % 2 == 1,
         ..Hasher::default()
     };
     let state = sm.state.clone();
-    let handle = spawn(config(id, policy), storage.clone(), net.join(id), sm).unwrap();
+    let handle = mode
+        .spawn(config(id, policy), storage.clone(), net.join(id), sm)
+        .unwrap();
     Node {
         handle,
         state,
@@ -149,12 +170,12 @@ fn start_node(net: &MemNetwork, id: NodeId, storage: Shared, policy: SnapshotPol
     }
 }
 
-fn start(n: u64, policy: SnapshotPolicy) -> (MemNetwork, Vec<Node>) {
+fn start(mode: Mode, n: u64, policy: SnapshotPolicy) -> (MemNetwork, Vec<Node>) {
     let net = MemNetwork::new(4096);
     let nodes = (1..=n)
         .map(|id| {
             let storage = Shared(Arc::new(Mutex::new(MemStorage::with_voters(1..=n))));
-            start_node(&net, id, storage, policy.clone())
+            start_node(mode, &net, id, storage, policy.clone())
         })
         .collect();
     (net, nodes)
@@ -212,9 +233,8 @@ fn assert_same_state(nodes: &[Node]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_behind_the_compaction_point_is_caught_up_by_snapshot() {
-    let (net, nodes) = start(3, policy(40, 10));
+async fn a_follower_behind_the_compaction_point_is_caught_up_by_snapshot(mode: Mode) {
+    let (net, nodes) = start(mode, 3, policy(40, 10));
     let first = propose(&nodes, 5, 0).await;
     all_applied(&nodes, first).await;
     let lead = timeout(leader(&nodes)).await.unwrap().id();
@@ -255,9 +275,8 @@ async fn a_follower_behind_the_compaction_point_is_caught_up_by_snapshot() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_node_restores_its_snapshot_then_applies_the_rest() {
-    let (net, mut nodes) = start(3, policy(30, 5));
+async fn a_restarted_node_restores_its_snapshot_then_applies_the_rest(mode: Mode) {
+    let (net, mut nodes) = start(mode, 3, policy(30, 5));
     let last = propose(&nodes, 100, 0).await;
     all_applied(&nodes, last).await;
     let lead = timeout(leader(&nodes)).await.unwrap().id();
@@ -273,7 +292,7 @@ async fn a_restarted_node_restores_its_snapshot_then_applies_the_rest() {
     assert!(LogStorage::first_index(&nodes[k].storage).unwrap() > 1);
 
     let storage = nodes[k].storage.clone();
-    nodes[k] = start_node(&net, id, storage, policy(30, 5));
+    nodes[k] = start_node(mode, &net, id, storage, policy(30, 5));
     let restarted = nodes[k].handle.metrics();
     assert_eq!(restarted.snapshots.restored, 1);
     assert!(restarted.applied >= stored.index());
@@ -286,10 +305,9 @@ async fn a_restarted_node_restores_its_snapshot_then_applies_the_rest() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_policy_snapshots_at_n_entries_and_at_n_bytes() {
+async fn the_policy_snapshots_at_n_entries_and_at_n_bytes(mode: Mode) {
     // One voter: index 1 is the leader's empty entry, then one per proposal.
-    let (_net, nodes) = start(1, policy(10, 3));
+    let (_net, nodes) = start(mode, 1, policy(10, 3));
     let node = &nodes[0].handle;
     let before = propose(&nodes, 8, 0).await;
     assert_eq!(before, 9);
@@ -308,7 +326,7 @@ async fn the_policy_snapshots_at_n_entries_and_at_n_bytes() {
 
     let mut by_size = SnapshotPolicy::disabled();
     by_size.every_bytes = Some(1000);
-    let (_net, nodes) = start(1, by_size);
+    let (_net, nodes) = start(mode, 1, by_size);
     let node = timeout(leader(&nodes)).await.unwrap();
     // Entries are counted as stored: 83 payload bytes plus the runtime's
     // 17-byte proposal header make 100.
@@ -325,9 +343,8 @@ async fn the_policy_snapshots_at_n_entries_and_at_n_bytes() {
     node.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_disabled_policy_never_compacts() {
-    let (_net, nodes) = start(1, SnapshotPolicy::disabled());
+async fn a_disabled_policy_never_compacts(mode: Mode) {
+    let (_net, nodes) = start(mode, 1, SnapshotPolicy::disabled());
     propose(&nodes, 50, 0).await;
     nodes[0].handle.status().await.unwrap();
     let m = nodes[0].handle.metrics();
@@ -414,17 +431,17 @@ impl StateMachine for Failing {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_snapshot_is_counted_and_the_node_carries_on() {
+async fn a_failing_snapshot_is_counted_and_the_node_carries_on(mode: Mode) {
     for off_loop in [false, true] {
         let net = MemNetwork::new(64);
-        let node = spawn(
-            config(1, policy(5, 0)),
-            MemStorage::with_voters([1]),
-            net.join(1),
-            Failing { off_loop },
-        )
-        .unwrap();
+        let node = mode
+            .spawn(
+                config(1, policy(5, 0)),
+                MemStorage::with_voters([1]),
+                net.join(1),
+                Failing { off_loop },
+            )
+            .unwrap();
         timeout(node.wait_for(|m| m.role == Role::Leader))
             .await
             .unwrap()

@@ -13,16 +13,19 @@ use crate::tail::TailCache;
 use bytes::Bytes;
 use raft_core::storage::check_entries_range;
 use raft_core::{
-    ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, Snapshot,
-    StorageError,
+    ConfState, Entry, EntryId, HardState, InitialState, LogStorage, LogWrite, PendingWrite,
+    Snapshot, Staged, StorageError, WriteKind,
 };
 use rocksdb::{DBRawIterator, ReadOptions, WriteBatch, WriteOptions, DB};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tracing::{debug, info, warn};
 
 /// A Raft log and hard state in a RocksDB database; see the crate docs.
 pub struct RocksStorage {
-    pub(crate) db: DB,
+    /// Shared with the staged writes a writer thread runs (RocksDB is
+    /// thread-safe).
+    pub(crate) db: Arc<DB>,
     path: PathBuf,
     hard_state: HardState,
     pub(crate) conf_state: ConfState,
@@ -167,7 +170,7 @@ impl RocksStorage {
             )));
         }
         let mut storage = RocksStorage {
-            db,
+            db: Arc::new(db),
             path: dir.into(),
             hard_state,
             conf_state,
@@ -263,6 +266,33 @@ impl RocksStorage {
     }
 
     fn write_log(&mut self, write: LogWrite) -> Result<(), RocksError> {
+        let Some((batch, view)) = self.prepare(write)? else {
+            return Ok(());
+        };
+        let mut opts = WriteOptions::default();
+        opts.set_sync(view.sync);
+        self.db.write_opt(batch, &opts)?;
+        // Only now, with RocksDB having accepted the batch, does the in-memory
+        // view move: a failed write leaves it exactly as it was.
+        self.move_view(view);
+        Ok(())
+    }
+
+    /// The in-memory half of `write` at once, the batch for a writer thread.
+    fn stage_log_write(&mut self, write: LogWrite) -> Result<Staged, RocksError> {
+        let Some((batch, view)) = self.prepare(write)? else {
+            return Ok(Staged::Done);
+        };
+        self.move_view(view);
+        Ok(Staged::Pending(Box::new(StagedBatch {
+            db: Arc::clone(&self.db),
+            batch,
+        })))
+    }
+
+    /// Checks `write` against the log as this view has it and builds its
+    /// batch; `None` when there is nothing to write.
+    fn prepare(&self, write: LogWrite) -> Result<Option<(WriteBatch, ViewChange)>, RocksError> {
         check_contiguous(&write.entries)?;
         if let Some(s) = &write.snapshot {
             self.check_snapshot_is_newer(s.index())?;
@@ -281,7 +311,7 @@ impl RocksStorage {
             .unwrap_or(new_entries.len());
         new_entries.drain(..keep_from);
         if new_entries.is_empty() && write.hard_state.is_none() && write.snapshot.is_none() {
-            return Ok(());
+            return Ok(None);
         }
 
         let mut batch = WriteBatch::default();
@@ -322,30 +352,33 @@ impl RocksStorage {
                 format::encode_hard_state(hs),
             );
         }
-        let mut opts = WriteOptions::default();
-        opts.set_sync(write.sync);
-        self.db.write_opt(batch, &opts)?;
+        let view = ViewChange {
+            snapshot: write.snapshot,
+            entries: new_entries,
+            last: new_last,
+            hard_state: write.hard_state,
+            sync: write.sync,
+        };
+        Ok(Some((batch, view)))
+    }
 
-        // Only now, with RocksDB having accepted the batch, does the in-memory
-        // view move: a failed write leaves it exactly as it was.
-        if let Some(s) = write.snapshot {
+    fn move_view(&mut self, view: ViewChange) {
+        if let Some(s) = view.snapshot {
             self.base = EntryId {
                 term: s.term(),
                 index: s.index(),
             };
-            self.last = s.index();
             self.conf_state = s.metadata.conf_state.clone();
             self.snapshot = s;
             self.tail.clear();
         }
-        if !new_entries.is_empty() {
-            self.tail.append(&new_entries);
+        if !view.entries.is_empty() {
+            self.tail.append(&view.entries);
         }
-        self.last = new_last;
-        if let Some(hs) = write.hard_state {
+        self.last = view.last;
+        if let Some(hs) = view.hard_state {
             self.hard_state = hs;
         }
-        Ok(())
     }
 
     pub(crate) fn term_of(&self, index: u64) -> Result<u64, RocksError> {
@@ -357,6 +390,33 @@ impl RocksStorage {
             .get_pinned_cf(cf(&self.db, CF_ENTRIES)?, format::entry_key(index))?
             .ok_or_else(|| gap(index))?;
         format::decode_entry_term(&value).map_err(|e| bad_entry(index, e))
+    }
+}
+
+/// What a write changes in the in-memory view, once its batch is built.
+struct ViewChange {
+    snapshot: Option<Snapshot>,
+    entries: Vec<Entry>,
+    last: u64,
+    hard_state: Option<HardState>,
+    sync: bool,
+}
+
+/// A staged write's batch, for the writer thread.
+struct StagedBatch {
+    db: Arc<DB>,
+    batch: WriteBatch,
+}
+
+impl PendingWrite for StagedBatch {
+    /// One WAL: a synced write makes every earlier write durable too, which
+    /// is what the trait asks for group commit.
+    fn run(self: Box<Self>, sync: bool) -> Result<(), StorageError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db
+            .write_opt(self.batch, &opts)
+            .map_err(|e| StorageError::from(RocksError::from(e)))
     }
 }
 
@@ -423,6 +483,14 @@ impl LogStorage for RocksStorage {
 
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         Ok(self.write_log(write)?)
+    }
+
+    fn write_kind(&self) -> WriteKind {
+        WriteKind::Staged
+    }
+
+    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+        Ok(self.stage_log_write(write)?)
     }
 
     fn snapshot(&self) -> Result<Snapshot, StorageError> {

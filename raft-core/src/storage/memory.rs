@@ -3,6 +3,7 @@
 
 use super::{
     check_entries_range, clone_within_size, InitialState, LogStorage, LogWrite, StorageError,
+    WriteKind,
 };
 use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, EntryId, HardState};
@@ -124,6 +125,10 @@ impl MemStorage {
 }
 
 impl LogStorage for MemStorage {
+    fn write_kind(&self) -> WriteKind {
+        WriteKind::Memory
+    }
+
     fn initial_state(&self) -> Result<InitialState, StorageError> {
         Ok(InitialState {
             hard_state: self.hard_state,

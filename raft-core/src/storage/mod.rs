@@ -10,15 +10,17 @@
 //! that must read the log in the middle of handling a message (to build an
 //! append, to check a term), and it cannot await. Durable logs are
 //! synchronous underneath anyway (RocksDB's API is blocking; an `fsync` is a
-//! blocking syscall). The runtime calls `write` from its Raft loop (through
-//! [`crate::ReadyHandler::persist`]), so the loop waits for the disk; an
-//! async runtime must tell its executor so (raft-node wraps the call in
-//! tokio's `block_in_place`, which moves the worker's other tasks to other
-//! threads meanwhile). See ARCHITECTURE.md.
+//! blocking syscall). A runtime that must not wait for the disk asks
+//! [`LogStorage::write_kind`]: in-memory logs are written inline, and a log
+//! that stages its writes ([`LogStorage::stage_write`]) hands the I/O to a
+//! writer thread as a [`PendingWrite`] while its reads already see the
+//! write. See ARCHITECTURE.md.
 
 mod memory;
+mod staged;
 
 pub use memory::MemStorage;
+pub use staged::{PendingWrite, Staged, WriteKind};
 
 use crate::snapshot::Snapshot;
 use crate::types::{ConfState, Entry, HardState};
@@ -118,6 +120,26 @@ pub trait LogStorage {
     /// one is [`StorageError::SnapshotOutOfDate`].
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError>;
 
+    /// What [`write`](LogStorage::write) costs the calling thread. By
+    /// default [`WriteKind::Blocking`], the safe assumption for a log
+    /// that does I/O.
+    fn write_kind(&self) -> WriteKind {
+        WriteKind::Blocking
+    }
+
+    /// Makes `write` visible to reads at once and returns the I/O still to
+    /// do, for a writer thread (see [`PendingWrite`]: in staging order, one
+    /// at a time). Until that has run, reads see the write (entries, last
+    /// index, hard state, snapshot) but a crash may lose it; the caller
+    /// must not vouch for it before then. Refused writes are refused here,
+    /// changing nothing, as by `write`.
+    ///
+    /// By default the whole write happens here ([`Staged::Done`]); a
+    /// storage that says [`WriteKind::Staged`] splits it.
+    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+        self.write(write).map(|()| Staged::Done)
+    }
+
     /// The most recent snapshot (etcd's `Storage.Snapshot`): what a leader
     /// sends a follower that needs entries the log no longer holds. It may
     /// be [`StorageError::SnapshotTemporarilyUnavailable`] while one is
@@ -166,6 +188,12 @@ impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
     }
     fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
         (**self).write(write)
+    }
+    fn write_kind(&self) -> WriteKind {
+        (**self).write_kind()
+    }
+    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+        (**self).stage_write(write)
     }
     fn snapshot(&self) -> Result<Snapshot, StorageError> {
         (**self).snapshot()

@@ -5,10 +5,136 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
-use raft_core::{Config, MemNetwork, MemStorage, NodeId, Role};
-use raft_node::{spawn, NodeConfig, NodeHandle};
+use raft_core::{
+    ConfState, Config, Entry, InitialState, LogStorage, LogWrite, MemNetwork, MemStorage, NodeId,
+    PendingWrite, Role, Snapshot, Staged, StorageError, Transport, WriteKind,
+};
+use raft_node::{spawn, NodeConfig, NodeError, NodeHandle, StateMachine, StorageWrites};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Runs each listed `async fn name(mode: Mode)` as two tests,
+/// `inline::name` and `background::name`.
+macro_rules! in_both_modes {
+    ($($name:ident),+ $(,)?) => {
+        mod inline {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::common::Mode::Inline).await
+                }
+            )+
+        }
+        mod background {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::common::Mode::Background).await
+                }
+            )+
+        }
+    };
+}
+
+/// How a test's nodes write their logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The loop writes each Ready itself.
+    Inline,
+    /// raft-core's async storage writes, the writes staged and run by the
+    /// append thread.
+    Background,
+}
+
+impl Mode {
+    /// Starts a node in this mode: the config says so, and in the
+    /// background mode the storage stages its writes, so that the append
+    /// thread and the deferred responses are what the test exercises.
+    pub fn spawn<S, T, M>(
+        self,
+        mut config: NodeConfig,
+        storage: S,
+        transport: T,
+        state_machine: M,
+    ) -> Result<NodeHandle, NodeError>
+    where
+        S: LogStorage + Send + 'static,
+        T: Transport + Send + 'static,
+        M: StateMachine,
+    {
+        config.storage_writes = match self {
+            Mode::Inline => StorageWrites::Inline,
+            Mode::Background => StorageWrites::Background,
+        };
+        let storage = Staging {
+            inner: storage,
+            stage: self == Mode::Background,
+        };
+        spawn(config, storage, transport, state_machine)
+    }
+}
+
+/// A log whose writes, when `stage` is set, are staged: applied to `inner`
+/// at once, with a pending half for the append thread that has no I/O to do
+/// but still holds the responses back until it has run.
+pub struct Staging<S> {
+    pub inner: S,
+    pub stage: bool,
+}
+
+struct NoIo;
+
+impl PendingWrite for NoIo {
+    fn run(self: Box<Self>, _sync: bool) -> Result<(), StorageError> {
+        std::thread::yield_now();
+        Ok(())
+    }
+}
+
+impl<S: LogStorage> LogStorage for Staging<S> {
+    fn initial_state(&self) -> Result<InitialState, StorageError> {
+        self.inner.initial_state()
+    }
+    fn entries(&self, lo: u64, hi: u64, max: u64) -> Result<Vec<Entry>, StorageError> {
+        self.inner.entries(lo, hi, max)
+    }
+    fn term(&self, index: u64) -> Result<u64, StorageError> {
+        self.inner.term(index)
+    }
+    fn first_index(&self) -> Result<u64, StorageError> {
+        self.inner.first_index()
+    }
+    fn last_index(&self) -> Result<u64, StorageError> {
+        self.inner.last_index()
+    }
+    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
+        self.inner.write(write)
+    }
+    fn write_kind(&self) -> WriteKind {
+        match self.stage {
+            true => WriteKind::Staged,
+            false => self.inner.write_kind(),
+        }
+    }
+    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+        self.inner.write(write)?;
+        Ok(Staged::Pending(Box::new(NoIo)))
+    }
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        self.inner.snapshot()
+    }
+    fn compact(&mut self, index: u64) -> Result<(), StorageError> {
+        self.inner.compact(index)
+    }
+    fn create_snapshot(
+        &mut self,
+        index: u64,
+        conf: Option<ConfState>,
+        data: Bytes,
+    ) -> Result<Snapshot, StorageError> {
+        self.inner.create_snapshot(index, conf, data)
+    }
+}
 
 /// What a node's state machine applied, in order: (index, payload).
 pub type Applied = Arc<Mutex<Vec<(u64, Bytes)>>>;
@@ -28,12 +154,17 @@ pub fn config(id: NodeId) -> NodeConfig {
     c
 }
 
-pub fn start(n: u64) -> Cluster {
-    start_with(n, n, config)
+pub fn start(mode: Mode, n: u64) -> Cluster {
+    start_with(mode, n, n, config)
 }
 
 /// A group of `n` voters of which nodes `1..=spawned` are started.
-pub fn start_with(n: u64, spawned: u64, make: impl Fn(NodeId) -> NodeConfig) -> Cluster {
+pub fn start_with(
+    mode: Mode,
+    n: u64,
+    spawned: u64,
+    make: impl Fn(NodeId) -> NodeConfig,
+) -> Cluster {
     let net = MemNetwork::new(4096);
     let mut nodes = Vec::new();
     let mut applied = Vec::new();
@@ -42,7 +173,7 @@ pub fn start_with(n: u64, spawned: u64, make: impl Fn(NodeId) -> NodeConfig) -> 
         let sink = log.clone();
         let sm = move |index: u64, data: &Bytes| sink.lock().unwrap().push((index, data.clone()));
         let storage = MemStorage::with_voters(1..=n);
-        nodes.push(spawn(make(id), storage, net.join(id), sm).unwrap());
+        nodes.push(mode.spawn(make(id), storage, net.join(id), sm).unwrap());
         applied.push(log);
     }
     Cluster {
