@@ -553,6 +553,14 @@ impl<S: LogStorage> RawNode<S> {
         self.raft.raft_log.applied
     }
 
+    /// The index of the newest membership change this node proposed as
+    /// leader (or, on becoming leader, its last index): while it is above
+    /// [`RawNode::applied`], a new change is refused (replaced by an empty
+    /// entry), one change at a time.
+    pub fn pending_conf_index(&self) -> u64 {
+        self.raft.pending_conf_index
+    }
+
     /// Role and known leader, without copying the progress of every peer
     /// as [`RawNode::status`] does; cheap enough for every request.
     pub fn soft_state(&self) -> SoftState {

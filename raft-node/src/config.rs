@@ -160,8 +160,8 @@ impl Default for SnapshotPolicy {
 impl NodeConfig {
     /// The runtime's defaults around `raft`: 100 ms ticks, proposals dropped
     /// after 30 ticks uncommitted, queues of 4096, a snapshot every 10,000
-    /// entries, Safe reads failing after 30 ticks, storage writes in the
-    /// background when the storage stages them.
+    /// entries, Safe reads failing after 30 ticks, storage writes inline
+    /// ([`StorageWrites::Inline`]).
     pub fn new(raft: raft_core::Config) -> NodeConfig {
         NodeConfig {
             raft,

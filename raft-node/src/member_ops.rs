@@ -30,7 +30,9 @@ where
                 .store()
                 .last_index()
                 .map_err(raft_core::Error::from)?;
-            let unapplied = self.unapplied_change_in_log(last)?;
+            // raft-core's own rule, asked before proposing so that the
+            // refusal is a typed error rather than an empty entry.
+            let unapplied = self.raw.pending_conf_index() > self.raw.applied();
             if let Err(e) = self.membership.check(&changes, unapplied) {
                 let _ = reply.send(Err(e));
                 continue;
@@ -128,20 +130,5 @@ where
                 reason: format!("the log could not be compacted before adding a member: {reason}"),
             }));
         }
-    }
-
-    /// Whether the log holds a membership change not applied yet (one
-    /// another leader proposed, say): raft-core would refuse a second.
-    fn unapplied_change_in_log(&self, last: u64) -> Result<bool, NodeError> {
-        let applied = self.raw.applied();
-        if last <= applied {
-            return Ok(false);
-        }
-        let entries = self
-            .raw
-            .store()
-            .entries(applied + 1, last + 1, u64::MAX)
-            .map_err(raft_core::Error::from)?;
-        Ok(entries.iter().any(|e| e.entry_type.is_conf_change()))
     }
 }

@@ -129,9 +129,11 @@ pub trait LogStorage {
 
     /// Makes `write` visible to reads at once and returns the I/O still to
     /// do, for a writer thread (see [`PendingWrite`]: in staging order, one
-    /// at a time). Until that has run, reads see the write (entries, last
-    /// index, hard state, snapshot) but a crash may lose it; the caller
-    /// must not vouch for it before then. Refused writes are refused here,
+    /// at a time). Until that has run a crash may lose the write, and the
+    /// caller must not vouch for it. Last index, hard state and snapshot
+    /// reflect it at once; its entries need not be readable until their
+    /// I/O has run (a storage may serve older ones from disk only), which
+    /// raft-core never asks for: they are still in its unstable log. Refused writes are refused here,
     /// changing nothing, as by `write`.
     ///
     /// By default the whole write happens here ([`Staged::Done`]); a
