@@ -53,8 +53,9 @@ struct Quic {
 
 /// The QUIC settings compared, each its own pair of nodes: (name, largest
 /// UDP payload, segmentation offload).
-const KNOBS: [(&str, u16, bool); 4] = [
+const KNOBS: [(&str, u16, bool); 5] = [
     ("quic-mtu1452", 1452, true),
+    ("quic-mtu1452-nogso", 1452, false),
     ("quic-mtu9000", 9000, true),
     ("quic-mtu65000", 65000, true),
     ("quic-mtu65000-nogso", 65000, false),
