@@ -3,6 +3,8 @@
 //! queues), and beside it, in the same group, the same codec's frames over
 //! a plain TCP socket (encode per message, write, read, decode). The ratio
 //! of the two is the price of QUIC + TLS + the transport's machinery.
+//! QUIC runs once per setting in `KNOBS` (path MTU bound, segmentation
+//! offload), so the settings compare in one run.
 //!
 //! `cargo bench -p raft-transport-quic --bench loopback`
 
@@ -49,9 +51,23 @@ struct Quic {
     b: QuicTransport,
 }
 
+/// The QUIC settings compared, each its own pair of nodes: (name, largest
+/// UDP payload, segmentation offload).
+const KNOBS: [(&str, u16, bool); 5] = [
+    ("quic-mtu1452", 1452, true),
+    ("quic-mtu1452-nogso", 1452, false),
+    ("quic-mtu9000", 9000, true),
+    ("quic-mtu65000", 65000, true),
+    ("quic-mtu65000-nogso", 65000, false),
+];
+
 impl Quic {
-    async fn start() -> Quic {
-        let (mut a, mut b) = common::quic_pair(|c| c.max_frame_size = MAX_FRAME);
+    async fn start(mtu: u16, gso: bool) -> Quic {
+        let (mut a, mut b) = common::quic_pair(|c| {
+            c.max_frame_size = MAX_FRAME;
+            c.max_udp_payload = mtu;
+            c.segmentation_offload = gso;
+        });
         // Connect before measuring.
         a.send(vec![msg_app(0)]);
         assert!(matches!(b.recv().await, Some(TransportEvent::Message(_))));
@@ -136,7 +152,10 @@ impl Tcp {
 
 fn loopback(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let mut quic = rt.block_on(Quic::start());
+    let mut quics: Vec<_> = KNOBS
+        .iter()
+        .map(|&(name, mtu, gso)| (name, rt.block_on(Quic::start(mtu, gso))))
+        .collect();
     let mut tcp = rt.block_on(Tcp::start());
     let mut group = c.benchmark_group("loopback");
     for entries in [1usize, 64, 1024] {
@@ -148,15 +167,17 @@ fn loopback(c: &mut Criterion) {
             elements: n as u64,
             bytes: (n * frame.len()) as u64,
         });
-        group.bench_with_input(BenchmarkId::new("quic", entries), &m, |bench, m| {
-            bench.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    rt.block_on(quic.run(m, n));
-                }
-                start.elapsed()
-            })
-        });
+        for (name, quic) in &mut quics {
+            group.bench_with_input(BenchmarkId::new(*name, entries), &m, |bench, m| {
+                bench.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        rt.block_on(quic.run(m, n));
+                    }
+                    start.elapsed()
+                })
+            });
+        }
         group.bench_with_input(BenchmarkId::new("tcp", entries), &m, |bench, m| {
             bench.iter_custom(|iters| {
                 let start = Instant::now();
@@ -168,12 +189,14 @@ fn loopback(c: &mut Criterion) {
         });
     }
     group.finish();
-    let sent = quic.a.metrics();
-    assert_eq!(
-        sent.dropped_queue_full + sent.dropped_connection,
-        0,
-        "{sent:#?}"
-    );
+    for (name, quic) in &quics {
+        let sent = quic.a.metrics();
+        assert_eq!(
+            sent.dropped_queue_full + sent.dropped_connection,
+            0,
+            "{name}: {sent:#?}"
+        );
+    }
 }
 
 criterion_group! {

@@ -79,8 +79,8 @@ pub mod tls;
 mod transport;
 
 pub use config::{
-    Backoff, Config, ConfigError, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE, MAX_SNAPSHOT_SIZE,
-    MIN_FRAME_SIZE,
+    Backoff, Config, ConfigError, DEFAULT_UDP_PAYLOAD, MAX_BACKOFF, MAX_FRAME_SIZE, MAX_QUEUE,
+    MAX_SNAPSHOT_SIZE, MAX_UDP_PAYLOAD, MIN_FRAME_SIZE, MIN_UDP_PAYLOAD,
 };
 pub use metrics::MetricsSnapshot;
 pub use tls::{TlsError, TlsMaterial};

@@ -210,7 +210,11 @@ impl QuicTransport {
             // the reader falls behind.
             .stream_receive_window(STREAM_WINDOW.into())
             .send_window(SEND_WINDOW)
-            .datagram_receive_buffer_size(None);
+            .datagram_receive_buffer_size(None)
+            .enable_segmentation_offload(config.segmentation_offload);
+        let mut mtu = quinn::MtuDiscoveryConfig::default();
+        mtu.upper_bound(config.max_udp_payload);
+        transport.mtu_discovery_config(Some(mtu));
         let transport = Arc::new(transport);
         let server_config = config.tls.quic_server_config(transport.clone())?;
         let client_config = config.tls.quic_client_config(transport)?;
@@ -221,6 +225,12 @@ impl QuicTransport {
         let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
         let (reset_key, cid_key) = config.tls.endpoint_secrets();
         let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+        // The payload size this node advertises also caps the peer's MTU
+        // discovery, so it follows the same setting (quinn's default, 1,480,
+        // would hold a larger bound down).
+        endpoint_config
+            .max_udp_payload_size(config.max_udp_payload)
+            .map_err(|_| ConfigError::UdpPayload(config.max_udp_payload))?;
         endpoint_config.cid_generator(move || {
             Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
         });
