@@ -4,55 +4,15 @@
 //! read through the other follower sees it, and the client port still
 //! lists the members and answers read barriers.
 
+mod common;
+
+use common::{free_tcp, free_udp, read_index, Nodes, BIN};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
-
-fn free_udp() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn free_tcp() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// The node processes, killed however the test ends; their stderr is
-/// printed if it failed.
-struct Nodes {
-    children: Vec<Child>,
-    logs: Vec<PathBuf>,
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            for log in &self.logs {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                let start = text.len().saturating_sub(3000);
-                eprintln!(
-                    "--- {} ---\n{}",
-                    log.display(),
-                    text.get(start..).unwrap_or(&text)
-                );
-            }
-        }
-    }
-}
 
 /// An HTTP answer: status, `Location` header, body.
 struct Reply {
@@ -229,21 +189,6 @@ fn three_kv_nodes_redirect_writes_read_linearizably_and_list_members() {
         let line = format!("node {}: voter at {addr}", i + 1);
         assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
     }
-    let out = Command::new(BIN)
-        .args(["read", "--to", &client[followers[0]].to_string()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read: u64 = stdout
-        .split("index ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|i| i.parse().ok())
-        .unwrap_or_else(|| panic!("no read index in {stdout}"));
+    let (read, stdout) = read_index(&client[followers[0]].to_string());
     assert!(read >= written, "{stdout} (write at {written})");
 }

@@ -2,10 +2,12 @@
 //! multi-host cluster of three `raft-cluster node` processes on loopback
 //! driven by `raft-cluster propose`, `read`, `transfer` and `member`.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
+mod common;
+
+use common::{free_tcp, free_udp, read_index, Nodes, BIN};
 
 #[test]
 fn the_demo_replicates_fails_over_and_checks_its_logs() {
@@ -75,31 +77,6 @@ fn the_demo_refuses_a_data_dir_that_already_holds_logs() {
     assert!(stderr.contains("FAILED"), "{stderr}");
 }
 
-fn free_udp_port() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn free_tcp_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn propose(to: &[String], data: &str) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.arg("propose");
@@ -120,9 +97,9 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         .status()
         .unwrap();
     assert!(status.success());
-    let raft: Vec<SocketAddr> = (0..3).map(|_| free_udp_port()).collect();
-    let client: Vec<SocketAddr> = (0..3).map(|_| free_tcp_port()).collect();
-    let mut nodes = Nodes(Vec::new());
+    let raft: Vec<SocketAddr> = (0..3).map(|_| free_udp()).collect();
+    let client: Vec<SocketAddr> = (0..3).map(|_| free_tcp()).collect();
+    let mut nodes = Nodes::default();
     for id in 1..=3u64 {
         let i = (id - 1) as usize;
         let mut cmd = Command::new(BIN);
@@ -145,7 +122,7 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
                     .arg(format!("{peer}={}", raft[(peer - 1) as usize]));
             }
         }
-        nodes.0.push(cmd.spawn().unwrap());
+        nodes.children.push(cmd.spawn().unwrap());
     }
     // Every node as an endpoint, untagged: the client tries them in turn
     // (and waits out the election, up to about 30 s) until one commits.
@@ -234,22 +211,7 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         .last()
         .and_then(|i| i.parse().ok())
         .unwrap_or(0);
-    let out = Command::new(BIN)
-        .args(["read", "--to", &followers[0].to_string()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read: u64 = stdout
-        .split("index ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|i| i.parse().ok())
-        .unwrap_or_else(|| panic!("no read index in {stdout}"));
+    let (read, stdout) = read_index(&followers[0].to_string());
     assert!(
         committed > 0 && read >= committed,
         "{stdout} (write at {committed})"

@@ -1,0 +1,73 @@
+//! What the raft-cluster process tests share: free loopback ports, the
+//! node processes killed however a test ends, and `raft-cluster read`.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
+
+pub fn free_udp() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+pub fn free_tcp() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// The node processes, killed however the test ends; their stderr is
+/// printed if it failed.
+#[derive(Default)]
+pub struct Nodes {
+    pub children: Vec<Child>,
+    /// Each node's log file, printed if the test failed (may be empty).
+    pub logs: Vec<PathBuf>,
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for log in &self.logs {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let start = text.len().saturating_sub(3000);
+                eprintln!(
+                    "--- {} ---\n{}",
+                    log.display(),
+                    text.get(start..).unwrap_or(&text)
+                );
+            }
+        }
+    }
+}
+
+/// Asks `to`'s client port for a linearizable read barrier and returns its
+/// read index, with the command's output for messages.
+pub fn read_index(to: &str) -> (u64, String) {
+    let out = Command::new(BIN)
+        .args(["read", "--to", to])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: u64 = stdout
+        .split("index ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|i| i.parse().ok())
+        .unwrap_or_else(|| panic!("no read index in {stdout}"));
+    (read, stdout)
+}
