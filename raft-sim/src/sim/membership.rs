@@ -114,15 +114,9 @@ impl Sim {
 
     /// Removes a follower for good (see [`RemoveOp`]).
     pub(super) fn remove(&mut self, op: RemoveOp) -> Result<(), Violation> {
-        let Some(leader) = self.current_leader() else {
+        let Some((leader, conf)) = self.leader_outside_joint() else {
             return Ok(());
         };
-        let Some(conf) = self.node(leader).map(|n| n.conf.clone()) else {
-            return Ok(());
-        };
-        if !conf.voters_outgoing.is_empty() {
-            return Ok(());
-        }
         let settled = self.members.current_index;
         let lagging = members_of(&conf).into_iter().find(|&id| {
             !self.members.is_removed(id)

@@ -54,19 +54,26 @@ impl Sim {
         Ok(())
     }
 
+    /// The current leader and the configuration it applied, unless that
+    /// configuration is joint: a change is then already under way, and the
+    /// schedule's membership events wait for it.
+    pub(super) fn leader_outside_joint(&self) -> Option<(NodeId, raft_core::ConfState)> {
+        let leader = self.current_leader()?;
+        let conf = self
+            .nodes
+            .get((leader as usize).wrapping_sub(1))?
+            .conf
+            .clone();
+        conf.voters_outgoing.is_empty().then_some((leader, conf))
+    }
+
     /// Resolves `op` against the leader's configuration and proposes it.
     /// The leader itself is never demoted: a demoted leader keeps leading
     /// (etcd's default), which says nothing more about safety.
     fn change_membership(&mut self, op: MemberOp) -> Result<(), Violation> {
-        let Some(leader) = self.current_leader() else {
+        let Some((leader, conf)) = self.leader_outside_joint() else {
             return Ok(());
         };
-        let Some(conf) = self.node(leader).map(|n| n.conf.clone()) else {
-            return Ok(());
-        };
-        if !conf.voters_outgoing.is_empty() {
-            return Ok(());
-        }
         let pick = |ids: Vec<NodeId>, rng: &mut crate::rng::Rng| rng.pick(&ids);
         let followers: Vec<NodeId> = conf
             .voters
