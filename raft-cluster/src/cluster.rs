@@ -3,13 +3,11 @@
 //! 127.0.0.1 with development certificates).
 
 use crate::state::{Checksum, ChecksumMachine};
-use raft_core::{ConfState, EntryId, MemNetwork, MemStorage, NodeId, Role};
+use raft_core::{NodeId, Role};
+use raft_host::local::{node_log, LocalData, LocalEndpoint, LocalLinks};
+use raft_host::SetupError;
 use raft_node::{spawn, NodeHandle, SnapshotPolicy, StorageWrites};
-use raft_storage_rocks::RocksStorage;
-use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::QuicTransport;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -19,23 +17,10 @@ pub use raft_host::{StorageKind, TransportKind};
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ClusterError {
-    /// The data directory could not be prepared.
-    #[error("cannot prepare {path}: {source}")]
-    Dir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A RocksDB log could not be created.
+    /// A log, a data directory, certificates or an endpoint could not be
+    /// set up (a restarted node's address staying taken among them).
     #[error(transparent)]
-    Storage(#[from] raft_storage_rocks::RocksError),
-    /// The development certificates could not be made.
-    #[error(transparent)]
-    Tls(#[from] raft_transport_quic::TlsError),
-    /// A QUIC endpoint could not start.
-    #[error(transparent)]
-    Transport(#[from] raft_transport_quic::TransportError),
+    Setup(#[from] SetupError),
     /// A node could not start, or failed.
     #[error(transparent)]
     Node(#[from] raft_node::NodeError),
@@ -48,32 +33,6 @@ pub enum ClusterError {
     /// In-memory logs do not survive a stop, so the node cannot restart.
     #[error("node {0} keeps its log in memory: it cannot restart after a stop")]
     CannotRestart(NodeId),
-    /// The stopped node's address stayed taken.
-    #[error("cannot bind node {id}'s address {addr} again: {source}")]
-    Rebind {
-        /// The node.
-        id: NodeId,
-        /// Its address.
-        addr: SocketAddr,
-        /// Why, the last time.
-        source: raft_transport_quic::TransportError,
-    },
-}
-
-/// Where the nodes' logs live: a temporary directory removed on drop, or
-/// one the user chose (kept).
-enum DataDir {
-    Temp(tempfile::TempDir),
-    Kept(PathBuf),
-}
-
-impl DataDir {
-    fn path(&self) -> &Path {
-        match self {
-            DataDir::Temp(t) => t.path(),
-            DataDir::Kept(p) => p,
-        }
-    }
 }
 
 /// The running group.
@@ -84,21 +43,12 @@ pub struct LocalCluster {
     pub storage: StorageKind,
     /// How their messages travel.
     pub transport: TransportKind,
-    data: Option<DataDir>,
+    data: Option<LocalData>,
     /// Each node's state machine (shared with it), node 1 first.
     states: Vec<ChecksumMachine>,
     snapshot: SnapshotPolicy,
     writes: StorageWrites,
-    links: Links,
-}
-
-/// What a restarted node needs to rejoin the others.
-enum Links {
-    Memory(MemNetwork),
-    Quic {
-        ca: Box<DevCa>,
-        addrs: Vec<SocketAddr>,
-    },
+    links: LocalLinks,
 }
 
 /// The configuration every node here starts from (it lives in
@@ -148,71 +98,22 @@ impl LocalCluster {
         snapshot: SnapshotPolicy,
         writes: StorageWrites,
     ) -> Result<LocalCluster, ClusterError> {
-        let data = match (storage, data_dir) {
-            (StorageKind::Memory, _) => None,
-            (StorageKind::Rocks, Some(path)) => Some(DataDir::Kept(path)),
-            (StorageKind::Rocks, None) => {
-                let temp = tempfile::Builder::new()
-                    .prefix("raft-cluster-")
-                    .tempdir()
-                    .map_err(|source| ClusterError::Dir {
-                        path: std::env::temp_dir(),
-                        source,
-                    })?;
-                Some(DataDir::Temp(temp))
-            }
-        };
+        let data = LocalData::new(storage, data_dir, "raft-cluster-")?;
         let voters: Vec<NodeId> = (1..=n).collect();
         let states: Vec<ChecksumMachine> = (1..=n).map(|_| ChecksumMachine::new()).collect();
+        let (links, endpoints) = LocalLinks::start(transport, n)?;
         let mut nodes = Vec::new();
-        let node = |id: NodeId| Start {
-            id,
-            voters: &voters,
-            storage,
-            data: data.as_ref(),
-            snapshot: &snapshot,
-            writes,
-            restart: false,
-        };
-        let state = |id: NodeId| states[id as usize - 1].clone();
-        let links = match transport {
-            TransportKind::InProcess => {
-                let net = MemNetwork::new(65_536);
-                for id in 1..=n {
-                    nodes.push(node(id).spawn(net.join(id), state(id))?);
-                }
-                Links::Memory(net)
-            }
-            TransportKind::Quic => {
-                let ca = DevCa::new()?;
-                let any: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
-                let mut endpoints = Vec::new();
-                for id in 1..=n {
-                    let config = raft_transport_quic::Config::new(id, any, ca.node_cert(id)?);
-                    endpoints.push(QuicTransport::bind(config)?);
-                }
-                let addrs: Vec<SocketAddr> = endpoints.iter().map(|e| e.local_addr()).collect();
-                for endpoint in &endpoints {
-                    for (i, addr) in addrs.iter().enumerate() {
-                        let peer = i as NodeId + 1;
-                        if peer != endpoint.id() {
-                            endpoint.set_peer(peer, *addr);
-                        }
-                    }
-                }
-                for (i, endpoint) in endpoints.into_iter().enumerate() {
-                    let id = i as NodeId + 1;
-                    let control = endpoint.control();
-                    let handle = node(id).spawn(endpoint, state(id))?;
-                    crate::membership::follow(&handle, control);
-                    nodes.push(handle);
-                }
-                Links::Quic {
-                    ca: Box::new(ca),
-                    addrs,
-                }
-            }
-        };
+        for ((id, endpoint), state) in (1..=n).zip(endpoints).zip(&states) {
+            let node = Start {
+                id,
+                voters: &voters,
+                data: data.as_ref(),
+                snapshot: &snapshot,
+                writes,
+                restart: false,
+            };
+            nodes.push(node.spawn(endpoint, state.clone())?);
+        }
         Ok(LocalCluster {
             nodes,
             storage,
@@ -259,22 +160,12 @@ impl LocalCluster {
         let node = Start {
             id,
             voters: &voters,
-            storage: self.storage,
             data: self.data.as_ref(),
             snapshot: &self.snapshot,
             writes: self.writes,
             restart: true,
         };
-        let handle = match &self.links {
-            Links::Memory(net) => node.spawn(net.join(id), state.clone())?,
-            Links::Quic { ca, addrs } => {
-                let endpoint = rebind(id, ca, addrs).await?;
-                let control = endpoint.control();
-                let handle = node.spawn(endpoint, state.clone())?;
-                crate::membership::follow(&handle, control);
-                handle
-            }
-        };
+        let handle = node.spawn(self.links.rejoin(id).await?, state.clone())?;
         self.nodes[i] = handle;
         self.states[i] = state;
         Ok(&self.nodes[i])
@@ -290,32 +181,14 @@ impl LocalCluster {
         let node = Start {
             id,
             voters: &[],
-            storage: self.storage,
             data: self.data.as_ref(),
             snapshot: &self.snapshot,
             writes: self.writes,
             restart: false,
         };
-        let (handle, address) = match &mut self.links {
-            Links::Memory(net) => (
-                node.spawn(net.join(id), state.clone())?,
-                format!("mem:{id}"),
-            ),
-            Links::Quic { ca, addrs } => {
-                let any = SocketAddr::from(([127, 0, 0, 1], 0));
-                let config = raft_transport_quic::Config::new(id, any, ca.node_cert(id)?);
-                let endpoint = QuicTransport::bind(config)?;
-                for (i, addr) in addrs.iter().enumerate() {
-                    endpoint.set_peer(i as NodeId + 1, *addr);
-                }
-                let address = endpoint.local_addr();
-                addrs.push(address);
-                let control = endpoint.control();
-                let handle = node.spawn(endpoint, state.clone())?;
-                crate::membership::follow(&handle, control);
-                (handle, address.to_string())
-            }
-        };
+        let endpoint = self.links.join_next(id)?;
+        let address = endpoint.address.clone();
+        let handle = node.spawn(endpoint, state.clone())?;
         self.nodes.push(handle);
         self.states.push(state);
         Ok((id, address))
@@ -323,7 +196,7 @@ impl LocalCluster {
 
     /// The directory holding node `id`'s log (RocksDB only).
     pub fn log_dir(&self, id: NodeId) -> Option<PathBuf> {
-        self.data.as_ref().map(|d| node_dir(d.path(), id))
+        self.data.as_ref().map(|d| d.node_dir(id))
     }
 
     /// The node that currently leads, if any node thinks it does.
@@ -354,50 +227,11 @@ impl LocalCluster {
     }
 }
 
-fn node_dir(root: &Path, id: NodeId) -> PathBuf {
-    root.join(format!("node-{id}"))
-}
-
-/// Binds node `id`'s QUIC endpoint at its old address, retrying while the
-/// stopped endpoint still holds the socket.
-async fn rebind(
-    id: NodeId,
-    ca: &DevCa,
-    addrs: &[SocketAddr],
-) -> Result<QuicTransport, ClusterError> {
-    let addr = *(id as usize)
-        .checked_sub(1)
-        .and_then(|i| addrs.get(i))
-        .ok_or(ClusterError::NoSuchNode(id))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let endpoint = loop {
-        let config = raft_transport_quic::Config::new(id, addr, ca.node_cert(id)?);
-        match QuicTransport::bind(config) {
-            Ok(endpoint) => break endpoint,
-            Err(source @ raft_transport_quic::TransportError::Bind { .. }) => {
-                if Instant::now() > deadline {
-                    return Err(ClusterError::Rebind { id, addr, source });
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    for (i, peer_addr) in addrs.iter().enumerate() {
-        let peer = i as NodeId + 1;
-        if peer != id {
-            endpoint.set_peer(peer, *peer_addr);
-        }
-    }
-    Ok(endpoint)
-}
-
 /// How to start one node.
 struct Start<'a> {
     id: NodeId,
     voters: &'a [NodeId],
-    storage: StorageKind,
-    data: Option<&'a DataDir>,
+    data: Option<&'a LocalData>,
     snapshot: &'a SnapshotPolicy,
     writes: StorageWrites,
     /// Open the node's existing log rather than create a fresh one.
@@ -405,34 +239,21 @@ struct Start<'a> {
 }
 
 impl Start<'_> {
-    fn spawn<T>(&self, transport: T, sm: ChecksumMachine) -> Result<NodeHandle, ClusterError>
-    where
-        T: raft_core::Transport + Send + 'static,
-    {
+    /// Spawns the node on `endpoint`; over QUIC its peers then follow the
+    /// group's membership.
+    fn spawn(
+        &self,
+        endpoint: LocalEndpoint,
+        sm: ChecksumMachine,
+    ) -> Result<NodeHandle, ClusterError> {
         let mut config = node_config(self.id);
         config.snapshot = self.snapshot.clone();
         config.storage_writes = self.writes;
-        let handle = match (self.storage, self.data) {
-            (StorageKind::Rocks, Some(data)) => {
-                let dir = node_dir(data.path(), self.id);
-                let store = if self.restart {
-                    RocksStorage::open(&dir)?
-                } else {
-                    // A fresh log per run: `create` refuses a directory that
-                    // already holds one, so a stale --data-dir is reported,
-                    // not reused.
-                    let conf = ConfState::with_voters(self.voters.iter().copied());
-                    RocksStorage::create(&dir, conf, EntryId::default())?
-                };
-                spawn(config, store, transport, sm)?
-            }
-            _ => spawn(
-                config,
-                MemStorage::with_voters(self.voters.iter().copied()),
-                transport,
-                sm,
-            )?,
-        };
+        let log = node_log(self.data, self.id, self.voters, self.restart)?;
+        let handle = spawn(config, log, endpoint.transport, sm)?;
+        if let Some(control) = endpoint.control {
+            crate::membership::follow(&handle, control);
+        }
         Ok(handle)
     }
 }

@@ -7,7 +7,9 @@
 //! from PEM files, its RocksDB log created on first start and reopened
 //! after, development certificates for tests and demos, the signals that
 //! stop it ([`multihost`]), and the node configuration the binaries start
-//! from ([`config`]).
+//! from ([`config`]); and, for groups run inside one process (tests,
+//! benchmarks, demos), where their logs live and how they reach each
+//! other ([`local`]).
 //!
 //! It sits below both `raft-cluster` and `raft-kv`, so that `raft-cluster`
 //! can serve `raft-kv`'s API without a package cycle.
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod local;
 pub mod multihost;
 
 pub use config::{node_config, StorageKind, TransportKind};

@@ -60,6 +60,9 @@ pub enum SetupError {
     /// The QUIC endpoint could not start.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// There is no node with this id in the group.
+    #[error("no node {0} in this group")]
+    UnknownNode(NodeId),
 }
 
 /// Parses `ID=ADDR`, as `--peer` takes it.

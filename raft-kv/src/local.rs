@@ -8,15 +8,11 @@
 use crate::http::ServiceConfig;
 use crate::machine::KvMachine;
 use crate::server::KvServer;
-use raft_core::{
-    ConfState, EntryId, FaultyTransport, LinkFaults, MemNetwork, MemStorage, NodeId, Role,
-};
-use raft_host::node_config;
+use raft_core::{FaultyTransport, LinkFaults, NodeId, Role};
+use raft_host::local::{node_log, AnyTransport, LocalData, LocalLinks};
+use raft_host::{node_config, SetupError};
 pub use raft_host::{StorageKind, TransportKind};
 use raft_node::NodeHandle;
-use raft_storage_rocks::RocksStorage;
-use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::QuicTransport;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,15 +64,10 @@ pub enum LocalError {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// A RocksDB log could not be created or opened.
+    /// A log, the data directory, certificates or a QUIC endpoint could
+    /// not be set up.
     #[error(transparent)]
-    Storage(#[from] raft_storage_rocks::RocksError),
-    /// Development certificates could not be made.
-    #[error(transparent)]
-    Tls(#[from] raft_transport_quic::TlsError),
-    /// A QUIC endpoint could not start.
-    #[error(transparent)]
-    Transport(#[from] raft_transport_quic::TransportError),
+    Setup(#[from] SetupError),
     /// A node could not start, or stopped on an error.
     #[error(transparent)]
     Node(#[from] raft_node::NodeError),
@@ -91,25 +82,16 @@ pub enum LocalError {
     NoLeader(Duration),
 }
 
-enum Links {
-    Memory(MemNetwork),
-    Quic {
-        ca: Box<DevCa>,
-        addrs: Vec<SocketAddr>,
-    },
-}
-
 /// The running cluster. Dropping it without [`LocalKv::shutdown`] leaves
 /// the tasks to end with the runtime.
 pub struct LocalKv {
     options: LocalOptions,
     running: Vec<Option<KvServer>>,
     http: HashMap<NodeId, SocketAddr>,
-    links: Links,
+    links: LocalLinks,
     /// Each node's fault hook, kept across restarts.
     faults: Vec<LinkFaults>,
-    data: Option<PathBuf>,
-    _temp: Option<tempfile::TempDir>,
+    data: Option<LocalData>,
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LocalError {
@@ -120,17 +102,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LocalError {
 impl LocalKv {
     /// Starts the nodes and their services.
     pub async fn start(options: LocalOptions) -> Result<LocalKv, LocalError> {
-        let (data, temp) = match (options.storage, &options.data_dir) {
-            (StorageKind::Memory, _) => (None, None),
-            (StorageKind::Rocks, Some(dir)) => (Some(dir.clone()), None),
-            (StorageKind::Rocks, None) => {
-                let temp = tempfile::Builder::new()
-                    .prefix("raft-kv-")
-                    .tempdir()
-                    .map_err(io("creating a temporary directory"))?;
-                (Some(temp.path().to_path_buf()), Some(temp))
-            }
-        };
+        let data = LocalData::new(options.storage, options.data_dir.clone(), "raft-kv-")?;
         let ids: Vec<NodeId> = (1..=options.nodes).collect();
         let mut listeners = Vec::new();
         let mut http = HashMap::new();
@@ -149,40 +121,9 @@ impl LocalKv {
             http.insert(id, local);
             listeners.push(listener);
         }
-        let (links, mut transports) = match options.transport {
-            TransportKind::InProcess => {
-                let net = MemNetwork::new(65_536);
-                let t: Vec<AnyTransport> = ids
-                    .iter()
-                    .map(|&id| Box::new(net.join(id)) as AnyTransport)
-                    .collect();
-                (Links::Memory(net), t)
-            }
-            TransportKind::Quic => {
-                let ca = DevCa::new()?;
-                let any = SocketAddr::from(([127, 0, 0, 1], 0));
-                let mut endpoints = Vec::new();
-                for &id in &ids {
-                    let config = raft_transport_quic::Config::new(id, any, ca.node_cert(id)?);
-                    endpoints.push(QuicTransport::bind(config)?);
-                }
-                let addrs: Vec<SocketAddr> = endpoints.iter().map(|e| e.local_addr()).collect();
-                for e in &endpoints {
-                    set_peers(e, &addrs);
-                }
-                let t = endpoints
-                    .into_iter()
-                    .map(|e| Box::new(e) as AnyTransport)
-                    .collect();
-                (
-                    Links::Quic {
-                        ca: Box::new(ca),
-                        addrs,
-                    },
-                    t,
-                )
-            }
-        };
+        let (links, endpoints) = LocalLinks::start(options.transport, options.nodes)?;
+        let mut transports: Vec<AnyTransport> =
+            endpoints.into_iter().map(|e| e.transport).collect();
         let mut cluster = LocalKv {
             options,
             running: Vec::new(),
@@ -190,7 +131,6 @@ impl LocalKv {
             links,
             faults: ids.iter().map(|_| LinkFaults::new()).collect(),
             data,
-            _temp: temp,
         };
         for (listener, &id) in listeners.into_iter().zip(&ids).rev() {
             let transport = transports.pop().ok_or(LocalError::NoSuchNode(id))?;
@@ -207,18 +147,8 @@ impl LocalKv {
         transport: AnyTransport,
         restart: bool,
     ) -> Result<KvServer, LocalError> {
-        let voters = 1..=self.options.nodes;
-        let storage: AnyStorage = match &self.data {
-            Some(root) => {
-                let dir = root.join(format!("node-{id}"));
-                Box::new(if restart {
-                    RocksStorage::open(&dir)?
-                } else {
-                    RocksStorage::create(&dir, ConfState::with_voters(voters), EntryId::default())?
-                })
-            }
-            None => Box::new(MemStorage::with_voters(voters)),
-        };
+        let voters: Vec<NodeId> = (1..=self.options.nodes).collect();
+        let storage = node_log(self.data.as_ref(), id, &voters, restart)?;
         // Not `slot`: during `start` the nodes are not all in `running` yet.
         let faults = (id as usize)
             .checked_sub(1)
@@ -318,19 +248,7 @@ impl LocalKv {
                 .map_err(io(format!("binding {addr} again")))
         })
         .await?;
-        let transport = match &self.links {
-            Links::Memory(net) => Box::new(net.join(id)) as AnyTransport,
-            Links::Quic { ca, addrs } => {
-                let quic = *addrs.get(i).ok_or(LocalError::NoSuchNode(id))?;
-                let endpoint = retry(|| async {
-                    let config = raft_transport_quic::Config::new(id, quic, ca.node_cert(id)?);
-                    Ok::<_, LocalError>(QuicTransport::bind(config)?)
-                })
-                .await?;
-                set_peers(&endpoint, addrs);
-                Box::new(endpoint)
-            }
-        };
+        let transport = self.links.rejoin(id).await?.transport;
         let running = self.start_node(id, listener, transport, true)?;
         self.running[i] = Some(running);
         Ok(())
@@ -380,16 +298,3 @@ where
         }
     }
 }
-
-fn set_peers(endpoint: &QuicTransport, addrs: &[SocketAddr]) {
-    for (i, addr) in addrs.iter().enumerate() {
-        let peer = i as NodeId + 1;
-        if peer != endpoint.id() {
-            endpoint.set_peer(peer, *addr);
-        }
-    }
-}
-
-/// Either link or log, so one start path serves every combination.
-type AnyTransport = Box<dyn raft_core::Transport + Send>;
-type AnyStorage = Box<dyn raft_core::LogStorage + Send>;
