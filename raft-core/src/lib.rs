@@ -129,7 +129,8 @@ pub use ready_loop::ReadyHandler;
 pub use snapshot::{Snapshot, SnapshotMetadata, SnapshotStatus};
 pub use status::Status;
 pub use storage::{
-    InitialState, LogStorage, LogWrite, MemStorage, PendingWrite, Staged, StorageError, WriteKind,
+    InitialState, LogStorage, LogWrite, MemStorage, PendingWrite, Staged, StorageError, WrapsLog,
+    WriteKind,
 };
 pub use transport::{
     FaultyTransport, LinkFaults, MemNetwork, MemTransport, Transport, TransportEvent,

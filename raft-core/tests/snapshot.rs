@@ -7,6 +7,7 @@ use common::*;
 use raft_core::tracker::ProgressState;
 use raft_core::{
     ConfState, LogStorage, Message, MessageType, NodeId, RawNode, Role, Snapshot, SnapshotStatus,
+    WrapsLog,
 };
 
 /// A three-node group led by 1, with node 3 cut off while 1 and 2 commit
@@ -408,46 +409,19 @@ struct SlowSnapshots {
     available: bool,
 }
 
-impl LogStorage for SlowSnapshots {
-    fn initial_state(&self) -> Result<raft_core::InitialState, raft_core::StorageError> {
-        self.log.initial_state()
+impl WrapsLog for SlowSnapshots {
+    type Log = raft_core::MemStorage;
+    fn wrapped(&self) -> Result<&raft_core::MemStorage, raft_core::StorageError> {
+        Ok(&self.log)
     }
-    fn entries(
-        &self,
-        lo: u64,
-        hi: u64,
-        max: u64,
-    ) -> Result<Vec<raft_core::Entry>, raft_core::StorageError> {
-        self.log.entries(lo, hi, max)
+    fn wrapped_mut(&mut self) -> Result<&mut raft_core::MemStorage, raft_core::StorageError> {
+        Ok(&mut self.log)
     }
-    fn term(&self, index: u64) -> Result<u64, raft_core::StorageError> {
-        self.log.term(index)
-    }
-    fn first_index(&self) -> Result<u64, raft_core::StorageError> {
-        self.log.first_index()
-    }
-    fn last_index(&self) -> Result<u64, raft_core::StorageError> {
-        self.log.last_index()
-    }
-    fn write(&mut self, write: raft_core::LogWrite) -> Result<(), raft_core::StorageError> {
-        self.log.write(write)
-    }
-    fn snapshot(&self) -> Result<Snapshot, raft_core::StorageError> {
+    fn wrapped_snapshot(&self) -> Result<Snapshot, raft_core::StorageError> {
         match self.available {
             true => self.log.snapshot(),
             false => Err(raft_core::StorageError::SnapshotTemporarilyUnavailable),
         }
-    }
-    fn compact(&mut self, index: u64) -> Result<(), raft_core::StorageError> {
-        self.log.compact(index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf_state: Option<raft_core::ConfState>,
-        data: bytes::Bytes,
-    ) -> Result<Snapshot, raft_core::StorageError> {
-        LogStorage::create_snapshot(&mut self.log, index, conf_state, data)
     }
 }
 

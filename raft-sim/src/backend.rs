@@ -118,78 +118,13 @@ impl fmt::Debug for SimStorage {
 #[cfg(feature = "rocks")]
 pub mod rocks {
     use crate::storage::Backend;
-    use raft_core::{ConfState, Entry, EntryId, InitialState, LogStorage, LogWrite, StorageError};
-    use raft_storage_rocks::RocksStorage;
+    use raft_core::{ConfState, EntryId, StorageError};
+    use raft_storage_rocks::TempRocks;
     use std::path::PathBuf;
-    use tempfile::TempDir;
 
-    /// A RocksDB log in a temporary directory removed with it.
-    pub struct RocksBackend {
-        /// `None` only between closing and reopening.
-        log: Option<RocksStorage>,
-        path: PathBuf,
-        // Declared last: the database closes before its directory goes.
-        _dir: TempDir,
-    }
-
-    impl RocksBackend {
-        fn log(&self) -> Result<&RocksStorage, StorageError> {
-            self.log
-                .as_ref()
-                .ok_or_else(|| StorageError::Corrupted("database is closed".to_string()))
-        }
-    }
-
-    impl LogStorage for RocksBackend {
-        fn initial_state(&self) -> Result<InitialState, StorageError> {
-            self.log()?.initial_state()
-        }
-        fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-            self.log()?.entries(lo, hi, max_size)
-        }
-        fn term(&self, index: u64) -> Result<u64, StorageError> {
-            self.log()?.term(index)
-        }
-        fn first_index(&self) -> Result<u64, StorageError> {
-            self.log()?.first_index()
-        }
-        fn last_index(&self) -> Result<u64, StorageError> {
-            self.log()?.last_index()
-        }
-        fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-            match self.log.as_mut() {
-                Some(log) => log.write(write),
-                None => Err(StorageError::Corrupted("database is closed".to_string())),
-            }
-        }
-        fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
-            self.log()?.snapshot()
-        }
-        fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-            match self.log.as_mut() {
-                Some(log) => log.compact(compact_index),
-                None => Err(StorageError::Corrupted("database is closed".to_string())),
-            }
-        }
-        fn create_snapshot(
-            &mut self,
-            index: u64,
-            conf_state: Option<raft_core::ConfState>,
-            data: bytes::Bytes,
-        ) -> Result<raft_core::Snapshot, StorageError> {
-            match self.log.as_mut() {
-                Some(log) => LogStorage::create_snapshot(log, index, conf_state, data),
-                None => Err(StorageError::Corrupted("database is closed".to_string())),
-            }
-        }
-    }
-
-    impl Backend for RocksBackend {
+    impl Backend for TempRocks {
         fn reopen(&mut self) -> Result<(), StorageError> {
-            // Closing first: RocksDB holds a lock on the directory.
-            self.log = None;
-            self.log = Some(RocksStorage::open(&self.path)?);
-            Ok(())
+            Ok(TempRocks::reopen(self)?)
         }
     }
 
@@ -209,21 +144,9 @@ pub mod rocks {
 
     /// A fresh RocksDB log for a group of `voters`.
     pub fn create(voters: &[u64]) -> Result<Box<dyn Backend>, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("raft-sim-")
-            .tempdir_in(parent_dir())
-            .map_err(|e| format!("temporary directory: {e}"))?;
-        let path = dir.path().join("log");
-        let log = RocksStorage::create(
-            &path,
-            ConfState::with_voters(voters.iter().copied()),
-            EntryId::default(),
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Box::new(RocksBackend {
-            log: Some(log),
-            path,
-            _dir: dir,
-        }))
+        let conf = ConfState::with_voters(voters.iter().copied());
+        let log = TempRocks::create(Some(&parent_dir()), "raft-sim-", conf, EntryId::default())
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(log))
     }
 }

@@ -78,7 +78,9 @@ mod setup;
 mod snapshot;
 mod storage;
 mod tail;
+mod temp;
 
 pub use error::RocksError;
 pub use options::StorageOptions;
 pub use storage::RocksStorage;
+pub use temp::TempRocks;

@@ -11,9 +11,7 @@
 use super::{invalid, CmdResult, Env, Failure};
 use crate::datadriven::Directive;
 use raft_core::describe::{default_formatter, describe_message};
-use raft_core::{
-    Entry, InitialState, LogStorage, LogWrite, Message, MessageType, Snapshot, StorageError,
-};
+use raft_core::{Entry, LogStorage, Message, MessageType, Snapshot, StorageError, WrapsLog};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A node's applied state, shared between the environment (which records
@@ -86,38 +84,16 @@ impl AppliedStateStorage {
     }
 }
 
-impl LogStorage for AppliedStateStorage {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        self.log.initial_state()
+impl WrapsLog for AppliedStateStorage {
+    type Log = dyn LogStorage;
+    fn wrapped(&self) -> Result<&Self::Log, StorageError> {
+        Ok(&*self.log)
     }
-    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        self.log.entries(lo, hi, max_size)
+    fn wrapped_mut(&mut self) -> Result<&mut Self::Log, StorageError> {
+        Ok(&mut *self.log)
     }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.log.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.log.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.log.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.log.write(write)
-    }
-    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+    fn wrapped_snapshot(&self) -> Result<Snapshot, StorageError> {
         Ok(self.applied.latest())
-    }
-    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-        self.log.compact(compact_index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf_state: Option<raft_core::ConfState>,
-        data: bytes::Bytes,
-    ) -> Result<raft_core::Snapshot, StorageError> {
-        LogStorage::create_snapshot(&mut self.log, index, conf_state, data)
     }
 }
 

@@ -3,7 +3,7 @@
 //! simulated crash reopens it when the factory can.
 
 use super::{KitError, StorageFactory};
-use raft_core::{Entry, InitialState, LogStorage, LogWrite, NodeId, StorageError};
+use raft_core::{NodeId, StorageError, WrapsLog};
 use raft_sim::storage::Backend;
 use raft_sim::{SimOptions, SimStorage};
 use std::fmt;
@@ -17,51 +17,17 @@ struct KitBackend<F: StorageFactory> {
     factory: Arc<F>,
 }
 
-impl<F: StorageFactory> KitBackend<F> {
-    fn log(&self) -> Result<&F::Storage, StorageError> {
-        self.log.as_ref().ok_or_else(closed)
-    }
-}
-
 fn closed() -> StorageError {
     StorageError::Other("the log could not be reopened after the last crash".into())
 }
 
-impl<F: StorageFactory> LogStorage for KitBackend<F> {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        self.log()?.initial_state()
+impl<F: StorageFactory> WrapsLog for KitBackend<F> {
+    type Log = F::Storage;
+    fn wrapped(&self) -> Result<&F::Storage, StorageError> {
+        self.log.as_ref().ok_or_else(closed)
     }
-    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        self.log()?.entries(lo, hi, max_size)
-    }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.log()?.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.log()?.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.log()?.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.log.as_mut().ok_or_else(closed)?.write(write)
-    }
-    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
-        self.log()?.snapshot()
-    }
-    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-        self.log.as_mut().ok_or_else(closed)?.compact(compact_index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf_state: Option<raft_core::ConfState>,
-        data: bytes::Bytes,
-    ) -> Result<raft_core::Snapshot, StorageError> {
-        self.log
-            .as_mut()
-            .ok_or_else(closed)?
-            .create_snapshot(index, conf_state, data)
+    fn wrapped_mut(&mut self) -> Result<&mut F::Storage, StorageError> {
+        self.log.as_mut().ok_or_else(closed)
     }
 }
 

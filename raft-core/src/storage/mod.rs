@@ -16,9 +16,11 @@
 //! writer thread as a [`PendingWrite`] while its reads already see the
 //! write. See ARCHITECTURE.md.
 
+mod forward;
 mod memory;
 mod staged;
 
+pub use forward::WrapsLog;
 pub use memory::MemStorage;
 pub use staged::{PendingWrite, Staged, WriteKind};
 
@@ -170,47 +172,6 @@ pub trait LogStorage {
         conf_state: Option<ConfState>,
         data: Bytes,
     ) -> Result<Snapshot, StorageError>;
-}
-
-impl<S: LogStorage + ?Sized> LogStorage for Box<S> {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        (**self).initial_state()
-    }
-    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        (**self).entries(lo, hi, max_size)
-    }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        (**self).term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        (**self).first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        (**self).last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        (**self).write(write)
-    }
-    fn write_kind(&self) -> WriteKind {
-        (**self).write_kind()
-    }
-    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
-        (**self).stage_write(write)
-    }
-    fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        (**self).snapshot()
-    }
-    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-        (**self).compact(compact_index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf_state: Option<ConfState>,
-        data: bytes::Bytes,
-    ) -> Result<Snapshot, StorageError> {
-        (**self).create_snapshot(index, conf_state, data)
-    }
 }
 
 /// Why a storage call failed.
