@@ -3,8 +3,11 @@
 //! queues), and beside it, in the same group, the same codec's frames over
 //! a plain TCP socket (encode per message, write, read, decode). The ratio
 //! of the two is the price of QUIC + TLS + the transport's machinery.
-//! QUIC runs once per setting in `KNOBS` (path MTU bound, segmentation
-//! offload), so the settings compare in one run.
+//! QUIC runs once per setting in `KNOBS` (socket buffers, flow-control
+//! windows, path MTU bound), so the settings compare in one run; the end
+//! of the run prints each case's bytes per CPU-second of the process and
+//! its ratio to TCP, which stays comparable when other processes load the
+//! machine (wall-clock throughput does not).
 //!
 //! `cargo bench -p raft-transport-quic --bench loopback`
 
@@ -14,7 +17,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use raft_core::{Entry, Message, MessageType, Transport, TransportEvent};
 use raft_transport_quic::codec::{self, StreamDecoder};
-use raft_transport_quic::QuicTransport;
+use raft_transport_quic::{Config, QuicTransport};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -51,22 +54,27 @@ struct Quic {
     b: QuicTransport,
 }
 
-/// The QUIC settings compared, each its own pair of nodes: (name, largest
-/// UDP payload, segmentation offload).
-const KNOBS: [(&str, u16, bool); 5] = [
-    ("quic-mtu1452", 1452, true),
-    ("quic-mtu1452-nogso", 1452, false),
-    ("quic-mtu9000", 9000, true),
-    ("quic-mtu65000", 65000, true),
-    ("quic-mtu65000-nogso", 65000, false),
+/// The QUIC settings compared, each its own pair of nodes, selected by
+/// name with `QUIC_KNOBS=name,name` (all when unset).
+type Knob = (&'static str, fn(&mut Config));
+const KNOBS: &[Knob] = &[
+    ("quic-default", |_| {}),
+    ("quic-sockbuf4m", |c| c.socket_buffer_size = Some(4 << 20)),
+    ("quic-win1m", |c| {
+        c.stream_receive_window = 1 << 20;
+        c.send_window = 2 << 20;
+    }),
+    ("quic-sb4m-mtu9000", |c| {
+        c.socket_buffer_size = Some(4 << 20);
+        c.max_udp_payload = 9000;
+    }),
 ];
 
 impl Quic {
-    async fn start(mtu: u16, gso: bool) -> Quic {
+    async fn start(tune: fn(&mut Config)) -> Quic {
         let (mut a, mut b) = common::quic_pair(|c| {
             c.max_frame_size = MAX_FRAME;
-            c.max_udp_payload = mtu;
-            c.segmentation_offload = gso;
+            tune(c);
         });
         // Connect before measuring.
         a.send(vec![msg_app(0)]);
@@ -150,13 +158,70 @@ impl Tcp {
     }
 }
 
+/// CPU time of the whole process so far (every thread, user and system),
+/// from /proc/self/stat: unlike wall time it does not stretch when other
+/// processes take the cores, so its ratios stay comparable on a loaded
+/// machine. Zero where /proc is missing.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// CPU time and bytes moved per case, summed over every criterion
+/// iteration (warm-up included), printed as MiB per CPU-second and as the
+/// ratio to TCP at the same entry count.
+#[derive(Default)]
+struct Ledger(std::collections::BTreeMap<(usize, &'static str), (Duration, u64)>);
+
+impl Ledger {
+    fn add(&mut self, case: &'static str, entries: usize, cpu: Duration, bytes: u64) {
+        let e = self.0.entry((entries, case)).or_default();
+        e.0 += cpu;
+        e.1 += bytes;
+    }
+
+    fn rate(&self, entries: usize, case: &'static str) -> Option<f64> {
+        let (cpu, bytes) = self.0.get(&(entries, case))?;
+        Some(*bytes as f64 / (1 << 20) as f64 / cpu.as_secs_f64().max(1e-3))
+    }
+
+    fn print(&self) {
+        println!("\nMiB moved per CPU-second of the process (all threads), ratio to tcp:");
+        for &(entries, case) in self.0.keys() {
+            let (Some(rate), Some(tcp)) = (self.rate(entries, case), self.rate(entries, "tcp"))
+            else {
+                continue;
+            };
+            println!(
+                "  {entries:>5} entries  {case:<28} {rate:>8.1} MiB/CPU-s  {:.2}x tcp",
+                rate / tcp
+            );
+        }
+    }
+}
+
 fn loopback(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
+    let only = std::env::var("QUIC_KNOBS").ok();
     let mut quics: Vec<_> = KNOBS
         .iter()
-        .map(|&(name, mtu, gso)| (name, rt.block_on(Quic::start(mtu, gso))))
+        .filter(|(name, _)| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|n| n == *name))
+        })
+        .map(|&(name, tune)| (name, rt.block_on(Quic::start(tune))))
         .collect();
     let mut tcp = rt.block_on(Tcp::start());
+    let mut ledger = Ledger::default();
     let mut group = c.benchmark_group("loopback");
     for entries in [1usize, 64, 1024] {
         let m = msg_app(entries);
@@ -167,28 +232,32 @@ fn loopback(c: &mut Criterion) {
             elements: n as u64,
             bytes: (n * frame.len()) as u64,
         });
+        let bytes = (n * frame.len()) as u64;
         for (name, quic) in &mut quics {
             group.bench_with_input(BenchmarkId::new(*name, entries), &m, |bench, m| {
                 bench.iter_custom(|iters| {
-                    let start = Instant::now();
+                    let (start, cpu) = (Instant::now(), cpu_time());
                     for _ in 0..iters {
                         rt.block_on(quic.run(m, n));
                     }
+                    ledger.add(name, entries, cpu_time() - cpu, iters * bytes);
                     start.elapsed()
                 })
             });
         }
         group.bench_with_input(BenchmarkId::new("tcp", entries), &m, |bench, m| {
             bench.iter_custom(|iters| {
-                let start = Instant::now();
+                let (start, cpu) = (Instant::now(), cpu_time());
                 for _ in 0..iters {
                     rt.block_on(tcp.run(m, n));
                 }
+                ledger.add("tcp", entries, cpu_time() - cpu, iters * bytes);
                 start.elapsed()
             })
         });
     }
     group.finish();
+    ledger.print();
     for (name, quic) in &quics {
         let sent = quic.a.metrics();
         assert_eq!(

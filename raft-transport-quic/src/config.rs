@@ -58,6 +58,24 @@ impl Default for Backoff {
 /// cost probes on paths that cannot carry them.
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1452;
 
+/// The smallest flow-control window accepted (stream receive window, send
+/// window): below it a connection could not keep one full-size packet
+/// burst in flight.
+pub const MIN_WINDOW: u64 = 64 << 10;
+/// The largest flow-control window accepted: a window is memory a peer may
+/// make this node buffer, so a larger one is a deployment mistake.
+pub const MAX_WINDOW: u64 = 1 << 30;
+/// The default per-stream receive window (8 MiB): a snapshot or a burst of
+/// appends is not capped at window ÷ RTT on a fast link, and memory is only
+/// used when a reader falls behind.
+pub const DEFAULT_STREAM_WINDOW: u32 = 8 << 20;
+/// The default send window: two full stream windows in flight.
+pub const DEFAULT_SEND_WINDOW: u64 = 2 * DEFAULT_STREAM_WINDOW as u64;
+/// The smallest UDP socket buffer that may be asked for.
+pub const MIN_SOCKET_BUFFER: usize = 64 << 10;
+/// The largest UDP socket buffer that may be asked for.
+pub const MAX_SOCKET_BUFFER: usize = 1 << 30;
+
 /// A node's transport configuration. Build with [`Config::new`], adjust the
 /// public fields, and [`crate::QuicTransport::bind`] validates it.
 #[derive(Clone, Debug)]
@@ -107,6 +125,20 @@ pub struct Config {
     /// offload) where the kernel supports it; quinn falls back by itself
     /// where it does not.
     pub segmentation_offload: bool,
+    /// Bytes a peer may send on one stream beyond what this node has read:
+    /// what one stream (the message stream, a snapshot) can have in flight
+    /// per round trip. Within [`MIN_WINDOW`]`..=`[`MAX_WINDOW`].
+    pub stream_receive_window: u32,
+    /// Bytes this node buffers for sending per connection, unacknowledged
+    /// data included. Within [`MIN_WINDOW`]`..=`[`MAX_WINDOW`].
+    pub send_window: u64,
+    /// Size asked of the kernel for the UDP socket's receive and send
+    /// buffers; `None` keeps the system default. A burst larger than the
+    /// receive buffer is dropped by the kernel and costs a loss recovery;
+    /// the kernel caps the value (`net.core.rmem_max`/`wmem_max` on Linux)
+    /// and the size obtained is logged. Within
+    /// [`MIN_SOCKET_BUFFER`]`..=`[`MAX_SOCKET_BUFFER`].
+    pub socket_buffer_size: Option<usize>,
 }
 
 impl Config {
@@ -130,6 +162,9 @@ impl Config {
             keep_alive: Duration::from_secs(1),
             max_udp_payload: DEFAULT_UDP_PAYLOAD,
             segmentation_offload: true,
+            stream_receive_window: DEFAULT_STREAM_WINDOW,
+            send_window: DEFAULT_SEND_WINDOW,
+            socket_buffer_size: None,
         }
     }
 
@@ -198,6 +233,22 @@ impl Config {
         if !(MIN_UDP_PAYLOAD..=MAX_UDP_PAYLOAD).contains(&self.max_udp_payload) {
             return Err(ConfigError::UdpPayload(self.max_udp_payload));
         }
+        for (name, value) in [
+            (
+                "stream_receive_window",
+                u64::from(self.stream_receive_window),
+            ),
+            ("send_window", self.send_window),
+        ] {
+            if !(MIN_WINDOW..=MAX_WINDOW).contains(&value) {
+                return Err(ConfigError::Window { name, value });
+            }
+        }
+        if let Some(size) = self.socket_buffer_size {
+            if !(MIN_SOCKET_BUFFER..=MAX_SOCKET_BUFFER).contains(&size) {
+                return Err(ConfigError::SocketBuffer(size));
+            }
+        }
         if quinn::IdleTimeout::try_from(self.idle_timeout).is_err() {
             return Err(ConfigError::IdleTimeoutTooLong(self.idle_timeout));
         }
@@ -253,6 +304,18 @@ pub enum ConfigError {
     /// `max_udp_payload` is outside what QUIC and UDP allow.
     #[error("max_udp_payload {0} is outside {MIN_UDP_PAYLOAD}..={MAX_UDP_PAYLOAD}")]
     UdpPayload(u16),
+    /// A flow-control window is outside [`MIN_WINDOW`]`..=`[`MAX_WINDOW`].
+    #[error("{name} {value} is outside {MIN_WINDOW}..={MAX_WINDOW}")]
+    Window {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// `socket_buffer_size` is outside
+    /// [`MIN_SOCKET_BUFFER`]`..=`[`MAX_SOCKET_BUFFER`].
+    #[error("socket_buffer_size {0} is outside {MIN_SOCKET_BUFFER}..={MAX_SOCKET_BUFFER}")]
+    SocketBuffer(usize),
     /// `idle_timeout` is beyond what QUIC's transport parameter can carry.
     #[error("idle_timeout {0:?} is longer than QUIC can express")]
     IdleTimeoutTooLong(Duration),
@@ -343,6 +406,34 @@ mod tests {
         check(
             |c| c.max_udp_payload = u16::MAX,
             |e| matches!(e, ConfigError::UdpPayload(u16::MAX)),
+        );
+        check(
+            |c| c.stream_receive_window = 1000,
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Window {
+                        name: "stream_receive_window",
+                        value: 1000
+                    }
+                )
+            },
+        );
+        check(
+            |c| c.send_window = MAX_WINDOW + 1,
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Window {
+                        name: "send_window",
+                        ..
+                    }
+                )
+            },
+        );
+        check(
+            |c| c.socket_buffer_size = Some(1),
+            |e| matches!(e, ConfigError::SocketBuffer(1)),
         );
     }
 

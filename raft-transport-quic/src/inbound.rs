@@ -10,11 +10,14 @@ use crate::peer::Link;
 use crate::tls::peer_node_id;
 use crate::transport::Shared;
 use crate::CloseCode;
+use bytes::Bytes;
 use raft_core::{Message, NodeId};
 use std::sync::Arc;
 
-/// Largest chunk taken from a stream at once.
-const READ_CHUNK: usize = 256 * 1024;
+/// Most chunks taken from a stream at once. Each chunk is about one
+/// packet's data, and every read takes the connection's lock, so reading
+/// many per call keeps that to one lock per burst rather than per packet.
+const CHUNKS: usize = 64;
 
 pub(crate) async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
     while let Some(incoming) = endpoint.accept().await {
@@ -92,24 +95,30 @@ async fn read_stream(
 ) {
     let metrics = &shared.metrics;
     let mut decoder = StreamDecoder::new(shared.settings.max_frame_size);
+    let mut chunks: [Bytes; CHUNKS] = std::array::from_fn(|_| Bytes::new());
     loop {
-        match stream.read_chunk(READ_CHUNK, true).await {
-            Ok(Some(chunk)) => {
-                Metrics::add(&metrics.bytes_received, chunk.bytes.len() as u64);
-                decoder.push(&chunk.bytes);
-                loop {
-                    match decoder.next_batch() {
-                        Ok(Some(batch)) => {
-                            Metrics::inc(&metrics.frames_received);
-                            if shared.peer_addr(peer).is_none() {
-                                return refuse_removed(&shared, &conn, peer, batch.len());
+        match stream.read_chunks(&mut chunks).await {
+            Ok(Some(n)) => {
+                for chunk in &chunks[..n] {
+                    Metrics::add(&metrics.bytes_received, chunk.len() as u64);
+                    // Decoded chunk by chunk: a frame's prefix makes the
+                    // decoder reserve the whole frame once, and bad bytes
+                    // are refused as soon as they arrive.
+                    decoder.push(chunk);
+                    loop {
+                        match decoder.next_batch() {
+                            Ok(Some(batch)) => {
+                                Metrics::inc(&metrics.frames_received);
+                                if shared.peer_addr(peer).is_none() {
+                                    return refuse_removed(&shared, &conn, peer, batch.len());
+                                }
+                                if !deliver(&shared, peer, batch).await {
+                                    return;
+                                }
                             }
-                            if !deliver(&shared, peer, batch).await {
-                                return;
-                            }
+                            Ok(None) => break,
+                            Err(e) => return refuse(&shared, &conn, peer, e),
                         }
-                        Ok(None) => break,
-                        Err(e) => return refuse(&shared, &conn, peer, e),
                     }
                 }
             }

@@ -43,11 +43,6 @@ pub enum TransportError {
 
 /// Snapshot streams a peer may have open on one connection at once.
 const MAX_SNAPSHOT_STREAMS: u32 = 2;
-/// Per-stream receive window (bytes).
-const STREAM_WINDOW: u32 = 8 << 20;
-/// Data buffered for sending per connection (bytes): enough to keep two
-/// full stream windows in flight.
-const SEND_WINDOW: u64 = 2 * STREAM_WINDOW as u64;
 
 /// Settings the tasks read, copied out of [`Config`].
 #[derive(Clone, Debug)]
@@ -179,6 +174,29 @@ impl Shared {
     }
 }
 
+/// Asks for `size`-byte receive and send buffers on `socket` and logs what
+/// the kernel granted (it caps the request silently).
+fn size_socket_buffers(socket: &std::net::UdpSocket, size: usize) -> std::io::Result<()> {
+    let state = quinn::udp::UdpSocketState::new(socket.into())?;
+    state.set_recv_buffer_size(socket.into(), size)?;
+    state.set_send_buffer_size(socket.into(), size)?;
+    let (recv, send) = (
+        state.recv_buffer_size(socket.into())?,
+        state.send_buffer_size(socket.into())?,
+    );
+    if recv < size || send < size {
+        tracing::info!(
+            requested = size,
+            recv,
+            send,
+            "UDP socket buffers capped by the kernel"
+        );
+    } else {
+        tracing::debug!(recv, send, "UDP socket buffers sized");
+    }
+    Ok(())
+}
+
 /// raft-core's [`Transport`] over QUIC. See the crate docs.
 pub struct QuicTransport {
     shared: Arc<Shared>,
@@ -204,12 +222,11 @@ impl QuicTransport {
             // follower; the spare covers a new leader's snapshot overlapping
             // an old one. A further one waits for credit (then times out).
             .max_concurrent_bidi_streams(MAX_SNAPSHOT_STREAMS.into())
-            // The default window (1.25 MB, sized for 100 Mbit/s at 100 ms)
-            // caps a single stream, i.e. a snapshot, at window/RTT; a larger
-            // one lets a snapshot fill a fast link. Memory is only used when
-            // the reader falls behind.
-            .stream_receive_window(STREAM_WINDOW.into())
-            .send_window(SEND_WINDOW)
+            // quinn's default window (1.25 MB, sized for 100 Mbit/s at
+            // 100 ms) would cap a single stream, i.e. a snapshot, at
+            // window/RTT; see `Config::stream_receive_window`.
+            .stream_receive_window(config.stream_receive_window.into())
+            .send_window(config.send_window)
             .datagram_receive_buffer_size(None)
             .enable_segmentation_offload(config.segmentation_offload);
         let mut mtu = quinn::MtuDiscoveryConfig::default();
@@ -223,6 +240,9 @@ impl QuicTransport {
             source,
         };
         let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
+        if let Some(size) = config.socket_buffer_size {
+            size_socket_buffers(&socket, size).map_err(bind_err)?;
+        }
         let (reset_key, cid_key) = config.tls.endpoint_secrets();
         let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
         // The payload size this node advertises also caps the peer's MTU

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use raft_core::{MessageType, Transport, TransportEvent};
 use raft_transport_quic::dev_certs::DevCa;
-use raft_transport_quic::QuicTransport;
+use raft_transport_quic::{QuicTransport, MIN_SOCKET_BUFFER, MIN_WINDOW};
 use std::time::Duration;
 
 #[tokio::test]
@@ -37,6 +37,31 @@ async fn messages_arrive_in_order_over_one_connection_per_pair() {
     assert_eq!(a.connections_accepted + b.connections_accepted, 1);
     assert_eq!(b.messages_received, 500);
     assert_eq!(a.messages_sent, 500);
+}
+
+#[tokio::test]
+async fn the_smallest_windows_and_socket_buffers_still_carry_a_long_burst() {
+    let ca = DevCa::new().unwrap();
+    let small = |id| {
+        let mut c = config(&ca, id, any_port());
+        c.stream_receive_window = MIN_WINDOW as u32;
+        c.send_window = MIN_WINDOW;
+        c.socket_buffer_size = Some(MIN_SOCKET_BUFFER);
+        QuicTransport::bind(c).unwrap()
+    };
+    let mut nodes = vec![small(1), small(2)];
+    connect_all(&nodes);
+    // 4 MiB through a 64 KiB window: the sender must wait for credit again
+    // and again, and the batch's frame spans thousands of received chunks.
+    let sent: Vec<_> = (0..128).map(|i| app(1, 2, i, 64, 512)).collect();
+    nodes[0].send(sent.clone());
+    for want in &sent {
+        assert_eq!(&next_message(&mut nodes[1]).await, want);
+    }
+    let (a, b) = (nodes[0].metrics(), nodes[1].metrics());
+    assert_eq!(a.dropped_queue_full + a.dropped_connection, 0, "{a:#?}");
+    assert_eq!(b.messages_received, 128);
+    assert!(b.bytes_received > 4 << 20, "{b:#?}");
 }
 
 #[tokio::test]
