@@ -67,6 +67,13 @@ impl AppendThread {
 /// of it is durable.
 pub(super) fn sync(raw: &mut RawNode<DiskHandle>, h: &mut SimReady<'_>) -> Result<(), Stop> {
     if let Some(rng) = h.node.armed.take() {
+        let installing = h
+            .node
+            .appends
+            .queue
+            .iter()
+            .any(|(w, _)| w.snapshot.is_some());
+        h.node.snaps.crashed_installing += u64::from(installing);
         return Err(Stop::Crash { rng, sent: 0 });
     }
     let queued = std::mem::take(&mut h.node.appends.queue);
