@@ -4,6 +4,11 @@
 //! checker. A node can be armed to crash in its next write, after that
 //! Ready's early sends left.
 //!
+//! A node with `Config::async_storage_writes` runs the loop's async order
+//! instead: its writes wait on a simulated append thread
+//! ([`append_thread`]) until the simulation feeds it [`Input::Sync`], and
+//! an armed crash lands in that sync.
+//!
 //! Each node has a state machine ([`StateMachine`]) and a key-value store
 //! ([`KvStore`], in the same snapshots) and, when
 //! `snapshot_every` is set, snapshots it and compacts its log every that
