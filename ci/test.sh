@@ -39,7 +39,7 @@ require_tests 13 -- env PROPTEST_CASES=5000 cargo test --release --workspace --f
 # raft-core's test-only fault-injection feature is off in every build above
 # (raft-core/tests/default_features.rs checks it); only this build has it.
 step "broken safety rules are caught (raft-core with fault-injection)"
-require_tests 16 -- cargo test --release -p raft-core -p raft-sim \
+require_tests 17 -- cargo test --release -p raft-core -p raft-sim \
   --features raft-sim/fault-injection --test fault_injection --test commit
 
 step "etcd reference scripts, protocol level, every storage x transport"

@@ -9,7 +9,10 @@
 //! proposals ([`Schedule`]), and the random streams for per-message drops,
 //! duplicates and delays, and for what a crash loses. Nodes run raft-core's
 //! [`RawNode`](raft_core::RawNode) through the Ready contract on simulated
-//! disks ([`storage`]) where unsynced writes can be lost; the network
+//! disks ([`storage`]) where unsynced writes can be lost; in half the seeds
+//! some or all nodes use async storage writes, their writes queued on a
+//! simulated append thread until a later sync (a crash loses the queue and
+//! the responses waiting on it); the network
 //! ([`network`]) drops, duplicates, delays and reorders messages and cuts
 //! links. Membership changes too: learners demoted and promoted, joint
 //! configurations, spare nodes that join with an empty log and catch up by

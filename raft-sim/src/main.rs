@@ -21,7 +21,7 @@ const USAGE: &str = "usage: raft-sim --seeds N [--start S] | --seed S [--keep I,
   [--no-client-ops (no reads, transfers or membership changes)]
   [--snapshot-every K (0: no compaction; default: the seed decides)]
   [--fault skip-up-to-date|commit-old-term|joint-incoming-only|read-without-heartbeat
-           |stale-snapshot|compact-past-snapshot|stale-local-reads]
+           |stale-snapshot|compact-past-snapshot|stale-local-reads|ack-before-sync]
   (--fault needs a build with --features fault-injection)";
 
 struct Args {
@@ -116,6 +116,14 @@ fn inject(name: &str, opts: &mut SimOptions) -> Result<(), String> {
         "stale-snapshot" => opts.sim_fault = Some(SimFault::StaleSnapshotData),
         "compact-past-snapshot" => opts.sim_fault = Some(SimFault::CompactPastSnapshot),
         "stale-local-reads" => opts.sim_fault = Some(SimFault::StaleLocalReads),
+        "ack-before-sync" => {
+            // Only append threads can break it: every node gets one.
+            fn all_async(c: &mut Config) {
+                c.async_storage_writes = true;
+            }
+            opts.sim_fault = Some(SimFault::AckBeforeSync);
+            opts.config_hook = Some(all_async);
+        }
         other => return Err(format!("unknown fault {other}")),
     }
     Ok(())
@@ -211,6 +219,8 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     let kv = [(); 4].map(|_| AtomicU64::new(0));
     // Spares started, joins (caught up by snapshot), removals for good.
     let members = [(); 4].map(|_| AtomicU64::new(0));
+    // Async-mode nodes, syncs, writes synced, queued writes lost in crashes.
+    let appends = [(); 4].map(|_| AtomicU64::new(0));
     let progress_every = if a.seeds >= 10_000 {
         a.seeds / 20
     } else {
@@ -274,6 +284,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
                         for (total, n) in members.iter().zip(counts) {
                             total.fetch_add(n, Ordering::Relaxed);
                         }
+                        let counts = [s.async_nodes, s.syncs, s.writes_synced, s.async_writes_lost];
+                        for (total, n) in appends.iter().zip(counts) {
+                            total.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         error.lock().map(|mut g| *g = Some(e)).ok();
@@ -313,6 +327,10 @@ fn run_range(a: &Args) -> Result<u64, SimError> {
     println!(
         "membership in passing seeds: {started} spare nodes started empty, {joins} joined ({by_snapshot} caught up by snapshot), {removals} members removed for good"
     );
+    let [nodes, syncs, synced, lost] = appends.map(|n| n.into_inner());
+    println!(
+        "async storage writes in passing seeds: {nodes} nodes, {syncs} append-thread syncs making {synced} writes durable, {lost} queued writes lost in crashes"
+    );
     Ok(failed)
 }
 
@@ -346,6 +364,10 @@ fn run_single(a: &Args, seed: u64) -> Result<u64, SimError> {
         s.snapshot_failures,
         s.restored_at_boot,
         s.crashes_installing
+    );
+    println!(
+        "seed {seed}: async storage writes on {} nodes: {} syncs making {} writes durable, {} queued writes lost in crashes",
+        s.async_nodes, s.syncs, s.writes_synced, s.async_writes_lost
     );
     println!(
         "seed {seed}: reads {} asked, {} served; transfers {} asked, {} done; membership changes {} proposed, {} applied, {} joint",

@@ -147,6 +147,15 @@ pub struct RunStats {
     pub joins_by_snapshot: u64,
     /// Members removed, whose process then stopped for good.
     pub removals: u64,
+    /// Nodes started with async storage writes (spares included).
+    pub async_nodes: u64,
+    /// Syncs of their append threads that made queued writes durable.
+    pub syncs: u64,
+    /// Writes those syncs made durable (more than `syncs`: group commit).
+    pub writes_synced: u64,
+    /// Writes queued on an append thread and lost in a crash, with their
+    /// responses.
+    pub async_writes_lost: u64,
 }
 
 /// The result of one seed.

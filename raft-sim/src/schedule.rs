@@ -40,6 +40,13 @@ pub(crate) mod stream {
     pub const KV: u64 = 9;
     /// Spare nodes, joins and removals.
     pub const MEMBERS: u64 = 10;
+    /// Which nodes run with async storage writes, and how often their
+    /// append threads sync.
+    pub const ASYNC_WRITES: u64 = 11;
+    /// Whether a node's append thread syncs at a given time unit (hashed
+    /// with the node and the time, as crash losses are; far from the other
+    /// per-node streams `CRASH + id` and `WRITE_CRASH + id` on that key).
+    pub const SYNC: u64 = 100;
 }
 
 /// Message-level faults in force until the next change.
@@ -197,6 +204,12 @@ pub struct Profile {
     /// this many applied entries; followers left behind the compaction
     /// catch up by snapshot.
     pub snapshot_every: u64,
+    /// Bit `id` set: node `id` runs with `Config::async_storage_writes`,
+    /// its writes made durable by a simulated append thread.
+    pub async_writes: u64,
+    /// Per time unit, the chance (per mille) that an async node's append
+    /// thread syncs everything queued.
+    pub sync_per_mille: u64,
 }
 
 impl Profile {
@@ -210,6 +223,7 @@ impl Profile {
         cfg.max_size_per_msg = self.max_size_per_msg;
         cfg.max_committed_size_per_ready = self.max_committed_size_per_ready;
         cfg.random_seed = Some(Rng::stream(seed, stream::RAFT + id).next_u64());
+        cfg.async_storage_writes = self.async_writes & (1 << id) != 0;
         cfg
     }
 
@@ -256,7 +270,19 @@ impl Schedule {
             snapshot_every: Rng::stream(seed, stream::SNAPSHOT)
                 .pick(&[3, 10, 30])
                 .unwrap_or(10),
+            async_writes: 0,
+            sync_per_mille: 0,
         };
+        // A stream of its own, so that every other stream of a seed kept
+        // its meaning: half the seeds run synchronous writes only, a quarter
+        // async on every node, a quarter a mix.
+        let mut arng = Rng::stream(seed, stream::ASYNC_WRITES);
+        let mode = arng.below(4);
+        for id in 1..=nodes as u64 + 2 {
+            let on = mode == 2 || (mode == 3 && arng.chance(500));
+            profile.async_writes |= u64::from(on) << id;
+        }
+        profile.sync_per_mille = arng.pick(&[200, 500, 900]).unwrap_or(500);
         let heal_at = fault_ticks * TICK;
         // Each seed has its own mix, so that some runs are dominated by
         // crashes, others by partitions or a lossy network.

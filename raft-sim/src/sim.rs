@@ -34,6 +34,7 @@ use bytes::Bytes;
 use raft_core::{Message, MessageType, NodeId, Role, SnapshotStatus};
 use std::collections::VecDeque;
 
+mod append_threads;
 mod kv;
 mod liveness;
 mod membership;
@@ -116,6 +117,7 @@ pub fn run_subset(
         sim.stats.snapshots_installed += n.snaps.installed;
         sim.stats.restored_at_boot += n.snaps.restored_at_boot;
         sim.stats.crashes_installing += n.snaps.crashed_installing;
+        append_threads::count_async(&mut sim.stats, n);
     }
     let ops = sim.chk.op_counts();
     sim.stats.reads_served = ops.reads_served;
@@ -288,6 +290,7 @@ impl Sim {
             for (from, to) in self.net.take_lost_snapshots() {
                 self.report_snapshot(from, to, SnapshotStatus::Failure)?;
             }
+            self.sync_append_threads()?;
             for i in 0..self.nodes.len() {
                 if self.now % TICK == self.schedule.profile.tick_phase[i] {
                     self.feed(i as u64 + 1, Input::Tick)?;

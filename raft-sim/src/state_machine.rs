@@ -88,6 +88,10 @@ pub enum SimFault {
     /// once, without ReadIndex: it may not have applied a write already
     /// answered to another client.
     StaleLocalReads,
+    /// The append thread of a node with async storage writes delivers its
+    /// responses to peers (votes, append acknowledgements) when it takes a
+    /// write rather than once a sync made it durable.
+    AckBeforeSync,
 }
 
 #[cfg(test)]

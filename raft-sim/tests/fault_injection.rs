@@ -135,3 +135,23 @@ fn answering_a_read_without_confirming_leadership_is_caught() {
     }
     hunt(fault, &[Property::LinearizableRead]);
 }
+
+#[test]
+fn acknowledging_writes_before_the_append_thread_syncs_them_is_caught() {
+    fn all_async(c: &mut Config) {
+        c.async_storage_writes = true;
+    }
+    hunt_with(
+        SimOptions {
+            sim_fault: Some(SimFault::AckBeforeSync),
+            config_hook: Some(all_async),
+            ..SimOptions::default()
+        },
+        &[
+            Property::CommittedDurability,
+            Property::LeaderCompleteness,
+            Property::StateMachineSafety,
+            Property::ElectionSafety,
+        ],
+    );
+}

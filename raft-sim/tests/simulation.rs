@@ -16,6 +16,8 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
     let (mut crashes, mut lost, mut dropped, mut duplicated, mut cut, mut leaders) =
         (0, 0, 0, 0, 0, 0);
     let mut after_sends = 0;
+    // Async-mode nodes, syncs, writes they made durable, queued writes lost.
+    let mut appends = [0; 4];
     let (mut taken, mut sent, mut installed, mut failed, mut booted) = (0, 0, 0, 0, 0);
     let (mut seeds_with_installs, mut seeds_compacting, mut crashed_installing) = (0, 0, 0);
     for nodes in [3, 5] {
@@ -42,8 +44,22 @@ fn seeds_pass_every_check_and_exercise_every_fault() {
             seeds_with_installs += u64::from(out.stats.snapshots_installed > 0);
             seeds_compacting += u64::from(out.stats.snapshots_created > 0);
             crashed_installing += out.stats.crashes_installing;
+            let s = &out.stats;
+            let counts = [s.async_nodes, s.syncs, s.writes_synced, s.async_writes_lost];
+            for (total, n) in appends.iter_mut().zip(counts) {
+                *total += n;
+            }
         }
     }
+    let [async_nodes, syncs, synced, async_lost] = appends;
+    assert!(
+        async_nodes > 0 && syncs > 0 && async_lost > 0,
+        "{async_nodes} async nodes, {syncs} syncs, {async_lost} queued writes lost"
+    );
+    assert!(
+        synced > syncs,
+        "no sync made more than one write durable ({synced} writes in {syncs} syncs)"
+    );
     assert!(
         crashes > 0 && lost > 0,
         "crashes {crashes}, unsynced writes lost {lost}"

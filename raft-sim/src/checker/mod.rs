@@ -282,9 +282,25 @@ impl Checker {
 
     /// `node`, in `term`, moved its commit index from `from` to `to`.
     pub fn on_commit(&mut self, node: NodeId, term: u64, from: u64, to: u64) -> Checked {
+        self.on_commit_with(node, term, from, to, &[])
+    }
+
+    /// [`Checker::on_commit`] for a leader with async storage writes, which
+    /// may commit entries its own disk does not hold yet (a quorum of the
+    /// others does): those are among `pending`, its writes still queued.
+    pub fn on_commit_with(
+        &mut self,
+        node: NodeId,
+        term: u64,
+        from: u64,
+        to: u64,
+        pending: &[Entry],
+    ) -> Checked {
         let n = Self::slot(node);
         for i in from + 1..=to {
-            let Some(slot) = self.logs[n].get(i as usize - 1).cloned() else {
+            let stored = self.logs[n].get(i as usize - 1).cloned();
+            let queued = || pending.iter().find(|e| e.index == i).map(Slot::from);
+            let Some(slot) = stored.or_else(queued) else {
                 return Err(self.fail(
                     Property::RaftError,
                     format!(

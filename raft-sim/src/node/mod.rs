@@ -4,6 +4,11 @@
 //! checker. A node can be armed to crash in its next write, after that
 //! Ready's early sends left.
 //!
+//! A node with `Config::async_storage_writes` runs the loop's async order
+//! instead: its writes wait on a simulated append thread
+//! ([`append_thread`]) until the simulation feeds it [`Input::Sync`], and
+//! an armed crash lands in that sync.
+//!
 //! Each node has a state machine ([`StateMachine`]) and a key-value store
 //! ([`KvStore`], in the same snapshots) and, when
 //! `snapshot_every` is set, snapshots it and compacts its log every that
@@ -25,8 +30,11 @@ use raft_core::{
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod append_thread;
 mod ready;
 
+use append_thread::AppendThread;
+pub use append_thread::AsyncCounts;
 use ready::{SimReady, Stop};
 
 /// Something that happens to a running node.
@@ -44,6 +52,8 @@ pub enum Input {
     Transfer(NodeId),
     /// Propose a membership change.
     ConfChange(AnyConfChange),
+    /// With async storage writes: the append thread syncs what it queued.
+    Sync,
 }
 
 /// Snapshot activity of one node, for the run's counters.
@@ -97,6 +107,13 @@ pub struct SimNode {
     reads_waiting: Vec<ReadState>,
     /// Reads served: the context, and the index of the state they saw.
     pub reads_served: Vec<(Bytes, u64)>,
+    /// Runs with `Config::async_storage_writes`: writes wait in `appends`.
+    appends_async: bool,
+    appends: AppendThread,
+    /// With async writes, the commit index the checker was told of.
+    commit_reported: u64,
+    /// With async writes, the commit index last handed to the disk.
+    commit_written: u64,
 }
 
 impl SimNode {
@@ -108,6 +125,7 @@ impl SimNode {
     ) -> Result<SimNode, Violation> {
         let mut node = SimNode {
             id: config.id,
+            appends_async: config.async_storage_writes,
             config,
             disk: Rc::new(RefCell::new(disk)),
             raw: None,
@@ -130,6 +148,9 @@ impl SimNode {
             conf_index: 0,
             reads_waiting: Vec::new(),
             reads_served: Vec::new(),
+            appends: AppendThread::default(),
+            commit_reported: 0,
+            commit_written: 0,
         };
         node.boot(chk)?;
         Ok(node)
@@ -176,6 +197,7 @@ impl SimNode {
     pub fn crash(&mut self, rng: &mut Rng, chk: &mut Checker) -> Result<CrashLoss, Violation> {
         self.raw = None;
         self.armed = None;
+        self.appends.crash();
         // Clients of a dead process time out; their reads are never served.
         self.reads_waiting.clear();
         chk.on_not_leader(self.id);
@@ -233,12 +255,19 @@ impl SimNode {
         let hs = status.hard_state;
         // Terms and votes are always synced, so they survive a crash; the
         // commit index may legitimately fall back to the durable one.
-        let before = HardState {
-            commit: 0,
-            ..self.hard
+        // With async writes the term and vote in memory may have been
+        // ahead of the disk (queued writes die with the process; nothing
+        // vouched for them yet), so the durable ones are the reference.
+        let last = if self.appends_async {
+            self.durable
+        } else {
+            self.hard
         };
+        let before = HardState { commit: 0, ..last };
         chk.on_hard_state(self.id, "across a restart", before, hs)?;
         self.hard = hs;
+        self.commit_reported = hs.commit;
+        self.commit_written = hs.commit;
         self.soft = SoftState::default();
         self.applied = state.index;
         self.raw = Some(raw);
@@ -268,6 +297,10 @@ impl SimNode {
             return Ok(false);
         };
         let (what, result) = match input {
+            Input::Sync => {
+                self.sync(chk, out)?;
+                return Ok(true);
+            }
             Input::Tick => ("tick", raw.tick()),
             Input::Step(m) => {
                 let is_prop = m.msg_type == raft_core::MessageType::MsgProp;
@@ -331,6 +364,34 @@ impl SimNode {
     /// Ready's early sends); the loss is kept for
     /// [`SimNode::take_crash_at_write`].
     fn drain(&mut self, chk: &mut Checker, out: &mut Vec<Message>) -> Checked {
+        self.run_ready_loop(chk, out, false)
+    }
+
+    /// Whether the node's append thread holds writes not yet durable.
+    pub fn has_pending_appends(&self) -> bool {
+        self.raw.is_some() && !self.appends.is_empty()
+    }
+
+    /// The append thread syncs: every queued write becomes durable, then
+    /// their responses are delivered (see [`append_thread`]). An armed node
+    /// crashes instead.
+    pub fn sync(&mut self, chk: &mut Checker, out: &mut Vec<Message>) -> Checked {
+        self.run_ready_loop(chk, out, true)
+    }
+
+    /// Whether the node runs with async storage writes.
+    pub fn is_async(&self) -> bool {
+        self.appends_async
+    }
+
+    /// The node's append thread counters.
+    pub fn async_counts(&self) -> AsyncCounts {
+        self.appends.counts
+    }
+
+    /// Runs raft-core's Ready loop until the node has no Ready left, after
+    /// a sync of its append thread when `sync` is set.
+    fn run_ready_loop(&mut self, chk: &mut Checker, out: &mut Vec<Message>, sync: bool) -> Checked {
         let Some(mut raw) = self.raw.take() else {
             return Ok(());
         };
@@ -343,7 +404,12 @@ impl SimNode {
             write_pending: false,
             premature: None,
         };
-        match raw.handle_readies(&mut handler) {
+        let synced = if sync {
+            append_thread::sync(&mut raw, &mut handler)
+        } else {
+            Ok(())
+        };
+        match synced.and_then(|()| raw.handle_readies(&mut handler)) {
             Ok(_) => {
                 let applied = self.applied;
                 let (ready, waiting) = std::mem::take(&mut self.reads_waiting)
@@ -434,8 +500,12 @@ impl SimNode {
     /// ensures by sending a snapshot of its current state.
     fn maybe_compact(&mut self, raw: &mut RawNode<DiskHandle>, chk: &Checker) -> Checked {
         let due = self.applied >= self.snapshot_index + self.snapshot_every
-            || self.conf_index > self.snapshot_index;
-        if self.snapshot_every == 0 || !due {
+            || (self.conf_index > self.snapshot_index && self.applied > self.snapshot_index);
+        // With async writes the commit index covering what was applied may
+        // still wait in the append thread: a snapshot beyond the disk's
+        // commit index would not restart (raft-core refuses such a log).
+        let commit_on_disk = !self.appends_async || self.commit_written >= self.applied;
+        if self.snapshot_every == 0 || !due || !commit_on_disk {
             return Ok(());
         }
         let index = self.applied;
@@ -498,103 +568,4 @@ impl SimNode {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::MemBackend;
-    use raft_core::MessageType;
-
-    fn group() -> (Vec<SimNode>, Checker) {
-        let mut chk = Checker::new(3);
-        let nodes = (1..=3)
-            .map(|id| {
-                let mut config = Config::new(id);
-                config.random_seed = Some(id);
-                let disk = Disk::new(Box::new(MemBackend::new([1, 2, 3])));
-                SimNode::start(config, disk, 0, &mut chk).unwrap()
-            })
-            .collect();
-        (nodes, chk)
-    }
-
-    /// The last index on the node's disk, as a restart would find it.
-    fn stored_last(node: &SimNode) -> u64 {
-        DiskHandle(node.disk.clone()).last_index().unwrap()
-    }
-
-    /// Delivers `out` and everything it causes, on a perfect network.
-    fn deliver_all(nodes: &mut [SimNode], chk: &mut Checker, mut out: Vec<Message>) {
-        while let Some(m) = out.pop() {
-            let mut more = Vec::new();
-            let to = m.to as usize - 1;
-            nodes[to].input(Input::Step(m), chk, &mut more).unwrap();
-            out.extend(more);
-        }
-    }
-
-    fn elect_one(nodes: &mut [SimNode], chk: &mut Checker) {
-        for _ in 0..100 {
-            let mut out = Vec::new();
-            nodes[0].input(Input::Tick, chk, &mut out).unwrap();
-            deliver_all(nodes, chk, out);
-            if nodes[0].role() == Some(Role::Leader) {
-                return;
-            }
-        }
-        panic!("n1 never became leader");
-    }
-
-    #[test]
-    fn a_leader_crashing_in_its_write_has_sent_its_appends_but_not_stored_them() {
-        let (mut nodes, mut chk) = group();
-        elect_one(&mut nodes, &mut chk);
-        let last = stored_last(&nodes[0]);
-
-        nodes[0].crash_at_next_write(Rng::new(7));
-        let mut out = Vec::new();
-        let accepted = nodes[0]
-            .input(Input::Propose(Bytes::from_static(b"x")), &mut chk, &mut out)
-            .unwrap();
-        assert!(accepted);
-        assert!(!nodes[0].is_up());
-        let (_, sent) = nodes[0]
-            .take_crash_at_write()
-            .expect("crashed in its write");
-        assert_eq!(sent, 2);
-        let appends: Vec<&Message> = out
-            .iter()
-            .filter(|m| m.msg_type == MessageType::MsgApp && !m.entries.is_empty())
-            .collect();
-        assert_eq!(appends.len(), 2, "{out:?}");
-        assert_eq!(appends[0].entries[0].data, Bytes::from_static(b"x"));
-        assert_eq!(stored_last(&nodes[0]), last);
-
-        // The followers store what the crashed leader never did, and the
-        // checker takes the crash like any other.
-        for m in out.into_iter().filter(|m| m.to != 1) {
-            let to = m.to as usize - 1;
-            let mut replies = Vec::new();
-            nodes[to]
-                .input(Input::Step(m), &mut chk, &mut replies)
-                .unwrap();
-        }
-        assert_eq!(stored_last(&nodes[1]), last + 1);
-        nodes[0].restart(&mut chk).unwrap();
-        assert_eq!(stored_last(&nodes[0]), last);
-        chk.check_logs(false).unwrap();
-    }
-
-    #[test]
-    fn a_disarmed_node_writes_as_usual() {
-        let (mut nodes, mut chk) = group();
-        elect_one(&mut nodes, &mut chk);
-        nodes[0].crash_at_next_write(Rng::new(7));
-        assert!(nodes[0].disarm());
-        assert!(!nodes[0].disarm());
-        let mut out = Vec::new();
-        nodes[0]
-            .input(Input::Propose(Bytes::from_static(b"x")), &mut chk, &mut out)
-            .unwrap();
-        assert!(nodes[0].is_up());
-        assert!(nodes[0].take_crash_at_write().is_none());
-    }
-}
+mod tests;

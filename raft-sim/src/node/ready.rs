@@ -51,6 +51,75 @@ pub(super) struct SimReady<'a> {
     pub(super) premature: Option<Message>,
 }
 
+impl SimReady<'_> {
+    /// Fails if a response left while the write it vouches for was pending.
+    fn check_premature(&mut self) -> Result<(), Stop> {
+        match self.premature.take() {
+            Some(m) => {
+                let detail = format!(
+                    "n{} sent {} to n{} before writing what it vouches for",
+                    self.node.id, m.msg_type, m.to
+                );
+                Err(self.chk.fail(Property::RaftError, detail).into())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Makes `write` durable on the node's disk, telling the checker.
+    pub(super) fn write(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
+        let id = self.node.id;
+        if let Some(snap) = &write.snapshot {
+            self.chk.on_install(id, snap.index(), snap.term())?;
+        }
+        self.chk.on_write(id, &write.entries)?;
+        store.write(write).map_err(|e| {
+            self.chk
+                .fail(Property::Storage, format!("n{id} write: {e}"))
+        })?;
+        self.node.check_durable(self.chk)?;
+        Ok(())
+    }
+
+    /// With async storage writes the hard state is taken in memory at once.
+    /// A leader's commit index is reported with it, under the configuration
+    /// it was reached in; its entries may still wait in its own append
+    /// thread (a quorum of the others holds them). A follower's may run
+    /// ahead of its disk, over entries replacing a stale suffix there, and
+    /// is reported as it becomes visible (`report_commit`).
+    fn observe_async_hard_state(&mut self) -> Result<(), Stop> {
+        let Some(hs) = self.hard_state.take() else {
+            return Ok(());
+        };
+        let id = self.node.id;
+        self.chk
+            .on_hard_state(id, "in memory", self.node.hard, hs)?;
+        self.node.hard = hs;
+        let node = &mut *self.node;
+        if node.soft.role == Role::Leader && hs.commit > node.commit_reported {
+            let pending = node.appends.pending_entries();
+            self.chk
+                .on_commit_with(id, hs.term, node.commit_reported, hs.commit, &pending)?;
+            node.commit_reported = hs.commit;
+        }
+        Ok(())
+    }
+
+    /// With async storage writes: the node's commit index reached `commit`
+    /// where the checker can see it (entries it applies, a durable hard
+    /// state), so that a follower's commit of entries still on their way
+    /// to its disk is not mistaken for one beyond its log.
+    pub(super) fn report_commit(&mut self, term: u64, commit: u64) -> Result<(), Stop> {
+        let node = &mut *self.node;
+        if commit > node.commit_reported {
+            self.chk
+                .on_commit(node.id, term, node.commit_reported, commit)?;
+            node.commit_reported = commit;
+        }
+        Ok(())
+    }
+}
+
 impl ReadyHandler<DiskHandle> for SimReady<'_> {
     type Error = Stop;
 
@@ -74,6 +143,9 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
         self.node
             .reads_waiting
             .extend(rd.read_states.iter().cloned());
+        if self.node.appends_async {
+            self.observe_async_hard_state()?;
+        }
         Ok(())
     }
 
@@ -89,13 +161,7 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
     }
 
     fn persist(&mut self, store: &mut DiskHandle, write: LogWrite) -> Result<(), Stop> {
-        if let Some(m) = self.premature.take() {
-            let detail = format!(
-                "n{} sent {} to n{} before writing what it vouches for",
-                self.node.id, m.msg_type, m.to
-            );
-            return Err(self.chk.fail(Property::RaftError, detail).into());
-        }
+        self.check_premature()?;
         if let Some(rng) = self.node.armed.take() {
             self.node.snaps.crashed_installing += u64::from(write.snapshot.is_some());
             return Err(Stop::Crash {
@@ -103,18 +169,35 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
                 sent: self.sent,
             });
         }
-        let id = self.node.id;
-        if let Some(snap) = &write.snapshot {
-            self.chk.on_install(id, snap.index(), snap.term())?;
-        }
-        self.chk.on_write(id, &write.entries)?;
-        store.write(write).map_err(|e| {
-            self.chk
-                .fail(Property::Storage, format!("n{id} write: {e}"))
-        })?;
-        self.node.check_durable(self.chk)?;
+        self.write(store, write)?;
         self.write_pending = false;
         Ok(())
+    }
+
+    /// With async storage writes: the write goes to the node's append
+    /// thread, which makes it durable and delivers the responses at a later
+    /// sync ([`super::append_thread`]).
+    fn append(
+        &mut self,
+        _store: &mut DiskHandle,
+        write: LogWrite,
+        #[allow(unused_mut)] mut append: Message,
+    ) -> Result<Option<Message>, Stop> {
+        self.check_premature()?;
+        #[cfg(feature = "fault-injection")]
+        if self.node.fault == Some(crate::state_machine::SimFault::AckBeforeSync) {
+            // The broken append thread answers peers at once, without the
+            // premature-send check of `send`: only the checker's own rules
+            // can catch it.
+            let me = self.node.id;
+            let (own, peers) = std::mem::take(&mut append.responses)
+                .into_iter()
+                .partition(|m| m.to == me);
+            append.responses = own;
+            self.out.extend(peers);
+        }
+        self.node.appends.push(write, append);
+        Ok(None)
     }
 
     fn restore(&mut self, snapshot: &Snapshot) -> Result<(), Stop> {
@@ -147,6 +230,10 @@ impl ReadyHandler<DiskHandle> for SimReady<'_> {
                     .on_commit(id, hs.term, node.hard.commit, hs.commit)?;
             }
             node.hard = hs;
+        }
+        if let (true, Some(last)) = (self.node.appends_async, committed.last()) {
+            // raft-core hands out only entries durable here.
+            self.report_commit(self.node.hard.term, last.index)?;
         }
         for e in committed {
             if e.index != self.node.applied + 1 {
