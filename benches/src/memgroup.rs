@@ -61,10 +61,13 @@ impl MemGroup {
                 let mut queue = Queue(&mut self.in_flight);
                 busy |= node.handle_readies(&mut queue)? > 0;
             }
-            for m in std::mem::take(&mut self.in_flight).into_iter().flatten() {
-                busy = true;
-                let to = (m.to - 1) as usize;
-                self.nodes[to].step(m)?;
+            // Batch by batch: flattening moves every message once more.
+            for batch in std::mem::take(&mut self.in_flight) {
+                for m in batch {
+                    busy = true;
+                    let to = (m.to - 1) as usize;
+                    self.nodes[to].step(m)?;
+                }
             }
             if !busy {
                 return Ok(());

@@ -206,6 +206,20 @@ fn next_capacity(previous: usize, used: usize) -> usize {
     used.max(previous - previous / 64)
 }
 
+/// Takes the messages queued in `buf`, leaving a buffer for what recent
+/// batches needed (`recent`, see [`next_capacity`]). An empty buffer stays
+/// where it is: a Ready without messages neither allocates nor lets the
+/// capacity decay. The capacity is rounded up to a power of two so that the
+/// slow decay does not cut it just below the size of the next large batch,
+/// which would then regrow (and copy) its buffer every round.
+fn take_batch(buf: &mut Vec<Message>, recent: &mut usize) -> Vec<Message> {
+    if buf.is_empty() {
+        return Vec::new();
+    }
+    *recent = next_capacity(*recent, buf.len());
+    std::mem::replace(buf, Vec::with_capacity(recent.next_power_of_two()))
+}
+
 impl<S: LogStorage> RawNode<S> {
     /// Starts a node from `config` and whatever `store` holds.
     pub fn new(config: &Config, store: S) -> Result<RawNode<S>> {
@@ -411,13 +425,12 @@ impl<S: LogStorage> RawNode<S> {
             entries: r.raft_log.next_unstable_entries().to_vec(),
             snapshot: r.raft_log.next_unstable_snapshot().cloned(),
             committed_entries: r.raft_log.next_committed_entries(allow_unstable)?,
-            messages: {
-                self.msg_capacity = next_capacity(self.msg_capacity, r.msgs.len());
-                std::mem::replace(&mut r.msgs, Vec::with_capacity(self.msg_capacity))
-            },
+            messages: take_batch(&mut r.msgs, &mut self.msg_capacity),
             read_states: std::mem::take(&mut r.read_states),
             must_sync: false,
         };
+        // Counted once: the apply budget and the advance step both need it.
+        let committed_size = entries_size(&rd.committed_entries);
         rd.must_sync = !rd.entries.is_empty()
             || hard.vote != self.prev_hard.vote
             || hard.term != self.prev_hard.term;
@@ -429,18 +442,13 @@ impl<S: LogStorage> RawNode<S> {
             if let Some(m) = crate::async_writes::apply_message(r, &rd.committed_entries) {
                 rd.messages.push(m);
             }
-            self.accept_ready(&rd, allow_unstable);
+            self.accept_ready(&rd, allow_unstable, committed_size);
             return Ok(rd);
         }
         // Responses wait behind the persistence of this Ready: the ones to
         // peers go last in `messages`, the ones to ourselves are stepped on
         // advance.
-        self.after_append_capacity =
-            next_capacity(self.after_append_capacity, r.msgs_after_append.len());
-        let after_append = std::mem::replace(
-            &mut r.msgs_after_append,
-            Vec::with_capacity(self.after_append_capacity),
-        );
+        let after_append = take_batch(&mut r.msgs_after_append, &mut self.after_append_capacity);
         rd.messages.reserve(after_append.len());
         for m in after_append {
             if m.to == r.id {
@@ -461,7 +469,7 @@ impl<S: LogStorage> RawNode<S> {
             });
         }
         if let Some(last) = rd.committed_entries.last() {
-            let size = entries_size(&rd.committed_entries);
+            let size = committed_size;
             let payload = rd.committed_entries.iter().map(Entry::payload_size).sum();
             self.steps_on_advance.push(AdvanceStep::Applied {
                 index: last.index,
@@ -469,17 +477,18 @@ impl<S: LogStorage> RawNode<S> {
                 payload,
             });
         }
-        self.accept_ready(&rd, allow_unstable);
+        self.accept_ready(&rd, allow_unstable, committed_size);
         Ok(rd)
     }
 
     /// Records that `rd` was handed out: what it carries is no longer
-    /// "next" (etcd's `acceptReady`).
-    fn accept_ready(&mut self, rd: &Ready, allow_unstable: bool) {
+    /// "next" (etcd's `acceptReady`). `committed_size` is the encoded size
+    /// of its committed entries.
+    fn accept_ready(&mut self, rd: &Ready, allow_unstable: bool, committed_size: u64) {
         let r = &mut self.raft;
         if let Some(last) = rd.committed_entries.last() {
-            let size = entries_size(&rd.committed_entries);
-            r.raft_log.accept_applying(last.index, size, allow_unstable);
+            r.raft_log
+                .accept_applying(last.index, committed_size, allow_unstable);
         }
         r.raft_log.accept_unstable();
         if let Some(soft) = rd.soft_state {
@@ -507,8 +516,9 @@ impl<S: LogStorage> RawNode<S> {
         if self.async_storage_writes {
             return Err(Error::AdvanceWithAsyncStorageWrites);
         }
-        let steps = std::mem::take(&mut self.steps_on_advance);
-        for step in steps {
+        // Drained rather than taken: the buffer keeps its capacity for the
+        // next Ready (a leader queues one self-response per proposal).
+        for step in self.steps_on_advance.drain(..) {
             match step {
                 AdvanceStep::Deliver(m) => self.raft.step(m)?,
                 AdvanceStep::Stable {

@@ -27,13 +27,10 @@ impl<S: LogStorage> Raft<S> {
     }
 
     pub(crate) fn bcast_heartbeat(&mut self) {
-        let mut peers = std::mem::take(&mut self.peer_scratch);
-        self.trk.peers_except(self.id, &mut peers);
         let ctx = self.read_only.heartbeat_ctx();
-        for id in &peers {
-            self.send_heartbeat(*id, ctx.clone());
+        for i in 0..self.peers.len() {
+            self.send_heartbeat(self.peers[i], ctx.clone());
         }
-        self.peer_scratch = peers;
     }
 
     /// A follower's handling of a heartbeat from its leader.

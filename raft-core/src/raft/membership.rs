@@ -57,6 +57,10 @@ impl<S: LogStorage> Raft<S> {
     ) -> Result<ConfState> {
         self.trk.config = cfg;
         self.trk.progress = prs;
+        let me = self.id;
+        self.peers.clear();
+        self.peers
+            .extend(self.trk.progress.keys().copied().filter(|id| *id != me));
         tracing::info!(
             "{:x} switched to configuration {}",
             self.id,

@@ -103,8 +103,11 @@ pub(crate) struct Raft<S> {
     step_down_on_removal: bool,
     disable_conf_change_validation: bool,
     rng: Rng,
-    /// Reused buffer of peer ids for broadcasts.
-    peer_scratch: Vec<NodeId>,
+    /// The members other than this node (learners included), ascending:
+    /// the progress map's keys, kept apart because a leader broadcasts to
+    /// them once per proposal. Set with the configuration
+    /// (`switch_to_config`), the only place the map changes.
+    pub(crate) peers: Vec<NodeId>,
     #[cfg(feature = "fault-injection")]
     pub(crate) fault: Option<crate::config::Fault>,
     #[cfg(feature = "trace")]
@@ -158,7 +161,7 @@ impl<S: LogStorage> Raft<S> {
             step_down_on_removal: config.step_down_on_removal,
             disable_conf_change_validation: config.disable_conf_change_validation,
             rng: Rng::new(config.random_seed),
-            peer_scratch: Vec::new(),
+            peers: Vec::new(),
             #[cfg(feature = "fault-injection")]
             fault: config.fault,
             #[cfg(feature = "trace")]

@@ -28,6 +28,12 @@ impl<S: LogStorage> Raft<S> {
         if pr.is_paused() {
             return Ok(false);
         }
+        // Caught up: the append would be empty (the entry it follows is the
+        // last one, whose term is always known), so skip reading the log.
+        // A leader asks this after every response it gets.
+        if !send_if_empty && pr.next == self.raft_log.last_index()? + 1 {
+            return Ok(false);
+        }
         let prev_index = pr.next - 1;
         let prev_term = match self.raft_log.term(prev_index) {
             Ok(t) => t,
@@ -79,11 +85,12 @@ impl<S: LogStorage> Raft<S> {
 
     /// Sends every peer what it lacks.
     pub(crate) fn bcast_append(&mut self) -> Result<()> {
-        let mut peers = std::mem::take(&mut self.peer_scratch);
-        self.trk.peers_except(self.id, &mut peers);
-        let result = peers.iter().try_for_each(|id| self.send_append(*id));
-        self.peer_scratch = peers;
-        result
+        // Indexed: sending borrows the node mutably; the list only changes
+        // with the configuration, which sending never does.
+        for i in 0..self.peers.len() {
+            self.send_append(self.peers[i])?;
+        }
+        Ok(())
     }
 
     /// A follower's (or candidate's) handling of an append.

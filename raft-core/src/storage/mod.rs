@@ -239,8 +239,10 @@ pub fn clone_within_size(entries: &[Entry], max_size: u64) -> Vec<Entry> {
 
 /// How many leading entries fit in `max_size` (at least one, if any).
 fn prefix_within_size(entries: &[Entry], max_size: u64) -> usize {
-    let Some(first) = entries.first() else {
-        return 0;
+    // The first entry is kept whatever its size, so a single one (every
+    // append a leader streams one proposal at a time) needs no sizing.
+    let [first, _, ..] = entries else {
+        return entries.len();
     };
     let mut size = first.encoded_size();
     let mut keep = 1;

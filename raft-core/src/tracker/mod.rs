@@ -176,15 +176,6 @@ impl ProgressTracker {
             .vote_result(|id| self.votes.get(&id).copied());
         (granted, rejected, result)
     }
-
-    /// Fills `out` with the ids of members other than `me` (learners
-    /// included), ascending. The caller keeps `out` between broadcasts: a
-    /// leader broadcasts once per proposal, and a fresh `Vec` each time
-    /// shows in profiles.
-    pub(crate) fn peers_except(&self, me: NodeId, out: &mut Vec<NodeId>) {
-        out.clear();
-        out.extend(self.progress.keys().copied().filter(|id| *id != me));
-    }
 }
 
 #[cfg(test)]
