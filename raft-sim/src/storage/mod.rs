@@ -20,7 +20,7 @@
 use crate::rng::Rng;
 use bytes::Bytes;
 use raft_core::{ConfState, Entry, HardState, InitialState, LogStorage, LogWrite, MemStorage};
-use raft_core::{EntryId, Snapshot, StorageError};
+use raft_core::{EntryId, Snapshot, StorageError, WrapsLog};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -47,38 +47,13 @@ impl MemBackend {
     }
 }
 
-impl LogStorage for MemBackend {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        self.0.initial_state()
+impl WrapsLog for MemBackend {
+    type Log = MemStorage;
+    fn wrapped(&self) -> Result<&MemStorage, StorageError> {
+        Ok(&self.0)
     }
-    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>, StorageError> {
-        self.0.entries(lo, hi, max_size)
-    }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.0.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.0.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.0.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.0.write(write)
-    }
-    fn snapshot(&self) -> Result<raft_core::Snapshot, StorageError> {
-        self.0.snapshot()
-    }
-    fn compact(&mut self, compact_index: u64) -> Result<(), StorageError> {
-        self.0.compact(compact_index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf_state: Option<raft_core::ConfState>,
-        data: bytes::Bytes,
-    ) -> Result<raft_core::Snapshot, StorageError> {
-        LogStorage::create_snapshot(&mut self.0, index, conf_state, data)
+    fn wrapped_mut(&mut self) -> Result<&mut MemStorage, StorageError> {
+        Ok(&mut self.0)
     }
 }
 
