@@ -181,5 +181,5 @@ pub use envelope::payload_of;
 pub use error::{NodeError, ProposeError, ReadError, TransferError};
 pub use handle::{spawn, NodeHandle};
 pub use membership::{MemberChange, Membership, MembershipError};
-pub use metrics::{Metrics, SnapshotMetrics};
+pub use metrics::{Metrics, SnapshotMetrics, WriteMetrics};
 pub use state_machine::{Applied, NullStateMachine, SnapshotError, SnapshotJob, StateMachine};
