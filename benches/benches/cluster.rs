@@ -310,6 +310,19 @@ fn storage_writes(c: &mut Criterion) {
             });
         }
     }
+    // How much each of the leader's syncs covered, in each mode.
+    for (cluster, name) in &clusters {
+        if let Some(w) = cluster.leader().map(|n| n.metrics().writes) {
+            println!(
+                "storage writes, {name}: the leader wrote {:.2} Readies and {:.1} entries per sync \
+                 ({} syncs; append queue full {} times)",
+                w.readies_per_sync(),
+                w.entries_per_sync(),
+                w.syncs,
+                w.backpressure
+            );
+        }
+    }
     for (cluster, _) in clusters {
         rt.block_on(cluster.shutdown()).expect("shutdown");
     }

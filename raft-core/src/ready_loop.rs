@@ -116,6 +116,14 @@ pub trait ReadyHandler<S: LogStorage> {
     /// sent (with async storage writes: once per Ready that has any).
     fn apply(&mut self, committed: &[Entry]) -> Result<(), Self::Error>;
 
+    /// Whether [`RawNode::handle_readies`] may take another Ready now. A
+    /// handler whose writer has as many writes queued as it may hold says
+    /// no, so that the node keeps its changes until the writer catches up
+    /// instead of queueing them without bound. Always yes by default.
+    fn can_take_ready(&self) -> bool {
+        true
+    }
+
     /// Told, after `apply`, the configuration that the committed membership
     /// change `entry` led to once raft-core applied it (to store it with the
     /// state machine, for snapshots). Does nothing by default.
@@ -238,7 +246,8 @@ impl<S: LogStorage> RawNode<S> {
         Ok(())
     }
 
-    /// Handles Readies until the node has none left; returns how many it
+    /// Handles Readies until the node has none left or the handler can
+    /// take no more ([`ReadyHandler::can_take_ready`]); returns how many it
     /// handled. Advancing can produce a new Ready (a vote or an append to
     /// ourselves is counted on advance), hence the loop.
     pub fn handle_readies<H: ReadyHandler<S>>(
@@ -246,7 +255,7 @@ impl<S: LogStorage> RawNode<S> {
         handler: &mut H,
     ) -> Result<usize, H::Error> {
         let mut handled = 0;
-        while self.has_ready() {
+        while handler.can_take_ready() && self.has_ready() {
             self.handle_ready(handler)?;
             handled += 1;
         }

@@ -32,6 +32,12 @@ pub struct NodeConfig {
     /// How a Ready's log writes are made; decides
     /// `raft.async_storage_writes` when the node starts.
     pub storage_writes: StorageWrites,
+    /// With the append thread ([`StorageWrites::Background`]): the most
+    /// Readies whose writes it may hold, staged and not yet durable. When
+    /// it holds this many, the loop takes no input and makes no Ready
+    /// until one comes back, so a slow disk slows the node rather than
+    /// filling memory. One sync covers up to this many Readies.
+    pub append_queue: usize,
 }
 
 /// How the Raft loop gets each Ready's entries and hard state to the log.
@@ -161,7 +167,8 @@ impl NodeConfig {
     /// The runtime's defaults around `raft`: 100 ms ticks, proposals dropped
     /// after 30 ticks uncommitted, queues of 4096, a snapshot every 10,000
     /// entries, Safe reads failing after 30 ticks, storage writes inline
-    /// ([`StorageWrites::Inline`]).
+    /// ([`StorageWrites::Inline`]), at most 256 Readies queued to an append
+    /// thread.
     pub fn new(raft: raft_core::Config) -> NodeConfig {
         NodeConfig {
             raft,
@@ -173,6 +180,7 @@ impl NodeConfig {
             read_mode: ReadMode::Safe,
             read_timeout_ticks: 30,
             storage_writes: StorageWrites::default(),
+            append_queue: 256,
         }
     }
 
@@ -196,7 +204,7 @@ impl NodeConfig {
         if self.proposal_timeout_ticks == 0 {
             return Err(NodeConfigError::ZeroProposalTimeout);
         }
-        if self.proposal_queue == 0 || self.max_inputs_per_ready == 0 {
+        if self.proposal_queue == 0 || self.max_inputs_per_ready == 0 || self.append_queue == 0 {
             return Err(NodeConfigError::ZeroQueue);
         }
         self.snapshot.validate()
@@ -216,7 +224,7 @@ pub enum NodeConfigError {
     /// `proposal_timeout_ticks` is zero: every proposal would time out at once.
     #[error("proposal timeout must be at least one tick")]
     ZeroProposalTimeout,
-    /// `proposal_queue` or `max_inputs_per_ready` is zero.
+    /// `proposal_queue`, `max_inputs_per_ready` or `append_queue` is zero.
     #[error("queue sizes must be greater than zero")]
     ZeroQueue,
     /// A snapshot threshold is zero (a snapshot after every nothing); use

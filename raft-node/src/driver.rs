@@ -6,7 +6,7 @@ use crate::config::NodeConfig;
 use crate::envelope::{self, ProposalId};
 use crate::error::{NodeError, ProposeError, ReadError, TransferError};
 use crate::membership::{self, MemberChange, MembershipError, MembershipState};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, WriteMetrics};
 use crate::proposals::{BatchReply, Proposals, Reply, Waiter};
 use crate::reads::{ReadReply, Reads};
 use crate::ready_io::ReadyIo;
@@ -75,6 +75,7 @@ pub(crate) struct Driver<S: LogStorage, M> {
     /// The append thread, in the background mode with a storage that
     /// stages its writes.
     worker: Option<AppendWorker>,
+    writes: WriteMetrics,
 }
 
 impl<S, M> Driver<S, M>
@@ -115,6 +116,7 @@ where
             ticks: 0,
             readies: 0,
             worker,
+            writes: WriteMetrics::default(),
         }
     }
 
@@ -130,6 +132,11 @@ where
         // The snapshot being serialised off the loop, if any: at most one.
         let mut job: Option<InFlight> = None;
         let result = loop {
+            // While the append thread holds all it may, the loop takes no
+            // new input and makes no Ready (see `ReadyIo::can_take_ready`):
+            // it waits for writes to come back, which keeps what is staged
+            // bounded. Ticks and the thread's completions still run.
+            let paused = self.append_queue_full();
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -139,20 +146,24 @@ where
                     self.snapshot_done(index, conf_state, made)
                 }
                 done = durable(&mut appended) => self.appends_durable(done, &mut transport),
-                event = poll_fn(|cx| transport.poll_recv(cx)) => match event {
+                event = poll_fn(|cx| transport.poll_recv(cx)), if !paused => match event {
                     Some(event) => self.on_transport(event),
                     None => {
                         tracing::warn!(id = self.raw.id(), "transport closed; stopping node");
                         break Ok(());
                     }
                 },
-                command = commands.recv() => match command {
+                command = commands.recv(), if !paused => match command {
                     Some(command) => self.on_command(command),
                     // Every handle is gone: nobody can propose or stop us.
                     None => break Ok(()),
                 },
             };
-            if let Err(e) = step.and_then(|()| self.drain(&mut transport, &mut commands)) {
+            let taken = step.and_then(|()| match self.append_queue_full() {
+                true => self.flush_proposals(),
+                false => self.drain(&mut transport, &mut commands),
+            });
+            if let Err(e) = taken {
                 break Err(e);
             }
             if let Err(e) = self.handle_readies(&mut transport) {
@@ -185,6 +196,11 @@ where
             tracing::error!(id = self.raw.id(), error = %e, "node stopped on error");
         }
         result
+    }
+
+    /// Whether the append thread holds as many appends as it may.
+    fn append_queue_full(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| !w.has_room())
     }
 
     /// Takes in whatever else is already waiting, so that one Ready (one
@@ -438,6 +454,7 @@ where
             read_states: Vec::new(),
             membership: &mut self.membership,
             worker: self.worker.as_mut(),
+            writes: &mut self.writes,
         };
         (&mut self.raw, handler)
     }
@@ -452,12 +469,15 @@ where
         let Some(done) = done else {
             return Err(NodeError::Task("the append thread has stopped".to_string()));
         };
-        let appends = done.map_err(raft_core::Error::from)?;
+        let group = done.map_err(raft_core::Error::from)?;
         if let Some(worker) = &mut self.worker {
-            worker.completed(appends.len());
+            worker.completed(group.appends.len());
         }
+        self.writes.writes += group.writes;
+        self.writes.entries += group.entries;
+        self.writes.syncs += u64::from(group.synced);
         let (raw, mut handler) = self.split(transport);
-        for append in appends {
+        for append in group.appends {
             raw.append_done(append, &mut handler)?;
         }
         Ok(())
@@ -485,6 +505,10 @@ where
             pending_reads: self.reads.len(),
             read_rounds: self.reads.rounds_issued,
             snapshots: self.snapshots.metrics.clone(),
+            writes: WriteMetrics {
+                queued: self.worker.as_ref().map_or(0, AppendWorker::in_flight),
+                ..self.writes.clone()
+            },
         };
         self.metrics.send_replace(metrics);
     }

@@ -100,7 +100,7 @@ where
     // is written by the loop even in the background mode.
     let (worker, appended) = match background && staging {
         true => {
-            let (worker, appended) = AppendWorker::start(id)?;
+            let (worker, appended) = AppendWorker::start(id, config.append_queue)?;
             (Some(worker), Some(appended))
         }
         false => (None, None),

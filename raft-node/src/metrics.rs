@@ -32,6 +32,49 @@ pub struct Metrics {
     pub read_rounds: u64,
     /// Snapshot counters and positions.
     pub snapshots: SnapshotMetrics,
+    /// How the log's writes were made durable.
+    pub writes: WriteMetrics,
+}
+
+/// How a node's log writes were made durable since it started: how many
+/// Readies and entries each sync covered (group commit).
+///
+/// The loop writing inline syncs once per Ready that asks for it; the
+/// append thread of [`crate::StorageWrites::Background`] syncs once for
+/// every write queued to it meanwhile.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteMetrics {
+    /// Readies whose log changes were written.
+    pub writes: u64,
+    /// Entries those writes carried.
+    pub entries: u64,
+    /// Syncs (fsyncs, for a log on disk) that made them durable.
+    pub syncs: u64,
+    /// Readies handed to the append thread and not yet durable.
+    pub queued: usize,
+    /// Times the append thread's queue filled up, so that the loop stopped
+    /// taking Readies and inputs until a write came back.
+    pub backpressure: u64,
+}
+
+impl WriteMetrics {
+    /// Readies per sync: above 1 when syncs covered several Readies.
+    pub fn readies_per_sync(&self) -> f64 {
+        ratio(self.writes, self.syncs)
+    }
+
+    /// Entries per sync.
+    pub fn entries_per_sync(&self) -> f64 {
+        ratio(self.entries, self.syncs)
+    }
+}
+
+fn ratio(n: u64, syncs: u64) -> f64 {
+    match syncs {
+        0 => 0.0,
+        _ => n as f64 / syncs as f64,
+    }
 }
 
 /// What a node did with snapshots since it started.

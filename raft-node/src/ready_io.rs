@@ -5,6 +5,7 @@ use crate::append_worker::{AppendJob, AppendWorker};
 use crate::envelope;
 use crate::error::{NodeError, ProposeError};
 use crate::membership::{self, MembershipState};
+use crate::metrics::WriteMetrics;
 use crate::proposals::Proposals;
 use crate::snapshotting::{blocking_io, Snapshots};
 use crate::state_machine::{Applied, StateMachine};
@@ -26,6 +27,7 @@ pub(crate) struct ReadyIo<'a, T, M> {
     pub(crate) membership: &'a mut MembershipState,
     /// The append thread, in the background mode with a staging storage.
     pub(crate) worker: Option<&'a mut AppendWorker>,
+    pub(crate) writes: &'a mut WriteMetrics,
 }
 
 impl<S, T, M> ReadyHandler<S> for ReadyIo<'_, T, M>
@@ -55,6 +57,9 @@ where
     /// multi-threaded runtime, `block_in_place` tells tokio so, and it
     /// moves this worker's other tasks to another worker meanwhile.
     fn persist(&mut self, store: &mut S, write: LogWrite) -> Result<(), NodeError> {
+        self.writes.writes += 1;
+        self.writes.entries += write.entries.len() as u64;
+        self.writes.syncs += u64::from(write.sync);
         let written = match store.write_kind() {
             WriteKind::Memory => store.write(write),
             _ => blocking_io(|| store.write(write)),
@@ -77,7 +82,7 @@ where
             }
             return Ok(Some(append));
         }
-        let sync = write.sync;
+        let (sync, entries) = (write.sync, write.entries.len() as u64);
         let staged = match write.is_empty() {
             true => Staged::Done,
             false => store.stage_write(write).map_err(raft_core::Error::from)?,
@@ -93,9 +98,19 @@ where
         worker.submit(AppendJob {
             write,
             sync,
+            entries,
             append,
         })?;
+        if !worker.has_room() {
+            self.writes.backpressure += 1;
+        }
         Ok(None)
+    }
+
+    /// No Ready while the append thread holds all it may: the node keeps
+    /// its changes until a write comes back.
+    fn can_take_ready(&self) -> bool {
+        self.worker.as_deref().is_none_or(AppendWorker::has_room)
     }
 
     /// A leader's snapshot was installed in the log: the state machine

@@ -27,7 +27,9 @@
 //!   hot reads of the Raft loop — terms of recent entries, entries for
 //!   followers that are slightly behind — never call into RocksDB; older
 //!   entries come from RocksDB's 64 MiB memtable while recent, then from
-//!   SSTs. `benches/append.rs` measures both paths.
+//!   SSTs. `benches/append.rs` measures both paths. Entries of a staged
+//!   write stay cached, beyond the bounds, until its batch has run, so a
+//!   read never finds a gap between the view and the disk.
 //! * **Open** ([`RocksStorage::open`]) recovers hard state, membership, base,
 //!   first and last index, checks the format marker, and refuses foreign or
 //!   corrupted data with a [`RocksError`], never a panic: another program's

@@ -29,7 +29,8 @@ use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, LogLeve
 #[non_exhaustive]
 pub struct StorageOptions {
     /// The tail cache keeps at most this many of the newest entries in
-    /// memory (0 turns it off).
+    /// memory (0 turns it off). Entries of staged writes that have not run
+    /// yet stay cached beyond this bound until they are on disk.
     pub tail_cache_entries: usize,
     /// ... and at most this many payload bytes.
     pub tail_cache_bytes: u64,

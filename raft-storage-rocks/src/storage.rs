@@ -17,7 +17,9 @@ use raft_core::{
     Snapshot, Staged, StorageError, WriteKind,
 };
 use rocksdb::{DBRawIterator, ReadOptions, WriteBatch, WriteOptions, DB};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tracing::{debug, info, warn};
 
@@ -34,6 +36,8 @@ pub struct RocksStorage {
     /// Index of the newest entry (`base.index` when the log is empty).
     pub(crate) last: u64,
     pub(crate) tail: TailCache,
+    /// Staged writes whose batches may not have run yet, in staging order.
+    pub(crate) unwritten: Unwritten,
     /// The latest snapshot; never beyond `last` (an installed one cuts the
     /// log in the same batch that stores it).
     pub(crate) snapshot: Snapshot,
@@ -195,6 +199,7 @@ impl RocksStorage {
             base,
             last,
             tail: TailCache::new(options.tail_cache_entries, options.tail_cache_bytes),
+            unwritten: Unwritten::default(),
             snapshot,
         };
         storage.fill_tail()?;
@@ -301,10 +306,13 @@ impl RocksStorage {
         let Some((batch, view)) = self.prepare(write)? else {
             return Ok(Staged::Done);
         };
+        let seq = self.unwritten.stage(view.entries.first().map(|e| e.index));
         self.move_view(view);
         Ok(Staged::Pending(Box::new(StagedBatch {
             db: Arc::clone(&self.db),
             batch,
+            seq,
+            written: Arc::clone(&self.unwritten.written),
         })))
     }
 
@@ -391,7 +399,8 @@ impl RocksStorage {
             self.tail.clear();
         }
         if !view.entries.is_empty() {
-            self.tail.append(&view.entries);
+            let pin = self.unwritten.pinned_from();
+            self.tail.append(&view.entries, pin);
         }
         self.last = view.last;
         if let Some(hs) = view.hard_state {
@@ -420,10 +429,49 @@ struct ViewChange {
     sync: bool,
 }
 
+/// The staged writes not known to have run, which pin their entries in the
+/// tail cache: until a batch is in RocksDB, the cache is the only copy of
+/// its entries that a read can find.
+#[derive(Debug, Default)]
+pub(crate) struct Unwritten {
+    /// Sequence number of the last write staged.
+    staged: u64,
+    /// The highest sequence number whose batch has run; writer threads run
+    /// staged batches in order, so every earlier one has too.
+    written: Arc<AtomicU64>,
+    /// (sequence number, first index put) of each staged write with entries.
+    pending: VecDeque<(u64, u64)>,
+}
+
+impl Unwritten {
+    /// Numbers a new staged write that puts entries from `first` on.
+    fn stage(&mut self, first: Option<u64>) -> u64 {
+        self.staged += 1;
+        if let Some(first) = first {
+            self.pending.push_back((self.staged, first));
+        }
+        self.staged
+    }
+
+    /// The lowest index a write not yet run puts, if any.
+    fn pinned_from(&mut self) -> Option<u64> {
+        let written = self.written.load(Ordering::Acquire);
+        while self.pending.front().is_some_and(|&(seq, _)| seq <= written) {
+            self.pending.pop_front();
+        }
+        // A later write may replace a suffix from below an earlier one's
+        // start, hence the minimum rather than the oldest.
+        self.pending.iter().map(|&(_, first)| first).min()
+    }
+}
+
 /// A staged write's batch, for the writer thread.
 struct StagedBatch {
     db: Arc<DB>,
     batch: WriteBatch,
+    /// Its number among the storage's staged writes, published once it ran.
+    seq: u64,
+    written: Arc<AtomicU64>,
 }
 
 impl PendingWrite for StagedBatch {
@@ -434,7 +482,9 @@ impl PendingWrite for StagedBatch {
         opts.set_sync(sync);
         self.db
             .write_opt(self.batch, &opts)
-            .map_err(|e| StorageError::from(RocksError::from(e)))
+            .map_err(|e| StorageError::from(RocksError::from(e)))?;
+        self.written.fetch_max(self.seq, Ordering::Release);
+        Ok(())
     }
 }
 

@@ -107,5 +107,35 @@ fn write_all(svc: &Service, out: &mut String) -> std::fmt::Result {
         writeln!(out, "# TYPE {name} gauge")?;
         writeln!(out, "{name}{{node=\"{}\"}} {value}", m.id)?;
     }
+    // Readies (and entries) per sync is the ratio of these: how much each
+    // fsync covered (group commit).
+    let w = &m.writes;
+    let counters: [(&str, &str, u64); 4] = [
+        (
+            "raft_log_writes_total",
+            "Readies whose log changes were written.",
+            w.writes,
+        ),
+        (
+            "raft_log_entries_written_total",
+            "Entries those writes carried.",
+            w.entries,
+        ),
+        (
+            "raft_log_syncs_total",
+            "Syncs that made log writes durable.",
+            w.syncs,
+        ),
+        (
+            "raft_append_queue_full_total",
+            "Times the append thread's queue filled and the loop held back.",
+            w.backpressure,
+        ),
+    ];
+    for (name, help, value) in counters {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} counter")?;
+        writeln!(out, "{name}{{node=\"{}\"}} {value}", m.id)?;
+    }
     Ok(())
 }

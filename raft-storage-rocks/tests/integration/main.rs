@@ -11,4 +11,5 @@ mod crash;
 mod faults;
 mod semantics;
 mod snapshots;
+mod staged;
 mod write_failure;
