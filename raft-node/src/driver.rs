@@ -130,6 +130,7 @@ where
         // The snapshot being serialised off the loop, if any: at most one.
         let mut job: Option<InFlight> = None;
         let result = loop {
+            let mut batching = false;
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -147,11 +148,24 @@ where
                     }
                 },
                 command = commands.recv() => match command {
-                    Some(command) => self.on_command(command),
+                    Some(command) => {
+                        batching = !self.proposals.is_empty();
+                        self.on_command(command)
+                    }
                     // Every handle is gone: nobody can propose or stop us.
                     None => break Ok(()),
                 },
             };
+            if step.is_ok() && batching {
+                // A request came while proposals were in flight, so other
+                // proposers are at work: let the tasks woken meanwhile
+                // (those the last Ready answered) run before this loop
+                // drains its inputs, so that what they propose joins this
+                // Ready instead of each waking the loop for a Ready and an
+                // append of its own. With nothing in flight (one proposer)
+                // nobody else is coming, and the request is handled at once.
+                tokio::task::yield_now().await;
+            }
             if let Err(e) = step.and_then(|()| self.drain(&mut transport, &mut commands)) {
                 break Err(e);
             }
