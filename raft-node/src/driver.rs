@@ -137,6 +137,7 @@ where
             // it waits for writes to come back, which keeps what is staged
             // bounded. Ticks and the thread's completions still run.
             let paused = self.append_queue_full();
+            let mut batching = false;
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -154,11 +155,24 @@ where
                     }
                 },
                 command = commands.recv(), if !paused => match command {
-                    Some(command) => self.on_command(command),
+                    Some(command) => {
+                        batching = !self.proposals.is_empty();
+                        self.on_command(command)
+                    }
                     // Every handle is gone: nobody can propose or stop us.
                     None => break Ok(()),
                 },
             };
+            if step.is_ok() && batching {
+                // A request came while proposals were in flight, so other
+                // proposers are at work: let the tasks woken meanwhile
+                // (those the last Ready answered) run before this loop
+                // drains its inputs, so that what they propose joins this
+                // Ready instead of each waking the loop for a Ready and an
+                // append of its own. With nothing in flight (one proposer)
+                // nobody else is coming, and the request is handled at once.
+                tokio::task::yield_now().await;
+            }
             let taken = step.and_then(|()| match self.append_queue_full() {
                 true => self.flush_proposals(),
                 false => self.drain(&mut transport, &mut commands),
