@@ -3,11 +3,11 @@
 //! without limit, yet keeps taking the thread's completions, so that it
 //! resumes as writes come back and loses nothing.
 
+mod common;
+
 use bytes::Bytes;
-use raft_core::{
-    ConfState, Entry, InitialState, LogStorage, LogWrite, MemStorage, PendingWrite, Role, Snapshot,
-    Staged, StorageError, WriteKind,
-};
+use common::Staging;
+use raft_core::{LogWrite, MemStorage, PendingWrite, Role, StorageError};
 use raft_node::{spawn, NodeConfig, NodeHandle, StorageWrites};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -77,58 +77,17 @@ impl PendingWrite for Held {
 }
 
 /// An in-memory log whose staged writes wait at the gate.
-struct GatedLog {
-    inner: MemStorage,
-    gate: Arc<Gate>,
-}
-
-impl LogStorage for GatedLog {
-    fn initial_state(&self) -> Result<InitialState, StorageError> {
-        self.inner.initial_state()
-    }
-    fn entries(&self, lo: u64, hi: u64, max: u64) -> Result<Vec<Entry>, StorageError> {
-        self.inner.entries(lo, hi, max)
-    }
-    fn term(&self, index: u64) -> Result<u64, StorageError> {
-        self.inner.term(index)
-    }
-    fn first_index(&self) -> Result<u64, StorageError> {
-        self.inner.first_index()
-    }
-    fn last_index(&self) -> Result<u64, StorageError> {
-        self.inner.last_index()
-    }
-    fn write(&mut self, write: LogWrite) -> Result<(), StorageError> {
-        self.inner.write(write)
-    }
-    fn write_kind(&self) -> WriteKind {
-        WriteKind::Staged
-    }
-    fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+fn gated_log(gate: Arc<Gate>) -> Staging<MemStorage> {
+    let mut log = Staging::new(MemStorage::with_voters([1]), true);
+    log.pending = Box::new(move |write: &LogWrite| {
         if let Some(last) = write.entries.last() {
-            self.gate
-                .last_staged
-                .fetch_max(last.index, Ordering::SeqCst);
+            gate.last_staged.fetch_max(last.index, Ordering::SeqCst);
         }
-        self.inner.write(write)?;
-        let unrun = self.gate.unrun.fetch_add(1, Ordering::SeqCst) + 1;
-        self.gate.max_unrun.fetch_max(unrun, Ordering::SeqCst);
-        Ok(Staged::Pending(Box::new(Held(self.gate.clone()))))
-    }
-    fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        self.inner.snapshot()
-    }
-    fn compact(&mut self, index: u64) -> Result<(), StorageError> {
-        self.inner.compact(index)
-    }
-    fn create_snapshot(
-        &mut self,
-        index: u64,
-        conf: Option<ConfState>,
-        data: Bytes,
-    ) -> Result<Snapshot, StorageError> {
-        self.inner.create_snapshot(index, conf, data)
-    }
+        let unrun = gate.unrun.fetch_add(1, Ordering::SeqCst) + 1;
+        gate.max_unrun.fetch_max(unrun, Ordering::SeqCst);
+        Box::new(Held(gate.clone()))
+    });
+    log
 }
 
 const QUEUE: usize = 4;
@@ -147,10 +106,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 async fn a_held_disk_bounds_the_staged_writes_and_loses_nothing_once_released() {
     let gate = Arc::new(Gate::default());
     let _open = OpenOnDrop(gate.clone());
-    let log = GatedLog {
-        inner: MemStorage::with_voters([1]),
-        gate: gate.clone(),
-    };
+    let log = gated_log(gate.clone());
     let mut raft = raft_core::Config::new(1);
     raft.random_seed = Some(1);
     let mut config = NodeConfig::new(raft);

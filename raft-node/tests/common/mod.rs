@@ -15,6 +15,7 @@ use std::time::Duration;
 
 /// Runs each listed `async fn name(mode: Mode)` as two tests,
 /// `inline::name` and `background::name`.
+#[allow(unused_macros)]
 macro_rules! in_both_modes {
     ($($name:ident),+ $(,)?) => {
         mod inline {
@@ -66,20 +67,34 @@ impl Mode {
             Mode::Inline => StorageWrites::Inline,
             Mode::Background => StorageWrites::Background,
         };
-        let storage = Staging {
-            inner: storage,
-            stage: self == Mode::Background,
-        };
+        let storage = Staging::new(storage, self == Mode::Background);
         spawn(config, storage, transport, state_machine)
     }
 }
 
+/// What the append thread runs for a staged write: the test decides.
+pub type MakePending = Box<dyn FnMut(&LogWrite) -> Box<dyn PendingWrite> + Send>;
+
 /// A log whose writes, when `stage` is set, are staged: applied to `inner`
-/// at once, with a pending half for the append thread that has no I/O to do
-/// but still holds the responses back until it has run.
+/// at once, with a pending half for the append thread made by `pending`
+/// (by default one that has no I/O to do but still holds the responses
+/// back until it has run).
 pub struct Staging<S> {
     pub inner: S,
     pub stage: bool,
+    pub pending: MakePending,
+}
+
+impl<S> Staging<S> {
+    /// `inner`, its writes staged when `stage` is set, with no I/O to run.
+    pub fn new(inner: S, stage: bool) -> Staging<S> {
+        let pending: MakePending = Box::new(|_| Box::new(NoIo));
+        Staging {
+            inner,
+            stage,
+            pending,
+        }
+    }
 }
 
 struct NoIo;
@@ -117,8 +132,9 @@ impl<S: LogStorage> LogStorage for Staging<S> {
         }
     }
     fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
+        let pending = (self.pending)(&write);
         self.inner.write(write)?;
-        Ok(Staged::Pending(Box::new(NoIo)))
+        Ok(Staged::Pending(pending))
     }
     fn snapshot(&self) -> Result<Snapshot, StorageError> {
         self.inner.snapshot()
