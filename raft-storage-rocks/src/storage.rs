@@ -173,24 +173,6 @@ impl RocksStorage {
                 hard_state.commit
             )));
         }
-        // A snapshot, and the compaction up to it, hold applied entries
-        // only, and applied entries are committed. A writer that stages
-        // its log writes (the hard state among them) may store a snapshot
-        // while the hard state carrying that commit is still to be
-        // written, so a crash can leave the stored commit behind the
-        // snapshot; it is raised here rather than handed to raft-core,
-        // which refuses a commit below its first index.
-        let known_committed = base.index.max(snapshot.index());
-        let mut hard_state = hard_state;
-        if hard_state.commit < known_committed {
-            info!(
-                path = %dir.display(),
-                stored = hard_state.commit,
-                raised_to = known_committed,
-                "stored commit index is behind the snapshot; raised to it"
-            );
-            hard_state.commit = known_committed;
-        }
         let mut storage = RocksStorage {
             db: Arc::new(db),
             path: dir.into(),

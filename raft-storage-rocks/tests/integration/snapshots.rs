@@ -165,36 +165,3 @@ fn damaged_snapshot_metadata_is_a_typed_error_at_open() {
     put_meta(&path, format::KEY_SNAPSHOT, &good);
     assert_eq!(RocksStorage::open(&path).unwrap().snapshot().unwrap(), snap);
 }
-
-#[test]
-fn a_commit_index_behind_the_stored_snapshot_is_raised_to_it_at_open() {
-    // What a crash can leave when snapshots are stored while the hard
-    // state carrying their commit is still staged: raft-core would refuse
-    // to start on a commit below the log's first index.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("log");
-    let (mut rocks, _) = both(&path);
-    let mut write = LogWrite::default();
-    write.hard_state = Some(HardState {
-        term: 1,
-        vote: 1,
-        commit: 12,
-    });
-    write.sync = true;
-    rocks.write(write).unwrap();
-    rocks
-        .create_snapshot(15, None, bytes::Bytes::from_static(b"state@15"))
-        .unwrap();
-    drop(rocks);
-    let mut rocks = RocksStorage::open(&path).unwrap();
-    assert_eq!(rocks.initial_state().unwrap().hard_state.commit, 15);
-    // Compacted past the snapshot too (the compaction is as much a promise
-    // that the entries were applied).
-    rocks.compact(17).unwrap();
-    drop(rocks);
-    let rocks = RocksStorage::open(&path).unwrap();
-    let state = rocks.initial_state().unwrap().hard_state;
-    assert_eq!((state.term, state.vote, state.commit), (1, 1, 17));
-    let node = raft_core::RawNode::new(&raft_core::Config::new(1), rocks);
-    assert!(node.is_ok(), "raft-core refused the reopened log");
-}
