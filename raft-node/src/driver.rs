@@ -132,11 +132,12 @@ where
         // The snapshot being serialised off the loop, if any: at most one.
         let mut job: Option<InFlight> = None;
         let result = loop {
-            // While the append thread holds all it may, the loop takes no
-            // new input and makes no Ready (see `ReadyIo::can_take_ready`):
-            // it waits for writes to come back, which keeps what is staged
-            // bounded. Ticks and the thread's completions still run.
-            let paused = self.append_queue_full();
+            // While the append thread holds all it may, or a snapshot waits
+            // for it to run dry, the loop takes no new input and makes no
+            // Ready (see `ReadyIo::can_take_ready`): it waits for writes to
+            // come back, which keeps what is staged bounded. Ticks and the
+            // thread's completions still run.
+            let paused = self.waits_for_writes();
             let mut batching = false;
             let step = tokio::select! {
                 biased;
@@ -173,7 +174,7 @@ where
                 // nobody else is coming, and the request is handled at once.
                 tokio::task::yield_now().await;
             }
-            let taken = step.and_then(|()| match self.append_queue_full() {
+            let taken = step.and_then(|()| match self.waits_for_writes() {
                 true => self.flush_proposals(),
                 false => self.drain(&mut transport, &mut commands),
             });
@@ -212,9 +213,16 @@ where
         result
     }
 
-    /// Whether the append thread holds as many appends as it may.
-    fn append_queue_full(&self) -> bool {
-        self.worker.as_ref().is_some_and(|w| !w.has_room())
+    /// Whether the append thread holds writes that have not come back.
+    pub(crate) fn writes_outstanding(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| !w.is_idle())
+    }
+
+    /// Whether the loop must let the append thread catch up before it
+    /// takes more: the thread holds as many appends as it may, or a
+    /// snapshot is held until the thread has run dry.
+    fn waits_for_writes(&self) -> bool {
+        self.snapshots.holds_one() || self.worker.as_ref().is_some_and(|w| !w.has_room())
     }
 
     /// Takes in whatever else is already waiting, so that one Ready (one
@@ -494,7 +502,7 @@ where
         for append in group.appends {
             raw.append_done(append, &mut handler)?;
         }
-        Ok(())
+        self.store_held_snapshot()
     }
 
     /// Refreshes the metrics handles read. Runs after every batch of

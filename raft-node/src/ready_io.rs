@@ -107,10 +107,11 @@ where
         Ok(None)
     }
 
-    /// No Ready while the append thread holds all it may: the node keeps
-    /// its changes until a write comes back.
+    /// No Ready while the append thread holds all it may, or while a
+    /// snapshot waits for it to run dry: the node keeps its changes until
+    /// writes come back.
     fn can_take_ready(&self) -> bool {
-        self.worker.as_deref().is_none_or(AppendWorker::has_room)
+        !self.snapshots.holds_one() && self.worker.as_deref().is_none_or(AppendWorker::has_room)
     }
 
     /// A leader's snapshot was installed in the log: the state machine

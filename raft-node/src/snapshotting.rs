@@ -30,6 +30,9 @@ pub(crate) struct Snapshots {
     /// entries: a member is about to be added while the log still starts
     /// at index 1.
     compact_all: bool,
+    /// A snapshot made but not stored yet: the append thread still holds
+    /// writes staged before it (see [`Driver::store_snapshot`]).
+    unstored: Option<(u64, ConfState, Bytes)>,
     pub(crate) metrics: SnapshotMetrics,
 }
 
@@ -50,6 +53,7 @@ impl Snapshots {
             bytes_since: 0,
             forced: false,
             compact_all: false,
+            unstored: None,
             metrics: SnapshotMetrics {
                 last_index: stored,
                 ..SnapshotMetrics::default()
@@ -90,6 +94,12 @@ impl Snapshots {
     pub(crate) fn force_full_compaction(&mut self) {
         self.forced = true;
         self.compact_all = true;
+    }
+
+    /// Whether a snapshot waits for the append thread: until it is
+    /// stored the loop makes no Ready, so that the thread runs dry.
+    pub(crate) fn holds_one(&self) -> bool {
+        self.unstored.is_some()
     }
 
     fn is_due(&self) -> bool {
@@ -139,7 +149,7 @@ where
     /// A state machine that serialises at once is stored right away;
     /// otherwise the job goes to the blocking pool and `job` tracks it.
     pub(crate) fn maybe_snapshot(&mut self, job: &mut Option<InFlight>) -> Result<(), NodeError> {
-        if job.is_some() || !self.snapshots.is_due() {
+        if job.is_some() || self.snapshots.holds_one() || !self.snapshots.is_due() {
             return Ok(());
         }
         let index = self.snapshots.applied;
@@ -211,12 +221,51 @@ where
         tracing::warn!(id = self.raw.id(), index, %error, "state machine snapshot failed; will retry after the next interval");
     }
 
-    /// Stores `data` as the snapshot at `index`, then compacts the log up to
-    /// the catch-up margin before it. A snapshot overtaken meanwhile by a
-    /// newer one (a leader's, installed while this one was serialised) is
-    /// dropped; any other storage failure stops the node, as a failed write
-    /// does.
+    /// Stores `data` as the snapshot at `index` once the append thread has
+    /// written every write staged so far, and holds it until then.
+    ///
+    /// Why: the hard state that commits `index` travels in a staged write,
+    /// which may still be queued when the state machine has applied
+    /// `index`. The snapshot (and the compaction after it) is stored
+    /// durably at once; were it to reach the disk before that hard state,
+    /// a crash would leave a commit index behind the log's first index, and
+    /// raft-core refuses to start on such a log, as etcd does. Once the
+    /// thread has run dry the hard state is written, and the snapshot's own
+    /// synced write makes it durable with it.
     fn store_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: ConfState,
+        data: Bytes,
+    ) -> Result<(), NodeError> {
+        if self.writes_outstanding() {
+            tracing::debug!(
+                id = self.raw.id(),
+                index,
+                "snapshot held until the staged writes before it are written"
+            );
+            self.snapshots.unstored = Some((index, conf_state, data));
+            return Ok(());
+        }
+        self.write_snapshot(index, conf_state, data)
+    }
+
+    /// Stores the held snapshot if the append thread has run dry.
+    pub(crate) fn store_held_snapshot(&mut self) -> Result<(), NodeError> {
+        if self.writes_outstanding() {
+            return Ok(());
+        }
+        match self.snapshots.unstored.take() {
+            Some((index, conf_state, data)) => self.write_snapshot(index, conf_state, data),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the snapshot, then compacts the log up to the catch-up
+    /// margin before it. A snapshot overtaken meanwhile by a newer one (a
+    /// leader's, installed while this one was serialised) is dropped; any
+    /// other storage failure stops the node, as a failed write does.
+    fn write_snapshot(
         &mut self,
         index: u64,
         conf_state: ConfState,

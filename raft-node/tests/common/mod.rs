@@ -10,6 +10,7 @@ use raft_core::{
     PendingWrite, Role, Snapshot, Staged, StorageError, Transport, WriteKind,
 };
 use raft_node::{spawn, NodeConfig, NodeError, NodeHandle, StateMachine, StorageWrites};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,10 +80,31 @@ pub type MakePending = Box<dyn FnMut(&LogWrite) -> Box<dyn PendingWrite> + Send>
 /// at once, with a pending half for the append thread made by `pending`
 /// (by default one that has no I/O to do but still holds the responses
 /// back until it has run).
+///
+/// It also checks an ordering rule of the runtime: a snapshot is never
+/// stored while a write staged before it has not run (the hard state that
+/// commits the snapshot's index may be in it); `create_snapshot` fails the
+/// node if one is.
 pub struct Staging<S> {
     pub inner: S,
     pub stage: bool,
     pub pending: MakePending,
+    /// Staged writes whose pending half has not run yet.
+    unrun: Arc<AtomicUsize>,
+}
+
+/// A pending write that counts itself out once it has run.
+struct Counted {
+    write: Box<dyn PendingWrite>,
+    unrun: Arc<AtomicUsize>,
+}
+
+impl PendingWrite for Counted {
+    fn run(self: Box<Self>, sync: bool) -> Result<(), StorageError> {
+        let result = self.write.run(sync);
+        self.unrun.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
 }
 
 impl<S> Staging<S> {
@@ -93,6 +115,7 @@ impl<S> Staging<S> {
             inner,
             stage,
             pending,
+            unrun: Arc::default(),
         }
     }
 }
@@ -132,9 +155,13 @@ impl<S: LogStorage> LogStorage for Staging<S> {
         }
     }
     fn stage_write(&mut self, write: LogWrite) -> Result<Staged, StorageError> {
-        let pending = (self.pending)(&write);
+        let write_half = (self.pending)(&write);
         self.inner.write(write)?;
-        Ok(Staged::Pending(pending))
+        self.unrun.fetch_add(1, Ordering::SeqCst);
+        Ok(Staged::Pending(Box::new(Counted {
+            write: write_half,
+            unrun: self.unrun.clone(),
+        })))
     }
     fn snapshot(&self) -> Result<Snapshot, StorageError> {
         self.inner.snapshot()
@@ -148,6 +175,13 @@ impl<S: LogStorage> LogStorage for Staging<S> {
         conf: Option<ConfState>,
         data: Bytes,
     ) -> Result<Snapshot, StorageError> {
+        let unrun = self.unrun.load(Ordering::SeqCst);
+        if unrun > 0 {
+            return Err(StorageError::Other(
+                format!("snapshot at {index} stored while {unrun} staged writes have not run")
+                    .into(),
+            ));
+        }
         self.inner.create_snapshot(index, conf, data)
     }
 }
