@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{free_tcp, free_udp, read_index, Nodes, BIN};
+use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, Nodes, BIN};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -175,20 +175,7 @@ fn three_kv_nodes_redirect_writes_read_linearizably_and_list_members() {
         .args(["member", "--to", &tagged.join(","), "list"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.starts_with("voters [1, 2, 3], learners []"),
-        "{stdout}"
-    );
-    for (i, addr) in quic.iter().enumerate() {
-        let line = format!("node {}: voter at {addr}", i + 1);
-        assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
-    }
+    assert_fresh_member_list(&out, &quic);
     let (read, stdout) = read_index(&client[followers[0]].to_string());
     assert!(read >= written, "{stdout} (write at {written})");
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 mod common;
 
-use common::{free_tcp, free_udp, read_index, Nodes, BIN};
+use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, Nodes, BIN};
 
 #[test]
 fn the_demo_replicates_fails_over_and_checks_its_logs() {
@@ -251,20 +251,7 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
             .unwrap()
     };
     let out = member(&["list"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.starts_with("voters [1, 2, 3], learners []"),
-        "{stdout}"
-    );
-    for (i, addr) in raft.iter().enumerate() {
-        let line = format!("node {}: voter at {addr}", i + 1);
-        assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
-    }
+    assert_fresh_member_list(&out, &raft);
     let out = member(&["remove", "9"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

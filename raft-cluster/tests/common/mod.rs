@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_raft-cluster");
 
@@ -70,4 +70,23 @@ pub fn read_index(to: &str) -> (u64, String) {
         .and_then(|i| i.parse().ok())
         .unwrap_or_else(|| panic!("no read index in {stdout}"));
     (read, stdout)
+}
+
+/// Checks `raft-cluster member list`'s answer: success, the three voters
+/// of a fresh group, and each node's QUIC address at `quic[id - 1]`.
+pub fn assert_fresh_member_list(out: &Output, quic: &[SocketAddr]) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("voters [1, 2, 3], learners []"),
+        "{stdout}"
+    );
+    for (i, addr) in quic.iter().enumerate() {
+        let line = format!("node {}: voter at {addr}", i + 1);
+        assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
+    }
 }
