@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 mod common;
 
-use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, Nodes, BIN};
+use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, succeeded, Nodes, BIN};
 
 #[test]
 fn the_demo_replicates_fails_over_and_checks_its_logs() {
@@ -22,12 +22,7 @@ fn the_demo_replicates_fails_over_and_checks_its_logs() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     for expected in [
         "elected leader",
         "replicated 3000 entries of 256 bytes with 32 proposers",
@@ -138,12 +133,7 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.starts_with("hello: committed at index"), "{stdout}");
 
     // Alone, a follower refuses and names the leader.
@@ -223,22 +213,12 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
         .args(["transfer", "--to", &leader.to_string(), &target.to_string()])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(
         stdout.contains(&format!("node {target} leads now")),
         "{stdout}"
     );
-    let out = propose(&[followers[0].to_string()], "after-transfer");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&propose(&[followers[0].to_string()], "after-transfer"));
 
     // The leader lists the members with their QUIC addresses, and refuses
     // to remove one that is not there.

@@ -57,12 +57,7 @@ pub fn read_index(to: &str) -> (u64, String) {
         .args(["read", "--to", to])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     let read: u64 = stdout
         .split("index ")
         .nth(1)
@@ -75,12 +70,7 @@ pub fn read_index(to: &str) -> (u64, String) {
 /// Checks `raft-cluster member list`'s answer: success, the three voters
 /// of a fresh group, and each node's QUIC address at `quic[id - 1]`.
 pub fn assert_fresh_member_list(out: &Output, quic: &[SocketAddr]) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(out);
     assert!(
         stdout.starts_with("voters [1, 2, 3], learners []"),
         "{stdout}"
@@ -89,4 +79,16 @@ pub fn assert_fresh_member_list(out: &Output, quic: &[SocketAddr]) {
         let line = format!("node {}: voter at {addr}", i + 1);
         assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
     }
+}
+
+/// A command's standard output, after checking it succeeded (its output
+/// and errors in the message if not).
+pub fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
