@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, Nodes, BIN};
+use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, tls_args, Nodes, BIN};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -79,12 +79,7 @@ fn start(dir: &Path, quic: &[SocketAddr], client: &[SocketAddr], api: &[SocketAd
             .args(["--kv-http", &api[i].to_string()])
             .arg("--data")
             .arg(dir.join(format!("data-{id}")))
-            .arg("--ca")
-            .arg(certs.join("ca.pem"))
-            .arg("--cert")
-            .arg(certs.join(format!("node-{id}.pem")))
-            .arg("--key")
-            .arg(certs.join(format!("node-{id}.key")))
+            .args(tls_args(&certs, id))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());

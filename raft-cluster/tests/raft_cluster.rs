@@ -7,7 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 mod common;
 
-use common::{assert_fresh_member_list, free_tcp, free_udp, read_index, succeeded, Nodes, BIN};
+use common::{
+    assert_fresh_member_list, free_tcp, free_udp, read_index, succeeded, tls_args, Nodes, BIN,
+};
 
 #[test]
 fn the_demo_replicates_fails_over_and_checks_its_logs() {
@@ -103,12 +105,7 @@ fn three_node_processes_elect_a_leader_and_commit_through_the_client() {
             .args(["--client", &client[i].to_string()])
             .arg("--data")
             .arg(dir.path().join(format!("data-{id}")))
-            .arg("--ca")
-            .arg(certs.join("ca.pem"))
-            .arg("--cert")
-            .arg(certs.join(format!("node-{id}.pem")))
-            .arg("--key")
-            .arg(certs.join(format!("node-{id}.key")))
+            .args(tls_args(&certs, id))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for peer in 1..=3u64 {

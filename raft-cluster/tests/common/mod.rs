@@ -92,3 +92,16 @@ pub fn succeeded(out: &Output) -> String {
     );
     stdout
 }
+
+/// The `--ca`, `--cert` and `--key` options of node `id`, whose
+/// development certificates were written to `certs`.
+pub fn tls_args(certs: &std::path::Path, id: impl std::fmt::Display) -> [std::ffi::OsString; 6] {
+    [
+        "--ca".into(),
+        certs.join("ca.pem").into(),
+        "--cert".into(),
+        certs.join(format!("node-{id}.pem")).into(),
+        "--key".into(),
+        certs.join(format!("node-{id}.key")).into(),
+    ]
+}
